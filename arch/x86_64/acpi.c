@@ -1,0 +1,109 @@
+// acpi.c: finds the RSDP in the BIOS areas, walks the RSDT/XSDT to the MADT and lists
+// the enabled processors. All reads go through kwin_read_phys: no direct map.
+#include "acpi.h"
+#include "kern/kwin.h"
+#include "kern/console.h"
+#include "lib/string.h"
+#include "include/pagoda/errors.h"
+
+struct sdt_header {
+	char sig[4];
+	uint32_t len;
+	uint8_t rev, checksum;
+	char oem[6], oem_table[8];
+	uint32_t oem_rev, creator, creator_rev;
+} __attribute__((packed));
+
+struct rsdp {
+	char sig[8];
+	uint8_t checksum;
+	char oem[6];
+	uint8_t rev;
+	uint32_t rsdt;
+	uint32_t len;
+	uint64_t xsdt;
+	uint8_t xchecksum, rsvd[3];
+} __attribute__((packed));
+
+static uint8_t sum(const void *p, size_t n)
+{
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += ((const uint8_t *)p)[i];
+	return s;
+}
+
+static int scan_rsdp(uint64_t from, uint64_t len, struct rsdp *out)
+{
+	for (uint64_t pa = from; pa + 20 <= from + len; pa += 16) {
+		kwin_read_phys(out, pa, sizeof *out);
+		if (memcmp(out->sig, "RSD PTR ", 8) == 0 && sum(out, 20) == 0)
+			return E_OK;
+	}
+	return E_NOENT;
+}
+
+static int find_rsdp(struct rsdp *r)
+{
+	uint16_t ebda_seg;
+	kwin_read_phys(&ebda_seg, 0x40E, 2);
+	if (ebda_seg && scan_rsdp((uint64_t)ebda_seg << 4, 1024, r) == E_OK)
+		return E_OK;
+	return scan_rsdp(0xE0000, 0x20000, r);
+}
+
+// Finds the table with signature sig among the RSDT (4-byte) or XSDT (8-byte) entries.
+static int find_table(const struct rsdp *r, const char *sig, uint64_t *pa_out)
+{
+	int wide = r->rev >= 2 && r->xsdt;
+	uint64_t root = wide ? r->xsdt : r->rsdt;
+	struct sdt_header h;
+	kwin_read_phys(&h, root, sizeof h);
+	if (h.len < sizeof h || h.len > 65536)
+		return E_INVAL;
+	size_t step = wide ? 8 : 4, n = (h.len - sizeof h) / step;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pa = 0;
+		kwin_read_phys(&pa, root + sizeof h + i * step, step);
+		struct sdt_header t;
+		kwin_read_phys(&t, pa, sizeof t);
+		if (memcmp(t.sig, sig, 4) == 0) {
+			*pa_out = pa;
+			return E_OK;
+		}
+	}
+	return E_NOENT;
+}
+
+int acpi_find_cpus(uint32_t *apic_ids, int max)
+{
+	struct rsdp r;
+	uint64_t madt;
+	if (find_rsdp(&r) != E_OK || find_table(&r, "APIC", &madt) != E_OK)
+		return E_NOENT;
+	struct sdt_header h;
+	kwin_read_phys(&h, madt, sizeof h);
+	int n = 0;
+	// Entries start after the header, the local APIC address and the flags.
+	for (uint64_t off = sizeof h + 8; off + 2 <= h.len;) {
+		uint8_t e[16] = { 0 };
+		kwin_read_phys(e, madt + off, 2);
+		if (e[1] < 2 || off + e[1] > h.len)
+			return E_INVAL;
+		kwin_read_phys(e, madt + off, e[1] < sizeof e ? e[1] : sizeof e);
+		uint32_t id, flags;
+		if (e[0] == 0) { // processor local APIC
+			id = e[3], flags = e[4] | (uint32_t)e[5] << 8;
+		} else if (e[0] == 9) { // processor local x2APIC
+			memcpy(&id, e + 4, 4);
+			memcpy(&flags, e + 8, 4);
+		} else {
+			off += e[1];
+			continue;
+		}
+		if ((flags & 1) && n < max)
+			apic_ids[n++] = id;
+		off += e[1];
+	}
+	return n;
+}

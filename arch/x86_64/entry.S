@@ -1,0 +1,68 @@
+// entry.S: one 16-byte stub per interrupt vector, all funnelling into trap_common,
+// which saves the registers as a struct trap_frame (trap.h) and calls trap_dispatch.
+#include "asm.h"
+
+.text
+.align 16
+.global trap_stubs
+trap_stubs:
+	.set vec, 0
+	.rept 256
+	.align 16
+	// The CPU pushes an error code for these exceptions only; others get a 0.
+	.if (vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30)
+	.else
+	pushq $0
+	.endif
+	.if vec < 128
+	pushq $vec
+	.else
+	.byte 0x68              // push imm32 (sign-extended); vec < 256 so it stays positive
+	.long vec
+	.endif
+	jmp trap_common
+	.set vec, vec + 1
+	.endr
+
+trap_common:
+	push %rax
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	cld
+	testb $3, 18*8(%rsp)            // frame->cs: from user mode?
+	jz 1f
+	swapgs
+1:	mov %rsp, %rdi
+	call trap_dispatch
+	testb $3, 18*8(%rsp)
+	jz 2f
+	swapgs
+2:	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	pop %rax
+	add $16, %rsp                   // vector and error code
+	iretq

@@ -1,0 +1,56 @@
+// kheap.c: the kernel heap: heap.c's allocator under a lock, growing through kva.
+#include "kern/kheap.h"
+#include "kern/heap.h"
+#include "kern/kva.h"
+#include "kern/spinlock.h"
+#include "kern/panic.h"
+#include "lib/string.h"
+
+// lock protects: heap.
+static struct spinlock kheap_lock = SPINLOCK_INIT("kheap");
+static struct heap heap;
+
+static void *grow(void *ctx, size_t npages)
+{
+	(void)ctx;
+	return kva_alloc(npages);
+}
+
+static void corrupt(void *ctx, const void *p, const char *what)
+{
+	(void)ctx;
+	panic("kernel heap: %s at %p", what, p);
+}
+
+void kheap_init(bool poison) { heap_init(&heap, grow, corrupt, NULL, poison); }
+
+void *kmalloc(size_t n)
+{
+	spin_lock(&kheap_lock);
+	void *p = heap_alloc(&heap, n);
+	spin_unlock(&kheap_lock);
+	return p;
+}
+
+void *kzalloc(size_t n)
+{
+	void *p = kmalloc(n);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
+void kfree(void *p)
+{
+	spin_lock(&kheap_lock);
+	heap_free(&heap, p);
+	spin_unlock(&kheap_lock);
+}
+
+size_t kheap_in_use(void)
+{
+	spin_lock(&kheap_lock);
+	size_t n = heap_in_use(&heap);
+	spin_unlock(&kheap_lock);
+	return n;
+}

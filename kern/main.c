@@ -1,0 +1,93 @@
+// main.c: the boot sequence, in dependency order, then the mode the command line asks
+// for: the demo (default), the in-kernel tests, the benchmarks, or a deliberate fault.
+#include "kern/boot.h"
+#include "kern/console.h"
+#include "kern/frame.h"
+#include "kern/kheap.h"
+#include "kern/idle.h"
+#include "kern/ktest.h"
+#include "kern/bench.h"
+#include "kern/panic.h"
+#include "kern/timer.h"
+#include "kern/xcall.h"
+#include "lib/string.h"
+#include "include/pagoda/errors.h"
+#include "arch.h"
+#include "apic.h"
+#include "paging.h"
+#include "smp.h"
+#include "x86.h"
+
+extern char _image_start_pa[], _bss_end_pa[];
+
+static void memory_init(bool poison)
+{
+	static struct mrange usable[64];
+	struct mrange excl[1 + 1 + BOOT_MAX_MODS] = {
+		{ 0, 0x100000 }, // BIOS, the AP trampoline
+		{ (uintptr_t)_image_start_pa, (uintptr_t)_bss_end_pa - (uintptr_t)_image_start_pa },
+	};
+	size_t nexcl = 2;
+	for (size_t i = 0; i < boot_info.nmods; i++)
+		excl[nexcl++] = (struct mrange){ boot_info.mods[i].start,
+						 boot_info.mods[i].end - boot_info.mods[i].start };
+	int n = memmap_usable(boot_info.mmap, boot_info.nmmap, excl, nexcl, usable, 64);
+	if (n <= 0)
+		panic("no usable memory in the firmware map (%d)", n);
+	kprintf("memory: %d usable ranges, %lu MiB\n", n, memmap_total(usable, n) >> 20);
+	frame_early_init(usable, n);
+	frame_init();
+	kheap_init(poison);
+}
+
+static void hello(void *arg)
+{
+	(void)arg;
+	kprintf("online: apic id %u, %lu ticks so far\n", this_cpu()->apic_id, timer_ticks(cpu_id()));
+}
+
+// `make run`: show that every CPU is up and talking, then exit cleanly.
+static void demo(void)
+{
+	kprintf("pagoda: %u CPUs online, %lu of %lu frames free\n", ncpus_online,
+		frame_free_count(), frame_usable_count());
+	job_run(cpuset_online(), hello, NULL);
+	kprintf("pagoda: demo done\n");
+	arch_exit(EXIT_SUCCESS_CODE);
+}
+
+// mode=fault: proves that a kernel exception is reported and fails the run.
+__attribute__((noinline)) static void fault_deliberately(void)
+{
+	kprintf("fault: writing to an unmapped kernel address\n");
+	*(volatile uint64_t *)0xffffff7fdead0000UL = 1;
+}
+
+void kmain(uint32_t magic, uint32_t mbi_pa)
+{
+	smp_init_bsp(); // from here on exceptions are reported
+	console_init();
+	kprintf("pagoda booting\n");
+	paging_init();
+	if (boot_parse_multiboot(magic, mbi_pa) != E_OK)
+		panic("not started by a multiboot loader (magic %#x)", magic);
+	kprintf("cmdline: %s\n", boot_info.cmdline);
+	char mode[16] = "demo", filter[64] = "";
+	boot_arg("mode", mode, sizeof mode);
+	boot_arg("ktest", filter, sizeof filter);
+	memory_init(strcmp(mode, "test") == 0);
+	lapic_init_bsp();
+	lapic_init_cpu();
+	smp_boot_aps();
+	irq_enable();
+
+	if (strcmp(mode, "test") == 0)
+		ktest_run_all(filter);
+	else if (strcmp(mode, "bench") == 0)
+		bench_run();
+	else if (strcmp(mode, "fault") == 0)
+		fault_deliberately();
+	else
+		demo();
+	panic("mode %s returned", mode);
+}

@@ -1,0 +1,60 @@
+// spinlock.c: ticket locks and the interrupt-disable nesting they rely on.
+#include "kern/spinlock.h"
+#include "kern/percpu.h"
+#include "kern/panic.h"
+#include "kern/xcall.h"
+#include "x86.h"
+
+void spin_init(struct spinlock *l, const char *name)
+{
+	atomic_store(&l->next, 0);
+	atomic_store(&l->owner, 0);
+	l->cpu = -1;
+	l->name = name;
+}
+
+void irq_save(void)
+{
+	bool on = irq_enabled();
+	irq_disable();
+	struct cpu *c = this_cpu();
+	if (c->irq_depth++ == 0)
+		c->irq_was_on = on;
+}
+
+void irq_restore(void)
+{
+	struct cpu *c = this_cpu();
+	KASSERT(!irq_enabled());
+	KASSERT(c->irq_depth > 0);
+	if (--c->irq_depth == 0 && c->irq_was_on)
+		irq_enable();
+}
+
+bool spin_holding(struct spinlock *l)
+{
+	return l->cpu == (int32_t)cpu_id() &&
+	       atomic_load_explicit(&l->owner, memory_order_relaxed) !=
+		       atomic_load_explicit(&l->next, memory_order_relaxed);
+}
+
+void spin_lock(struct spinlock *l)
+{
+	irq_save();
+	KASSERT(!spin_holding(l));
+	uint32_t me = atomic_fetch_add_explicit(&l->next, 1, memory_order_relaxed);
+	while (atomic_load_explicit(&l->owner, memory_order_acquire) != me) {
+		// Serve cross-calls: the holder may be waiting for our ack (see header).
+		xcall_poll();
+		cpu_relax();
+	}
+	l->cpu = (int32_t)cpu_id();
+}
+
+void spin_unlock(struct spinlock *l)
+{
+	KASSERT(spin_holding(l));
+	l->cpu = -1;
+	atomic_fetch_add_explicit(&l->owner, 1, memory_order_release);
+	irq_restore();
+}

@@ -1,0 +1,18 @@
+// xcall.h: cross-calls: run a function on a set of CPUs and wait until all have run it.
+// The base of the TLB-shootdown protocol.
+#ifndef KERN_XCALL_H
+#define KERN_XCALL_H
+#include "kern/percpu.h"
+
+typedef void (*xcall_fn)(void *arg);
+
+// Runs fn(arg) once on every online CPU in targets (on the caller directly, if it is
+// in the set) and returns when all have finished. Must not be called from an
+// interrupt handler or from inside an xcall function. fn runs with interrupts off on
+// remote CPUs and must not take locks (see spinlock.h).
+void xcall_run(cpuset_t targets, xcall_fn fn, void *arg);
+// Runs the requests queued for this CPU. Called by the IPI handler and by every
+// CPU that spins waiting (for acks or for a lock).
+void xcall_poll(void);
+
+#endif

@@ -1,0 +1,27 @@
+#!/bin/sh
+# deps.sh: install what the build and tests need, on Debian 12, only if missing.
+# Called by the Makefile before `run`, `test` and `bench`; a no-op once all is there.
+set -e
+need=""
+have() { command -v "$1" >/dev/null 2>&1; }
+pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+have qemu-system-x86_64 || need="$need qemu-system-x86"
+have gcc                || need="$need gcc"
+have make               || need="$need make"
+have ld                 || need="$need binutils"
+have python3            || need="$need python3"
+pkg_ok libcriterion-dev || need="$need libcriterion-dev"
+have pkg-config         || need="$need pkg-config"
+for extra in "$@"; do
+	case "$extra" in
+	spin)    have spin    || need="$need spin" ;;
+	gnuplot) have gnuplot || need="$need gnuplot-nox" ;;
+	esac
+done
+[ -z "$need" ] && exit 0
+echo "deps: installing$need"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $need
