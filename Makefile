@@ -5,6 +5,7 @@ SMP   ?= 4
 MEM   ?= 512M
 BUILD ?= build
 QEMU  ?= qemu-system-x86_64
+Q     ?= @   # make Q= shows every command
 
 CC ?= gcc
 KCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
@@ -40,27 +41,30 @@ deps:
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@echo "  CC    $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(BUILD)/k/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(KASFLAGS) -c $< -o $@
+	@echo "  AS    $<"
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
 
 # Two links: the second adds the symbol table for backtraces (see tools/ksyms.sh).
 $(BUILD)/kernel.elf: $(KOBJS) arch/$(ARCH)/kernel.ld tools/ksyms.sh
 	@mkdir -p $(BUILD)
-	printf 'const unsigned ksyms_count = 0;\nconst struct { unsigned long a; const char *n; } ksyms_table[1];\n' > $(BUILD)/ksyms0.c
-	$(CC) $(KCFLAGS) -c $(BUILD)/ksyms0.c -o $(BUILD)/ksyms0.o
-	$(LD) $(KLDFLAGS) -o $(BUILD)/kernel.pass1.elf $(KOBJS) $(BUILD)/ksyms0.o $(LIBGCC)
-	./tools/ksyms.sh $(BUILD)/kernel.pass1.elf > $(BUILD)/ksyms.c
-	$(CC) $(KCFLAGS) -c $(BUILD)/ksyms.c -o $(BUILD)/ksyms.o
-	$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o $(LIBGCC)
+	@echo "  LD    $@ (two passes, for the backtrace symbol table)"
+	$(Q)printf 'const unsigned ksyms_count = 0;\nconst struct { unsigned long a; const char *n; } ksyms_table[1];\n' > $(BUILD)/ksyms0.c
+	$(Q)$(CC) $(KCFLAGS) -c $(BUILD)/ksyms0.c -o $(BUILD)/ksyms0.o
+	$(Q)$(LD) $(KLDFLAGS) -o $(BUILD)/kernel.pass1.elf $(KOBJS) $(BUILD)/ksyms0.o $(LIBGCC)
+	$(Q)./tools/ksyms.sh $(BUILD)/kernel.pass1.elf > $(BUILD)/ksyms.c
+	$(Q)$(CC) $(KCFLAGS) -c $(BUILD)/ksyms.c -o $(BUILD)/ksyms.o
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o $(LIBGCC)
 	@nm -n $(BUILD)/kernel.pass1.elf | grep -i ' t ' > $(BUILD)/syms1.txt
 	@nm -n $@ | grep -i ' t ' > $(BUILD)/syms2.txt
 	@cmp -s $(BUILD)/syms1.txt $(BUILD)/syms2.txt || { echo "ksyms: code moved between links"; rm -f $@; exit 1; }
 
 $(BUILD)/kernel.bin: $(BUILD)/kernel.elf
-	objcopy -O binary $< $@
+	$(Q)objcopy -O binary $< $@
 
 QEMU_ARGS = -accel tcg,thread=multi -cpu max -smp $(SMP) -m $(MEM) -kernel $(BUILD)/kernel.bin \
 	-display none -serial stdio -no-reboot -monitor none \
@@ -76,7 +80,8 @@ gdb: deps kernel
 .SECONDEXPANSION:
 $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOSTCFLAGS) $< $(host_srcs_$*) -lcriterion -o $@
+	@echo "  HOSTCC $<"
+	$(Q)$(CC) $(HOSTCFLAGS) $< $(host_srcs_$*) -lcriterion -o $@
 
 host-tests: $(HOST_BINS)
 

@@ -2,12 +2,17 @@
 // after a warm-up, timed with the TSC (calibrated against the PIT at boot).
 // At smp 1 there is no other CPU: xcall_rtt_one/all then time a call to self, the
 // path a cross-call takes when the caller is the only target.
+// Cross-call targets are kept busy (spinning in a job, interrupts on), as a CPU
+// running a space is when a shootdown reaches it; xcall_rtt_one_idle times the same
+// call to a CPU asleep in hlt, which TCG is slow to wake (shootdowns never target
+// idle CPUs: they have left every space's CPU set).
 #include "kern/bench.h"
 #include "kern/console.h"
 #include "kern/frame.h"
 #include "kern/kwin.h"
 #include "kern/xcall.h"
 #include "kern/panic.h"
+#include "kern/idle.h"
 #include "include/pagoda/errors.h"
 #include "arch.h"
 #include "x86.h"
@@ -60,12 +65,34 @@ static void bench_frames(uint64_t iters)
 	report("frame_alloc_free", rdtsc() - t0, iters);
 }
 
+static _Atomic bool busy_done;
+static _Atomic uint32_t busy_ready;
+
+static void busy_xcalls(void *arg)
+{
+	cpuset_t *one = arg;
+	atomic_fetch_add(&busy_ready, 1);
+	if (cpu_id() != 0) {
+		while (!atomic_load(&busy_done))
+			cpu_relax();
+		return;
+	}
+	while (atomic_load(&busy_ready) < ncpus_online) // every target is spinning
+		cpu_relax();
+	cpuset_t others = cpuset_online() & ~cpuset_of(0);
+	bench_xcall("xcall_rtt_one", *one, 5000);
+	bench_xcall("xcall_rtt_all", others ? others : cpuset_of(0), 5000);
+	atomic_store(&busy_done, true);
+}
+
 void bench_run(void)
 {
-	cpuset_t me = cpuset_of(cpu_id()), others = cpuset_online() & ~me;
-	cpuset_t one = others ? others & -others : me;
-	bench_xcall("xcall_rtt_one", one, 5000);
-	bench_xcall("xcall_rtt_all", others ? others : me, 5000);
+	KASSERT(cpu_id() == 0);
+	cpuset_t others = cpuset_online() & ~cpuset_of(0);
+	cpuset_t one = others ? others & -others : cpuset_of(0);
+	job_run(cpuset_online(), busy_xcalls, &one);
+	if (others)
+		bench_xcall("xcall_rtt_one_idle", one, 500);
 	bench_kwin(100000);
 	bench_frames(100000);
 	kprintf("bench: done\n");

@@ -105,6 +105,14 @@ void frame_free(uint64_t pa)
 		panic("frame_free(%#lx): %d (double free or not a frame)", pa, err);
 }
 
+int frame_claim(uint64_t pa)
+{
+	spin_lock(&frame_lock);
+	uint64_t got = ready ? fpool_reserve_range(&pool, PFN(pa), 1) : 0;
+	spin_unlock(&frame_lock);
+	return got == 1 ? E_OK : E_BUSY;
+}
+
 uint64_t frame_free_count(void) { return ready ? pool.nfree : 0; }
 uint64_t frame_usable_count(void) { return usable_frames; }
 uint64_t frame_highest_usable(void) { return ranges[nranges - 1].base + ranges[nranges - 1].len - 4096; }

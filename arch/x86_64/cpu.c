@@ -76,3 +76,17 @@ void arch_cpu_init(struct cpu *c)
 	wrmsr(MSR_GS_BASE, (uintptr_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 }
+
+bool relax_with_pause = true;
+
+// Under a hypervisor that is not KVM (QEMU's TCG reports none of its own), spin
+// without `pause`; see cpu_relax().
+void cpu_init_relax(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 31)))
+		return; // bare metal
+	cpuid(0x40000000, 0, r);
+	relax_with_pause = r[1] == 0x4b4d564b && r[2] == 0x564b4d56; // "KVMKVMKVM"
+}

@@ -44,6 +44,7 @@ void smp_init_bsp(void)
 	c->arch.ist_top[0] = (uintptr_t)bsp_ist[0] + IST_STACK_SIZE;
 	c->arch.ist_top[1] = (uintptr_t)bsp_ist[1] + IST_STACK_SIZE;
 	cpus[0] = c;
+	cpu_init_relax();
 	idt_init();
 	arch_cpu_init(c);
 }

@@ -52,7 +52,18 @@ DEFINE_CR(4)
 #undef DEFINE_CR
 
 static inline void invlpg(uintptr_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
-static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
+// Spin-wait hint. `pause` is right on hardware and under KVM, but QEMU's TCG turns it
+// into an exit to its main loop that takes the global lock, which made a cross-call
+// round trip 15-40x slower (docs/foundation.md); cpu_init_relax() decides at boot.
+extern bool relax_with_pause;
+static inline void cpu_relax(void)
+{
+	if (relax_with_pause)
+		__asm__ volatile("pause" ::: "memory");
+	else
+		__asm__ volatile("" ::: "memory");
+}
+void cpu_init_relax(void);
 static inline void halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""bench.py: boots the kernel with mode=bench for each CPU count and prints its
+"metric=NAME smp=N value=X unit=U" lines (also saved under <build>/bench.txt).
+Timing is never asserted; a run that fails or hangs makes the command fail."""
+import argparse, os, re, subprocess, sys
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--smp", default="1,2,4")
+    ap.add_argument("--mem", default="512M")
+    ap.add_argument("--timeout", type=int, default=300)
+    a = ap.parse_args()
+    lines, ok = [], True
+    for smp in a.smp.split(","):
+        cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", smp,
+               "-m", a.mem, "-kernel", os.path.join(a.build, "kernel.bin"), "-append", "mode=bench",
+               "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, timeout=a.timeout)
+            out, status = p.stdout.decode(errors="replace"), p.returncode
+        except subprocess.TimeoutExpired as e:
+            out, status = (e.stdout or b"").decode(errors="replace"), None
+        found = re.findall(r"^\[cpu\d+\] (metric=\S+ smp=\d+ value=\S+ unit=\S+)\r?$", out, re.M)
+        lines += found
+        for l in found:
+            print(l, flush=True)
+        if status != 33:
+            ok = False
+            print(f"bench smp={smp}: QEMU exit status {status}\n{out}", file=sys.stderr)
+    with open(os.path.join(a.build, "bench.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    sys.exit(0 if ok else 1)
+
+if __name__ == "__main__":
+    main()
