@@ -100,6 +100,9 @@ static struct class_page *class_page_of(uintptr_t a)
 // Why a is not an object of class i that the heap may have handed out, or NULL if it is.
 static const char *object_problem(const struct heap *h, unsigned i, uintptr_t a)
 {
+	// Checked before the header is read, so an obviously bad link is not followed.
+	if (a & (HEAP_MIN_CLASS - 1))
+		return "bad pointer (misaligned)";
 	struct class_page *cp = class_page_of(a);
 	if (!cp || cp->cls != i)
 		return "bad pointer (not a heap object)";
@@ -165,11 +168,11 @@ static void drop_runs(struct heap *h, struct heap_run **link)
 	*link = NULL;
 }
 
-// With poison on, reports if the free memory [p, p+n) was written after free.
-static void check_freed(struct heap *h, uintptr_t p, size_t n)
+// With poison on, reports (naming what) if the free memory [p, p+n) was written after free.
+static void check_freed(struct heap *h, uintptr_t what, uintptr_t p, size_t n)
 {
 	if (h->poison && !filled(p, n, HEAP_POISON_FREE))
-		report(h, (const void *)p, "use after free");
+		report(h, (const void *)what, "use after free");
 }
 
 // Takes need pages from the first free run large enough, from its top end so the
@@ -186,13 +189,13 @@ static uintptr_t take_from_runs(struct heap *h, size_t need)
 			continue;
 		if (r->npages == need) {
 			*link = r->next;
-			check_freed(h, (uintptr_t)r + HEAP_RUN_HDR, need * HEAP_PAGE - HEAP_RUN_HDR);
+			check_freed(h, (uintptr_t)r, (uintptr_t)r + HEAP_RUN_HDR, need * HEAP_PAGE - HEAP_RUN_HDR);
 			return (uintptr_t)r;
 		}
 		r->npages -= need;
 		run_seal(r);
 		uintptr_t base = run_end(r);
-		check_freed(h, base, need * HEAP_PAGE);
+		check_freed(h, base, base, need * HEAP_PAGE);
 		return base;
 	}
 	return 0;
@@ -209,6 +212,12 @@ static uintptr_t take_pages(struct heap *h, size_t need)
 	if (!m)
 		return 0;
 	h->pages += need;
+	// Headers are found by masking pointers down to their page: a misaligned
+	// block would break that, so it is reported and left unused.
+	if ((uintptr_t)m & PAGE_MASK) {
+		report(h, m, "grow returned unaligned memory");
+		return 0;
+	}
 	return (uintptr_t)m;
 }
 
@@ -286,7 +295,7 @@ static uintptr_t pop_free(struct heap *h, unsigned i)
 	}
 	c->free = (void *)next;
 	c->nfree--;
-	check_freed(h, obj + 2 * sizeof(uint64_t), class_size(i) - 2 * sizeof(uint64_t));
+	check_freed(h, obj, obj + 2 * sizeof(uint64_t), class_size(i) - 2 * sizeof(uint64_t));
 	return obj;
 }
 
