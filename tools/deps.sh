@@ -23,5 +23,7 @@ echo "deps: installing$need"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends $need
+# Wait for another apt run (e.g. unattended upgrades) rather than failing.
+LOCK="-o DPkg::Lock::Timeout=600"
+$SUDO apt-get $LOCK update -qq
+$SUDO apt-get $LOCK install -y -qq --no-install-recommends $need
