@@ -25,11 +25,15 @@ KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
 # Host unit tests: tests/host/test_X.c links with the kernel sources it names below.
-HOST_TESTS := fmt fpool memmap heap
+HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch
 host_srcs_fmt    := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
 host_srcs_heap   := kern/heap.c
+host_srcs_elf    := kern/elf.c
+host_srcs_handle := kern/handle.c
+host_srcs_vmmap  := kern/vmmap.c
+host_srcs_epoch  := kern/epoch.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 
 .PHONY: all kernel run test bench gdb host-tests deps clean

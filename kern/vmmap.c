@@ -1,0 +1,357 @@
+// vmmap.c: a space's mapping records, a sorted array searched by binary search.
+// Every edit validates and finds its records first, reserves the storage its splits
+// need, and only then changes anything, so no call fails halfway. Edits merge the
+// records they touch with their neighbours, keeping the array minimal. Callers lock
+// and count references; see vmmap.h for the invariants.
+#include "kern/vmmap.h"
+#include "include/pagoda/abi.h"
+#include "include/pagoda/errors.h"
+#include "lib/string.h"
+
+#define PAGE_MASK (VM_PAGE - 1)
+
+_Static_assert(sizeof(size_t) >= 8, "record counts up to 2^32 must fit a byte count");
+
+static uint64_t end_of(const struct vm_range *r)
+{
+	return r->va + r->len;
+}
+
+// Page-aligned, non-empty, and va+len <= 2^64 - VM_PAGE, so ends never wrap.
+static bool range_ok(uint64_t va, uint64_t len)
+{
+	return len != 0 && ((va | len) & PAGE_MASK) == 0 && len <= UINT64_MAX - va;
+}
+
+// Index of the first record ending above va, or n if none: the one containing va,
+// else the next one up. Records are sorted and disjoint, so their ends are sorted too.
+static uint32_t first_after(const struct vmmap *m, uint64_t va)
+{
+	uint32_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (end_of(&m->r[mid]) <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+// b continues a: together they are one record.
+static bool mergeable(const struct vm_range *a, const struct vm_range *b)
+{
+	return end_of(a) == b->va && a->obj == b->obj && a->off + a->len == b->off &&
+	       a->prot == b->prot && a->state == b->state && a->epoch_tag == b->epoch_tag;
+}
+
+// Makes room for k more records: E_OK, or E_NOMEM with nothing changed.
+static int reserve(struct vmmap *m, uint32_t k)
+{
+	if (k <= m->cap - m->n)
+		return E_OK;
+	if (m->n > UINT32_MAX - k || m->grow == NULL)
+		return E_NOMEM;
+	uint64_t cap = (uint64_t)m->cap * 2;
+	if (cap < 8)
+		cap = 8;
+	if (cap < (uint64_t)m->n + k)
+		cap = (uint64_t)m->n + k;
+	if (cap > UINT32_MAX)
+		cap = UINT32_MAX;
+	void *p = m->grow(m->r, (size_t)cap * sizeof *m->r, m->ctx);
+	if (p == NULL)
+		return E_NOMEM;
+	m->r = p;
+	m->cap = (uint32_t)cap;
+	return E_OK;
+}
+
+// Shifts r[i..n-1] up by k. The caller has reserved k records.
+static void open_gap(struct vmmap *m, uint32_t i, uint32_t k)
+{
+	memmove(&m->r[i + k], &m->r[i], (size_t)(m->n - i) * sizeof *m->r);
+	m->n += k;
+}
+
+// Deletes r[i..i+k-1], shifting the tail down.
+static void close_gap(struct vmmap *m, uint32_t i, uint32_t k)
+{
+	memmove(&m->r[i], &m->r[i + k], (size_t)(m->n - i - k) * sizeof *m->r);
+	m->n -= k;
+}
+
+// Splits r[i] in two at `at`, strictly inside it. The caller has reserved a record.
+static void split_at(struct vmmap *m, uint32_t i, uint64_t at)
+{
+	open_gap(m, i + 1, 1);
+	struct vm_range *a = &m->r[i], *b = &m->r[i + 1];
+	uint64_t d = at - a->va;
+	*b = *a;
+	a->len = d;
+	b->va = at;
+	b->off += d;
+	b->len -= d;
+}
+
+// Merges every mergeable neighbour pair among r[lo..hi] (hi < n).
+static void coalesce(struct vmmap *m, uint32_t lo, uint32_t hi)
+{
+	uint32_t w = lo;
+	for (uint32_t k = lo + 1; k <= hi; k++) {
+		if (mergeable(&m->r[w], &m->r[k]))
+			m->r[w].len += m->r[k].len;
+		else
+			m->r[++w] = m->r[k];
+	}
+	if (w < hi)
+		close_gap(m, w + 1, hi - w);
+}
+
+// When every page of [va, end) is in a VMR_MAPPED record, stores the first and last
+// of those records in *i0, *i1 and returns true. O(log n + records in the range).
+static bool span_mapped(const struct vmmap *m, uint64_t va, uint64_t end,
+                        uint32_t *i0, uint32_t *i1)
+{
+	uint64_t at = va;
+	uint32_t i = first_after(m, va);
+	*i0 = i;
+	for (;; i++) {
+		if (i == m->n || m->r[i].va > at || m->r[i].state != VMR_MAPPED)
+			return false;
+		at = end_of(&m->r[i]);
+		if (at >= end)
+			break;
+	}
+	*i1 = i;
+	return true;
+}
+
+// The part of r inside [va, end), with off moved along.
+static struct vm_range clip(const struct vm_range *r, uint64_t va, uint64_t end)
+{
+	struct vm_range p = *r;
+	uint64_t lo = r->va > va ? r->va : va, hi = end_of(r) < end ? end_of(r) : end;
+	p.va = lo;
+	p.off += lo - r->va;
+	p.len = hi - lo;
+	return p;
+}
+
+// What protect and mark_lazy do to each record of their range.
+struct edit {
+	bool lazy;      // true: become VMR_LAZY with tag; false: take prot
+	uint32_t prot;
+	uint64_t tag;
+};
+
+static bool edit_changes(const struct vm_range *r, const struct edit *e)
+{
+	return e->lazy || r->prot != e->prot;  // every record edited is VMR_MAPPED
+}
+
+static void edit_apply(struct vm_range *r, const struct edit *e)
+{
+	if (e->lazy) {
+		r->state = VMR_LAZY;
+		r->epoch_tag = e->tag;
+	} else {
+		r->prot = e->prot;
+	}
+}
+
+// Applies e to [va, va+len), all VMR_MAPPED. An end record is split only when e
+// changes it; one e leaves alone is applied whole, harmlessly.
+static int edit_range(struct vmmap *m, uint64_t va, uint64_t len, const struct edit *e)
+{
+	uint32_t i0, i1;
+	uint64_t end = va + len;
+	if (!span_mapped(m, va, end, &i0, &i1))
+		return E_NOENT;
+	bool cut_lo = m->r[i0].va < va && edit_changes(&m->r[i0], e);
+	bool cut_hi = end_of(&m->r[i1]) > end && edit_changes(&m->r[i1], e);
+	int rc = reserve(m, (uint32_t)cut_lo + (uint32_t)cut_hi);
+	if (rc != E_OK)
+		return rc;
+	if (cut_lo) {
+		split_at(m, i0, va);
+		i0++;
+		i1++;
+	}
+	if (cut_hi)
+		split_at(m, i1, end);
+	for (uint32_t i = i0; i <= i1; i++)
+		edit_apply(&m->r[i], e);
+	coalesce(m, i0 > 0 ? i0 - 1 : 0, i1 + 1 < m->n ? i1 + 1 : m->n - 1);
+	return E_OK;
+}
+
+void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void *ctx),
+                void (*release)(void *p, void *ctx), void *ctx)
+{
+	m->r = NULL;
+	m->n = 0;
+	m->cap = 0;
+	m->grow = grow;
+	m->release = release;
+	m->ctx = ctx;
+}
+
+void vmmap_destroy(struct vmmap *m)
+{
+	if (m->r != NULL && m->release != NULL)
+		m->release(m->r, m->ctx);
+	m->r = NULL;
+	m->n = 0;
+	m->cap = 0;
+}
+
+int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
+                 uint32_t prot)
+{
+	if (!range_ok(va, len) || (off & PAGE_MASK) != 0 || len > UINT64_MAX - off ||
+	    obj == NULL || (prot & ~PROT_ALL) != 0)
+		return E_INVAL;
+	uint32_t i = first_after(m, va);
+	if (i < m->n && m->r[i].va < va + len)
+		return E_EXISTS;
+	struct vm_range nr = { .va = va, .len = len, .obj = obj, .off = off, .prot = prot,
+	                       .state = VMR_MAPPED, .epoch_tag = 0 };
+	// r[i-1] ends at or below va and r[i] starts at or above va+len.
+	bool prev = i > 0 && mergeable(&m->r[i - 1], &nr);
+	bool next = i < m->n && mergeable(&nr, &m->r[i]);
+	if (prev && next) {
+		m->r[i - 1].len += len + m->r[i].len;
+		close_gap(m, i, 1);
+	} else if (prev) {
+		m->r[i - 1].len += len;
+	} else if (next) {
+		m->r[i].va = va;
+		m->r[i].off = off;
+		m->r[i].len += len;
+	} else {
+		int rc = reserve(m, 1);
+		if (rc != E_OK)
+			return rc;
+		open_gap(m, i, 1);
+		m->r[i] = nr;
+	}
+	return E_OK;
+}
+
+int vmmap_find(const struct vmmap *m, uint64_t va, struct vm_range *out)
+{
+	uint32_t i = first_after(m, va);
+	if (i == m->n || m->r[i].va > va)
+		return E_NOENT;
+	if (out != NULL)
+		*out = m->r[i];
+	return E_OK;
+}
+
+int vmmap_next(const struct vmmap *m, uint64_t va, struct vm_range *out)
+{
+	uint32_t i = first_after(m, va);
+	if (i == m->n)
+		return E_NOENT;
+	if (out != NULL)
+		*out = m->r[i];
+	return E_OK;
+}
+
+bool vmmap_covered(const struct vmmap *m, uint64_t va, uint64_t len)
+{
+	uint32_t i0, i1;
+	return range_ok(va, len) && span_mapped(m, va, va + len, &i0, &i1);
+}
+
+int vmmap_protect(struct vmmap *m, uint64_t va, uint64_t len, uint32_t prot)
+{
+	if (!range_ok(va, len) || (prot & ~PROT_ALL) != 0)
+		return E_INVAL;
+	struct edit e = { .lazy = false, .prot = prot, .tag = 0 };
+	return edit_range(m, va, len, &e);
+}
+
+int vmmap_mark_lazy(struct vmmap *m, uint64_t va, uint64_t len, uint64_t tag)
+{
+	if (!range_ok(va, len))
+		return E_INVAL;
+	struct edit e = { .lazy = true, .prot = 0, .tag = tag };
+	return edit_range(m, va, len, &e);
+}
+
+int vmmap_remove(struct vmmap *m, uint64_t va, uint64_t len, struct vm_range *out,
+                 uint32_t *nout, uint32_t maxout)
+{
+	uint32_t i0, i1;
+	if (!range_ok(va, len))
+		return E_INVAL;
+	uint64_t end = va + len;
+	if (!span_mapped(m, va, end, &i0, &i1))
+		return E_NOENT;
+	uint32_t k = i1 - i0 + 1;
+	if (k > maxout) {
+		if (nout != NULL)
+			*nout = k;
+		return E_RANGE;
+	}
+	// Only a hole strictly inside one record leaves more records than before.
+	bool middle = i0 == i1 && m->r[i0].va < va && end_of(&m->r[i0]) > end;
+	if (middle && reserve(m, 1) != E_OK)
+		return E_NOMEM;
+	for (uint32_t j = 0; j < k; j++)
+		out[j] = clip(&m->r[i0 + j], va, end);
+	if (nout != NULL)
+		*nout = k;
+	if (middle) {
+		split_at(m, i0, end);
+		m->r[i0].len = va - m->r[i0].va;
+		return E_OK;
+	}
+	uint32_t first = i0, last = i1 + 1;  // records [first, last) go entirely
+	if (m->r[i0].va < va) {
+		m->r[i0].len = va - m->r[i0].va;
+		first++;
+	}
+	struct vm_range *b = &m->r[i1];
+	if (end_of(b) > end) {
+		uint64_t d = end - b->va;
+		b->va = end;
+		b->off += d;
+		b->len -= d;
+		last--;
+	}
+	if (first < last)
+		close_gap(m, first, last - first);
+	return E_OK;
+}
+
+uint32_t vmmap_reclaim(struct vmmap *m, bool (*done)(uint64_t tag, void *arg), void *arg,
+                       void (*drop)(const struct vm_range *r, void *arg))
+{
+	// Removing records leaves holes, and records either side of a hole never merge,
+	// so one compacting pass keeps the array minimal.
+	uint32_t w = 0, got = 0;
+	for (uint32_t i = 0; i < m->n; i++) {
+		struct vm_range r = m->r[i];
+		if (r.state == VMR_LAZY && done(r.epoch_tag, arg)) {
+			if (drop != NULL)
+				drop(&r, arg);
+			got++;
+		} else {
+			m->r[w++] = r;
+		}
+	}
+	m->n = w;
+	return got;
+}
+
+uint64_t vmmap_pages(const struct vmmap *m, uint32_t state)
+{
+	uint64_t pages = 0;
+	for (uint32_t i = 0; i < m->n; i++)
+		if (m->r[i].state == state)
+			pages += m->r[i].len / VM_PAGE;
+	return pages;
+}

@@ -1,0 +1,115 @@
+// vmmap.h: a space's mapping bookkeeping: which page ranges are mapped to which object
+// at which offset with which rights, and which were lazily unmapped and are not yet
+// reclaimed (their VA stays busy). Pure: it never touches page tables, counts no
+// references, and does not lock (the kernel wraps every call in the space's lock).
+//
+// Storage is a sorted array of records in memory from the caller's grow callback:
+// find is O(log n); insert, protect, remove and mark_lazy are O(log n + n) (a memmove
+// of the tail); reclaim, pages and stats are O(n). Fine while spaces hold thousands of
+// records, not millions; a B-tree or radix tree can replace it behind the same API.
+//
+// Records split (protect or remove part of one) and merge (neighbours that continue
+// each other: same object, contiguous offsets, same rights, same state and tag), so a
+// record is not "one map call". Count object references per page, not per record:
+// the pieces vmmap hands back (remove, reclaim) add up to exactly the pages that go.
+#ifndef KERN_VMMAP_H
+#define KERN_VMMAP_H
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+#define VM_PAGE 4096ull
+
+#define VMR_MAPPED 1u  // mapped: PTEs present, the object's pages in use
+#define VMR_LAZY   2u  // lazily unmapped: PTEs gone, VA and object kept until reclaimed
+
+// [va, va+len) of the space shows [off, off+len) of obj.
+struct vm_range {
+	uint64_t va, len;     // page-aligned, len > 0, va+len does not wrap
+	void *obj;            // the object (never NULL); kept while lazy, dropped on reclaim
+	uint64_t off;         // page-aligned offset into obj; off+len does not wrap
+	uint32_t prot;        // PROT_* bits, a subset of PROT_ALL (0 = no access)
+	uint32_t state;       // VMR_MAPPED or VMR_LAZY
+	uint64_t epoch_tag;   // VMR_LAZY: the kernel's tag for reclaim; VMR_MAPPED: 0
+};
+_Static_assert(sizeof(struct vm_range) == 48, "struct vm_range layout");
+
+// Invariants:
+//  - r[0..n-1] are valid records (as above) sorted by va, not overlapping:
+//    r[i].va + r[i].len <= r[i+1].va;
+//  - no two neighbours merge (see the header comment): the records are the fewest
+//    that describe the space, so equal contents give equal record lists;
+//  - n <= cap; r holds cap records (r is NULL when cap is 0). Storage only grows,
+//    until vmmap_destroy.
+struct vmmap {
+	struct vm_range *r;
+	uint32_t n, cap;
+	void *(*grow)(void *old, size_t new_bytes, void *ctx);  // like realloc; NULL = failed
+	void (*release)(void *p, void *ctx);                    // frees what grow returned
+	void *ctx;
+};
+
+// An empty map whose storage comes from grow and goes back through release.
+void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void *ctx),
+                void (*release)(void *p, void *ctx), void *ctx);
+
+// Releases the storage and leaves m empty (still usable). References held by the
+// records are the caller's: walk them with vmmap_next first.
+void vmmap_destroy(struct vmmap *m);
+
+// Records [va, va+len) -> [off, off+len) of obj with prot, merged with neighbours
+// that continue it. Returns E_OK; E_INVAL if va, len or off is not page-aligned, len
+// is 0, va+len or off+len wraps, obj is NULL or prot has bits outside PROT_ALL;
+// E_EXISTS if any page is already in a record (mapped or lazy); E_NOMEM if the
+// storage could not grow. Checked in that order; nothing changes on error.
+int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
+                 uint32_t prot);
+
+// Copies the whole record containing va (mapped or lazy: see out->state) to *out
+// (when out is not NULL). Returns E_OK, or E_NOENT if no record contains va.
+int vmmap_find(const struct vmmap *m, uint64_t va, struct vm_range *out);
+
+// The first record that ends above va (it contains va or starts above it), for
+// walks: for (va = 0; vmmap_next(m, va, &r) == E_OK; va = r.va + r.len).
+// Returns E_OK, or E_NOENT when there is none.
+int vmmap_next(const struct vmmap *m, uint64_t va, struct vm_range *out);
+
+// True when every page of [va, va+len) is in a VMR_MAPPED record; false also for
+// arguments insert would reject (misaligned, empty, wrapping).
+bool vmmap_covered(const struct vmmap *m, uint64_t va, uint64_t len);
+
+// Sets prot on [va, va+len), splitting records at the ends and merging neighbours
+// that now continue each other. Returns E_OK; E_INVAL as in insert; E_NOENT if any
+// page of the range is not in a VMR_MAPPED record; E_NOMEM if a split needed storage
+// that could not grow (at most 2 more records). Nothing changes on error. Setting the
+// prot a range already has never needs storage.
+int vmmap_protect(struct vmmap *m, uint64_t va, uint64_t len, uint32_t prot);
+
+// Removes [va, va+len), splitting records at the ends, and copies the removed pieces
+// (obj, off and len cut to the piece, state VMR_MAPPED) to out[0..*nout-1] in address
+// order so the caller can drop their references. Returns E_OK; E_INVAL as in insert;
+// E_NOENT if any page is not in a VMR_MAPPED record; E_RANGE if more than maxout
+// pieces would be returned (then *nout is set to the number needed); E_NOMEM if a
+// record had to split in two and storage could not grow. Nothing else changes on error.
+int vmmap_remove(struct vmmap *m, uint64_t va, uint64_t len, struct vm_range *out,
+                 uint32_t *nout, uint32_t maxout);
+
+// Turns [va, va+len) into VMR_LAZY records tagged tag, splitting at the ends: the
+// pages stop being mapped but stay busy (insert refuses them) until reclaimed. obj,
+// off and prot are kept. Errors as in protect; nothing changes on error. One call
+// can leave several records with this tag (one per run of the range that does not
+// continue the last), and reclaim drops each: whatever the tag owns must be counted
+// per page (the pieces add up to len), not freed on the first drop.
+int vmmap_mark_lazy(struct vmmap *m, uint64_t va, uint64_t len, uint64_t tag);
+
+// Removes every VMR_LAZY record whose tag done() accepts, calling drop (when not
+// NULL) with each one first. done and drop must not call into m. Never fails;
+// returns the number of records removed.
+uint32_t vmmap_reclaim(struct vmmap *m, bool (*done)(uint64_t tag, void *arg), void *arg,
+                       void (*drop)(const struct vm_range *r, void *arg));
+
+// Number of pages in records of the given state (VMR_MAPPED or VMR_LAZY; any other
+// value counts nothing).
+uint64_t vmmap_pages(const struct vmmap *m, uint32_t state);
+
+#endif
