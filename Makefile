@@ -35,6 +35,7 @@ host_srcs_handle := kern/handle.c
 host_srcs_vmmap  := kern/vmmap.c
 host_srcs_epoch  := kern/epoch.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
+include user/user.mk
 
 .PHONY: all kernel run test bench gdb host-tests deps clean
 all: kernel

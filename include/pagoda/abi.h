@@ -1,0 +1,78 @@
+// abi.h: the system-call interface shared by the kernel and libpagoda.
+// Calls: `syscall` with the number in rax and arguments in rdi, rsi, rdx, r10, r8, r9;
+// the result comes back in rax: >= 0 success (a value or E_OK), < 0 an E_* code
+// (errors.h). A failed call changes nothing.
+#ifndef PAGODA_ABI_H
+#define PAGODA_ABI_H
+#include <stdint.h>
+
+typedef int32_t handle_t; // index into the calling space's handle table
+
+// The calling space's handle to itself is always slot 0.
+#define H_SELF 0
+
+// Handle rights.
+#define R_READ     (1u << 0)  // read the object's state (stats, size)
+#define R_WRITE    (1u << 1)  // change it (map into a space, edit its mappings)
+#define R_MAP      (1u << 2)  // mem: may be mapped
+#define R_DELETE   (1u << 3)  // space: may be deleted
+#define R_DUP      (1u << 4)  // may be duplicated
+#define R_TRANSFER (1u << 5)  // may be transferred to another space
+#define R_EXEC     (1u << 6)  // space: may run threads in it
+#define R_BUDGET   (1u << 7)  // space: may set its shootdown budget (H_SELF lacks it)
+#define R_ALL      0xFFu
+
+// Mapping rights (map/protect).
+#define PROT_READ  (1u << 0)
+#define PROT_WRITE (1u << 1)
+#define PROT_EXEC  (1u << 2)
+#define PROT_ALL   0x7u
+
+#define UNMAP_LAZY (1u << 0)
+
+// User addresses: the lower canonical half, minus the zero page.
+#define USER_BASE 0x1000UL
+#define USER_TOP  0x800000000000UL
+
+enum {
+	SYS_DEBUG_WRITE = 0,   // (const char *s, size_t len) -> E_OK
+	SYS_EXIT,              // (int status): ends the calling thread; the last one ends the test
+	SYS_YIELD,             // ()
+	SYS_CPU_ID,            // () -> CPU running the caller
+	SYS_CLOCK_NS,          // () -> ns since boot
+	SYS_SPACE_CREATE,      // () -> handle with R_ALL
+	SYS_SPACE_DELETE,      // (handle space)
+	SYS_SPACE_STATS,       // (handle space, struct space_stats *out)
+	SYS_MEM_CREATE,        // (size_t size) -> handle; frames charged to the caller's quota
+	SYS_MEM_SIZE,          // (handle mem) -> size
+	SYS_MAP,               // (handle space, uintptr_t va, handle mem, size_t off, size_t len, unsigned prot)
+	SYS_UNMAP,             // (handle space, uintptr_t va, size_t len, unsigned flags)
+	SYS_PROTECT,           // (handle space, uintptr_t va, size_t len, unsigned prot)
+	SYS_HANDLE_DUP,        // (handle h, unsigned rights) -> new handle with rights & old rights
+	SYS_HANDLE_CLOSE,      // (handle h)
+	SYS_HANDLE_TRANSFER,   // (handle h, handle space) -> handle in that space; h is closed
+	// (handle space, entry, stack, arg, int cpu (-1: any), fault_entry) -> E_OK. Interim
+	// (vcpus replace it): a fault restarts the thread at fault_entry(arg, addr,
+	// err | vector << 32) on a fresh stack; without one it kills the thread.
+	SYS_THREAD_CREATE,
+	SYS_SET_BUDGET,        // (handle space, uint64_t ipis_per_tick): needs R_BUDGET
+	SYS_CPU_COUNT,         // () -> CPUs online
+	SYS_CPU_TLB_IPIS,      // (int cpu) -> shootdown requests that CPU has run (tests)
+	SYS_COUNT
+};
+
+struct space_stats {
+	uint64_t ipis_sent;        // shootdown IPIs this space caused
+	uint64_t remote_flushes;   // flush requests run on other CPUs for it
+	uint64_t local_flushes;    // flushes on the calling CPU
+	uint64_t full_flushes;     // remote or local flushes that dropped the whole TLB
+	uint64_t pages_flushed;    // pages invalidated one by one (invlpg)
+	uint64_t lazy_pending;     // lazily unmapped ranges not yet reclaimed
+	uint64_t lazy_reclaimed;   // lazily unmapped ranges reclaimed
+	uint64_t budget_denials;   // calls refused with E_BUDGET
+	uint64_t frames_charged;   // frames of mem objects charged to this space
+	uint64_t mappings;         // pages currently mapped
+	uint64_t threads;          // threads running in it
+};
+
+#endif

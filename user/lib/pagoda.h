@@ -1,0 +1,82 @@
+// pagoda.h: libpagoda's one public header for user programs. Owns the typed wrappers
+// for every SYS_* call in include/pagoda/abi.h, error names (pg_strerror), and a small
+// libc subset (mem*/str*, pg_printf/pg_snprintf). Calls return >= 0 on success (a value,
+// a handle or E_OK) and a negative E_* code (include/pagoda/errors.h) on failure.
+#ifndef PAGODA_USER_PAGODA_H
+#define PAGODA_USER_PAGODA_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "include/pagoda/abi.h"
+#include "include/pagoda/errors.h"
+
+// --- System calls (sys.c): one wrapper per SYS_* -----------------------------------
+
+int pg_debug_write(const char *s, size_t len);
+// Ends the calling thread; the space's last thread ends the test with this status.
+// Never returns (if the kernel ever returned, the program traps with ud2).
+void pg_exit(int status) __attribute__((noreturn));
+int pg_yield(void);
+int pg_cpu_id(void);
+uint64_t pg_clock_ns(void);
+
+handle_t pg_space_create(void);
+int pg_space_delete(handle_t space);
+int pg_space_stats(handle_t space, struct space_stats *out);
+
+handle_t pg_mem_create(size_t size);
+long pg_mem_size(handle_t mem); // size in bytes, or an E_* code
+
+int pg_map(handle_t space, uintptr_t va, handle_t mem, size_t off, size_t len, unsigned prot);
+int pg_unmap(handle_t space, uintptr_t va, size_t len, unsigned flags);
+int pg_protect(handle_t space, uintptr_t va, size_t len, unsigned prot);
+
+handle_t pg_handle_dup(handle_t h, unsigned rights);
+int pg_handle_close(handle_t h);
+// Moves h into `space` and returns its index there; h is closed in the caller.
+handle_t pg_handle_transfer(handle_t h, handle_t space);
+
+// Starts a thread in `space` at entry(arg) on stack (its top; the kernel aligns it and
+// leaves room for a return address, as for a call) on `cpu` (-1: any). entry must not
+// return (end with pg_exit). A CPU exception in the thread restarts it at
+// fault_entry(arg, addr, err | vector << 32) on a fresh stack, or kills it if 0.
+// (Interim: vcpus and upcalls replace this.)
+int pg_thread_create(handle_t space, uintptr_t entry, uintptr_t stack, uint64_t arg, int cpu,
+		     uintptr_t fault_entry);
+int pg_cpu_count(void);          // CPUs online
+long pg_cpu_tlb_ipis(int cpu);   // shootdown requests that CPU has run, for tests
+int pg_set_budget(handle_t space, uint64_t ipis_per_tick);
+
+// --- Errors (strerror.c) -------------------------------------------------------------
+
+// "E_NAME: short meaning" for every code in errors.h, "unknown error" otherwise.
+const char *pg_strerror(int err);
+
+// --- libc subset (string.c, printf.c) --------------------------------------------------
+
+// gcc may emit calls to these itself, so they carry the standard names and semantics.
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+
+// printf formatting (lib/fmt.c, shared with the kernel): %d %i %u %x %X %o %c %s %p %%,
+// length modifiers hh h l ll z, flags - 0 + space #, width and precision (digits or *).
+// pg_snprintf always NUL-terminates when n > 0 and returns the untruncated length.
+int pg_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int pg_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+// Writes to the debug console; returns the number of characters produced. Output is
+// gathered in a buffer on the caller's stack (PG_PRINTF_BUF bytes) and sent with one
+// pg_debug_write per call, so lines from different CPUs do not interleave. Longer output
+// is flushed when the buffer fills, cut after its last newline where there is one.
+#define PG_PRINTF_BUF 256
+int pg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int pg_vprintf(const char *fmt, va_list ap);
+
+#endif
