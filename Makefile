@@ -13,6 +13,8 @@ KCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-mno-red-zone -mcmodel=kernel -mgeneral-regs-only \
 	-I. -Iarch/$(ARCH)
+# KDEFS: extra defines, e.g. the negative-control kernel's -DSHOOTDOWN_SKIP_REMOTE_FLUSH.
+KCFLAGS += $(KDEFS)
 KASFLAGS := -D__ASSEMBLY__ -I. -Iarch/$(ARCH) -MMD -MP -g
 # .boot holds the 32-bit entry and boot tables together: one RWX segment, on purpose.
 KLDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments \
@@ -37,7 +39,7 @@ host_srcs_epoch  := kern/epoch.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 include user/user.mk
 
-.PHONY: all kernel run test bench gdb host-tests deps clean
+.PHONY: all kernel run test bench gdb host-tests deps clean negctl deps-test
 all: kernel
 kernel: $(BUILD)/kernel.bin
 
@@ -90,8 +92,16 @@ $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*)
 
 host-tests: $(HOST_BINS)
 
-test: deps kernel host-tests
-	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS)
+# The negative-control kernel skips remote TLB flushes: its coherence test must fail.
+NEGCTL := $(BUILD)/negctl
+negctl:
+	@$(MAKE) --no-print-directory BUILD=$(NEGCTL) KDEFS=-DSHOOTDOWN_SKIP_REMOTE_FLUSH kernel
+
+deps-test:
+	@./tools/deps.sh spin
+
+test: deps-test kernel host-tests negctl
+	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin
 
 bench: deps kernel
 	@python3 tools/bench.py --build $(BUILD)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include "kern/idle.h"
 #include "kern/xcall.h"
+#include "kern/sched.h"
 #include "kern/panic.h"
 #include "x86.h"
 
@@ -34,7 +35,7 @@ void idle_loop(void)
 			run_mine();
 			continue;
 		}
-		__asm__ volatile("sti; hlt" ::: "memory");
+		sched_idle_once(); // runs queued threads, or halts until an interrupt
 	}
 }
 

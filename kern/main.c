@@ -5,6 +5,8 @@
 #include "kern/frame.h"
 #include "kern/kheap.h"
 #include "kern/idle.h"
+#include "kern/sched.h"
+#include "kern/uprog.h"
 #include "kern/ktest.h"
 #include "kern/bench.h"
 #include "kern/panic.h"
@@ -52,6 +54,12 @@ static void demo(void)
 	kprintf("pagoda: %u CPUs online, %lu of %lu frames free\n", ncpus_online,
 		frame_free_count(), frame_usable_count());
 	job_run(cpuset_online(), hello, NULL);
+	for (uint32_t i = 0; i < ncpus_online; i++) {
+		struct uprog_result r;
+		int err = uprog_run("hello", 0, (int)i, &r);
+		if (err != E_OK || r.status || r.faults)
+			panic("demo: user program failed (%d, status %d, %u faults)", err, r.status, r.faults);
+	}
 	kprintf("pagoda: demo done\n");
 	arch_exit(EXIT_SUCCESS_CODE);
 }
@@ -76,6 +84,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	boot_arg("mode", mode, sizeof mode);
 	boot_arg("ktest", filter, sizeof filter);
 	memory_init(strcmp(mode, "test") == 0);
+	sched_init_cpu(); // kmain becomes cpu0's idle thread: it runs when nothing else does
 	lapic_init_bsp();
 	lapic_init_cpu();
 	smp_boot_aps();

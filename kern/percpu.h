@@ -7,17 +7,21 @@
 #include <stdbool.h>
 #include <stdatomic.h>
 #include "cpu.h"
+#include "kern/spinlock.h"
 
 #define MAX_CPUS 64
 typedef uint64_t cpuset_t; // bit i = CPU with dense id i
 
 struct xcall_req;
+struct thread;
+struct space;
 
 struct cpu {
 	struct cpu *self;        // gs:0, so this_cpu() is one load
 	uint32_t id;             // dense index, 0 = BSP
 	uint32_t apic_id;
-	uintptr_t kstack_top;
+	uintptr_t kstack_top;    // gs:16: the running thread's kernel stack top (syscall entry)
+	uintptr_t user_rsp;      // gs:24: scratch for the syscall entry
 	int irq_depth;           // nesting of irq_save(); see spinlock.c
 	bool irq_was_on;         // interrupt state before the outermost irq_save()
 	bool online;
@@ -35,8 +39,27 @@ struct cpu {
 	_Atomic uint64_t ipis_received;
 	_Atomic uint64_t xcalls_run;
 
+	// Scheduling (sched.c). runq_lock protects runq_head/runq_tail/runq_len; the
+	// rest is written by this CPU only.
+	struct thread *current;
+	struct thread *idle;         // this CPU's boot context, runs idle_loop
+	struct thread *zombie;       // exited thread whose stack the next thread frees
+	struct thread *runq_head, *runq_tail;
+	uint32_t runq_len;
+	struct spinlock runq_lock;
+	bool need_resched;           // set by the timer, acted on at return to user
+
+	// Address space whose tables CR3 holds (NULL: kernel-only tables). Written by
+	// this CPU only, read by shootdown targets running on it.
+	struct space *loaded;
+	// Quiescent points: CR3 loads and flushing ticks; lazy unmap waits for them (epoch.h).
+	_Atomic uint64_t qs_count;
+	_Atomic uint64_t tlb_ipis;   // shootdown requests this CPU ran for others
+
 	struct arch_cpu arch;
 };
+_Static_assert(__builtin_offsetof(struct cpu, kstack_top) == 16, "entry.S uses gs:16");
+_Static_assert(__builtin_offsetof(struct cpu, user_rsp) == 24, "entry.S uses gs:24");
 
 extern struct cpu *cpus[MAX_CPUS];  // by dense id; set before the CPU starts
 extern _Atomic uint32_t ncpus_online;

@@ -4,6 +4,7 @@
 #include "asm.h"
 #include "x86.h"
 #include "kern/percpu.h"
+#include "uentry.h"
 #include "kern/panic.h"
 
 struct idt_gate {
@@ -75,6 +76,7 @@ void arch_cpu_init(struct cpu *c)
 	__asm__ volatile("ltr %w0" ::"r"(GDT_TSS));
 	wrmsr(MSR_GS_BASE, (uintptr_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
+	uentry_init_cpu();
 }
 
 bool relax_with_pause = true;

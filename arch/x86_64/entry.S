@@ -44,8 +44,14 @@ trap_common:
 	testb $3, 18*8(%rsp)            // frame->cs: from user mode?
 	jz 1f
 	swapgs
+	pushfq                          // user code may have set AC: turn SMAP back on
+	andq $~(1 << 18), (%rsp)
+	popfq
 1:	mov %rsp, %rdi
 	call trap_dispatch
+// Returns through the frame at rsp: kernel or user, interrupts off.
+.global trap_exit
+trap_exit:
 	testb $3, 18*8(%rsp)
 	jz 2f
 	swapgs
@@ -66,3 +72,46 @@ trap_common:
 	pop %rax
 	add $16, %rsp                   // vector and error code
 	iretq
+
+// void trap_return(struct trap_frame *f): leave the kernel through f (new threads).
+.global trap_return
+trap_return:
+	mov %rdi, %rsp
+	jmp trap_exit
+
+// The `syscall` instruction lands here with interrupts off (SFMASK), rcx = user rip,
+// r11 = user rflags, rsp still the user's. It builds the same struct trap_frame as an
+// interrupt from user mode and returns through trap_exit's iretq, which restores
+// every register and cannot fault on a non-canonical rip in kernel mode the way
+// sysret would (the frame's rip is validated where it is set).
+.global syscall_entry
+syscall_entry:
+	swapgs
+	mov %rsp, %gs:24
+	mov %gs:16, %rsp
+	pushq $(GDT_UDATA | 3)          // ss
+	pushq %gs:24                    // rsp
+	pushq %r11                      // rflags
+	pushq $(GDT_UCODE | 3)          // cs
+	pushq %rcx                      // rip
+	pushq $0                        // error
+	pushq $0x100                    // vector: "syscall"
+	push %rax
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	cld
+	mov %rsp, %rdi
+	call syscall_dispatch           // returns with interrupts off
+	jmp trap_exit

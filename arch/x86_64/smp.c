@@ -9,6 +9,7 @@
 #include "kern/percpu.h"
 #include "kern/kheap.h"
 #include "kern/idle.h"
+#include "kern/sched.h"
 #include "kern/kva.h"
 #include "kern/kwin.h"
 #include "kern/console.h"
@@ -54,6 +55,7 @@ void ap_entry(struct cpu *c)
 {
 	arch_cpu_init(c);
 	lapic_init_cpu();
+	sched_init_cpu();
 	mark_online(c);
 	idle_loop();
 }

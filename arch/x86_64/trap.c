@@ -10,6 +10,9 @@
 #include "kern/console.h"
 #include "kern/xcall.h"
 #include "kern/timer.h"
+#include "kern/sched.h"
+#include "kern/thread.h"
+#include "uentry.h"
 
 static const char *const exc_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -107,18 +110,27 @@ void trap_dispatch(struct trap_frame *f)
 	switch (f->vector) {
 	case VEC_TIMER:
 		timer_tick();
+		sched_tick();
 		lapic_eoi();
-		return;
+		break;
 	case VEC_XCALL:
 		atomic_fetch_add_explicit(&this_cpu()->ipis_received, 1, memory_order_relaxed);
 		lapic_eoi(); // before running: a request queued meanwhile raises a new IPI
 		xcall_poll();
-		return;
+		break;
 	case VEC_SPURIOUS:
 		return; // no EOI for spurious interrupts
 	default:
+		if (uentry_from_user(f)) {
+			thread_user_fault(f); // the program's problem, never the kernel's
+			break;
+		}
+		if (f->vector == VEC_PF && uentry_fixup(f))
+			return; // a user copy hit a bad address: it returns E_FAULT
 		kernel_exception(f);
 	}
+	if (uentry_from_user(f))
+		sched_user_return(f);
 }
 
 void arch_exit(int code)

@@ -1,0 +1,132 @@
+// mmu.c: user page tables: creation, teardown and range walks through kwin.
+// The callers (kern/space.c) serialise all edits of one root under the space's lock.
+#include "mmu.h"
+#include "kern/kwin.h"
+#include "kern/frame.h"
+#include "include/pagoda/abi.h"
+#include "include/pagoda/errors.h"
+
+#define USER_SLOTS 256 // PML4 entries of the lower (user) half
+
+static _Atomic uint64_t tables_in_use;
+
+static unsigned idx(uintptr_t va, int level) { return (va >> (12 + 9 * level)) & 511; }
+
+uint64_t mmu_tables_in_use(void) { return tables_in_use; }
+
+static int table_alloc(uint64_t *pa)
+{
+	int err = frame_alloc_zeroed(pa);
+	if (err == E_OK)
+		tables_in_use++;
+	return err;
+}
+
+static void table_free(uint64_t pa)
+{
+	frame_free(pa);
+	tables_in_use--;
+}
+
+int mmu_create(uint64_t *root)
+{
+	int err = table_alloc(root);
+	if (err != E_OK)
+		return err;
+	pte_t *k = kwin_map(kernel_cr3), *u = kwin_map(*root);
+	for (unsigned i = USER_SLOTS; i < 512; i++)
+		u[i] = k[i];
+	kwin_unmap(u);
+	kwin_unmap(k);
+	return E_OK;
+}
+
+// Frees the table at pa and, below level 1, the tables it points to.
+static void free_tree(uint64_t pa, int level)
+{
+	if (level > 1) {
+		pte_t *t = kwin_map(pa);
+		for (unsigned i = 0; i < 512; i++)
+			if (t[i] & PTE_P)
+				free_tree(t[i] & PTE_ADDR, level - 1);
+		kwin_unmap(t);
+	}
+	table_free(pa);
+}
+
+void mmu_destroy(uint64_t root)
+{
+	pte_t *t = kwin_map(root);
+	for (unsigned i = 0; i < USER_SLOTS; i++)
+		if (t[i] & PTE_P)
+			free_tree(t[i] & PTE_ADDR, 3);
+	kwin_unmap(t);
+	table_free(root);
+}
+
+uint64_t mmu_prot_flags(unsigned prot)
+{
+	uint64_t f = PTE_P | PTE_U;
+	if (prot & PROT_WRITE)
+		f |= PTE_W;
+	if (!(prot & PROT_EXEC))
+		f |= PTE_NX;
+	return f;
+}
+
+// The leaf table covering va, or 0 (with *err = E_NOMEM if alloc failed).
+static uint64_t leaf_table(uint64_t root, uintptr_t va, bool alloc, int *err)
+{
+	uint64_t t = root;
+	for (int level = 3; level > 0; level--) {
+		pte_t *e = kwin_map(t);
+		pte_t *slot = &e[idx(va, level)];
+		if (!(*slot & PTE_P)) {
+			uint64_t n;
+			if (!alloc || (*err = table_alloc(&n)) != E_OK) {
+				kwin_unmap(e);
+				return 0;
+			}
+			// Upper levels allow everything; the leaf decides (SDM 4.6).
+			*slot = n | PTE_P | PTE_W | PTE_U;
+		}
+		t = *slot & PTE_ADDR;
+		kwin_unmap(e);
+	}
+	return t;
+}
+
+// One pass over the range; fn may be NULL (used to pre-create tables).
+static int range_pass(uint64_t root, uintptr_t va, size_t npages, bool alloc, mmu_pte_fn fn, void *arg)
+{
+	int err = E_OK;
+	while (npages) {
+		size_t n = 512 - idx(va, 0);
+		if (n > npages)
+			n = npages;
+		uint64_t leaf = leaf_table(root, va, alloc, &err);
+		if (!leaf && alloc)
+			return err;
+		if (leaf && fn) {
+			pte_t *t = kwin_map(leaf);
+			for (size_t i = 0; i < n; i++)
+				fn(&t[idx(va, 0) + i], va + i * PAGE_SIZE, arg);
+			kwin_unmap(t);
+		}
+		va += n * PAGE_SIZE;
+		npages -= n;
+	}
+	return E_OK;
+}
+
+int mmu_range(uint64_t root, uintptr_t va, size_t npages, bool alloc, mmu_pte_fn fn, void *arg)
+{
+	// Creating every table before touching a leaf makes E_NOMEM leave no half-edit;
+	// tables created before the failure stay, empty, and are freed with the root.
+	if (alloc) {
+		int err = range_pass(root, va, npages, true, NULL, NULL);
+		if (err != E_OK)
+			return err;
+	}
+	return range_pass(root, va, npages, false, fn, arg);
+}

@@ -1,0 +1,36 @@
+// mmu.h: page tables of user address spaces and the TLB operations on them.
+// A user root (PML4) shares the kernel half with every other root: its slot 511 points
+// at the kernel's own PDPT, so kernel mappings are identical everywhere and never need
+// a shootdown. Tables are reached through the temporary window (kwin), never a direct map.
+#ifndef ARCH_MMU_H
+#define ARCH_MMU_H
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include "paging.h"
+
+int mmu_create(uint64_t *root);    // E_OK or E_NOMEM
+// Frees every table of the user half. Leaves must be cleared already.
+void mmu_destroy(uint64_t root);
+// Tables the roots created so far still hold (for leak tests).
+uint64_t mmu_tables_in_use(void);
+
+uint64_t mmu_prot_flags(unsigned prot);  // PROT_* -> leaf PTE bits (P|U, W, NX)
+
+// Calls fn on the leaf PTE of each page of [va, va + npages * 4 KiB), keeping each
+// leaf table mapped once per 2 MiB. With alloc, missing tables are created first and
+// E_NOMEM is returned (with fn not yet called on any page) if one cannot be; without
+// alloc, pages under missing tables are skipped.
+typedef void (*mmu_pte_fn)(pte_t *pte, uintptr_t va, void *arg);
+int mmu_range(uint64_t root, uintptr_t va, size_t npages, bool alloc, mmu_pte_fn fn, void *arg);
+
+static inline void arch_load_cr3(uint64_t root) { __asm__ volatile("mov %0, %%cr3" ::"r"(root) : "memory"); }
+static inline void arch_flush_page(uintptr_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+// Drops every non-global TLB entry (kernel mappings are global and stay).
+static inline void arch_flush_all(void)
+{
+	uint64_t r;
+	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(r) :: "memory");
+}
+
+#endif

@@ -1,0 +1,60 @@
+// mem.c: memory objects. Creation charges the payer first, then takes frames one by
+// one; any failure gives everything back, so E_NOMEM leaves no trace.
+#include <stddef.h>
+#include "kern/mem.h"
+#include "kern/space.h"
+#include "kern/frame.h"
+#include "kern/kheap.h"
+#include "include/pagoda/errors.h"
+#include "paging.h"
+
+static _Atomic uint64_t frames_in_use;
+
+uint64_t mem_frames_in_use(void) { return frames_in_use; }
+
+static void free_frames(struct mem *m, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		frame_free(m->frames[i]);
+	frames_in_use -= n;
+}
+
+int mem_create(struct space *payer, uint64_t size, struct mem **out)
+{
+	if (size == 0 || (size & PAGE_MASK))
+		return E_INVAL;
+	uint64_t n = size / PAGE_SIZE;
+	if (n > frame_usable_count() || space_charge(payer, n) != E_OK)
+		return E_NOMEM;
+	struct mem *m = kzalloc(sizeof *m + n * sizeof m->frames[0]);
+	if (!m)
+		goto uncharge;
+	for (uint64_t i = 0; i < n; i++) {
+		if (frame_alloc_zeroed(&m->frames[i]) != E_OK) {
+			frames_in_use += i;
+			free_frames(m, i);
+			kfree(m);
+			goto uncharge;
+		}
+	}
+	frames_in_use += n;
+	m->obj.type = OBJ_MEM;
+	m->obj.refs = 1;
+	m->payer = payer;
+	m->npages = n;
+	obj_ref(&payer->obj);
+	*out = m;
+	return E_OK;
+uncharge:
+	space_uncharge(payer, n);
+	return E_NOMEM;
+}
+
+void mem_destroy(struct mem *m)
+{
+	struct space *payer = m->payer;
+	free_frames(m, m->npages);
+	space_uncharge(payer, m->npages);
+	kfree(m);
+	obj_unref(&payer->obj);
+}

@@ -1,0 +1,21 @@
+// object.h: the header every handle-reachable kernel object starts with.
+// refs counts handles in tables, threads and kernel holders (and, for mem, mapped
+// pages); obj_unref() destroys the object when the count reaches zero.
+#ifndef KERN_OBJECT_H
+#define KERN_OBJECT_H
+#include <stdint.h>
+#include <stdatomic.h>
+
+enum obj_type { OBJ_ANY = 0, OBJ_SPACE = 1, OBJ_MEM = 2 };
+
+struct object {
+	uint32_t type;
+	_Atomic int64_t refs;
+};
+
+static inline void obj_ref_n(struct object *o, int64_t n) { atomic_fetch_add(&o->refs, n); }
+static inline void obj_ref(struct object *o) { obj_ref_n(o, 1); }
+void obj_unref_n(struct object *o, int64_t n); // destroys at zero (space.c, mem.c)
+static inline void obj_unref(struct object *o) { obj_unref_n(o, 1); }
+
+#endif

@@ -1,0 +1,206 @@
+// sched.c: per-CPU run queues, thread switching, the idle step and preemption.
+// Threads never migrate: a thread runs on the CPU whose queue it was put on.
+// Switching happens with interrupts off and exactly one irq_save() level (the
+// scheduler's own), which the next thread's return path undoes.
+#include <stddef.h>
+#include "kern/sched.h"
+#include "kern/thread.h"
+#include "kern/space.h"
+#include "kern/xcall.h"
+#include "kern/kheap.h"
+#include "kern/kva.h"
+#include "kern/panic.h"
+#include "include/pagoda/errors.h"
+#include "paging.h"
+#include "mmu.h"
+#include "x86.h"
+
+void ctx_switch(uintptr_t *save_rsp, uintptr_t next_rsp);
+
+// Free kernel stacks: the global region never shrinks, so stacks are reused. The
+// link to the next free stack lives in the free stack itself.
+static struct spinlock stack_lock = SPINLOCK_INIT("kstack");
+static uintptr_t stack_free_list;
+static uint64_t stacks_cached;
+
+int kstack_alloc(uintptr_t *base)
+{
+	spin_lock(&stack_lock);
+	uintptr_t s = stack_free_list;
+	if (s) {
+		stack_free_list = *(uintptr_t *)s;
+		stacks_cached--;
+	}
+	spin_unlock(&stack_lock);
+	if (s) {
+		*base = s;
+		return E_OK;
+	}
+	return kva_alloc_stack(KSTACK_PAGES, base);
+}
+
+void kstack_free(uintptr_t base)
+{
+	spin_lock(&stack_lock);
+	*(uintptr_t *)base = stack_free_list;
+	stack_free_list = base;
+	stacks_cached++;
+	spin_unlock(&stack_lock);
+}
+
+uint64_t kstack_cached(void) { return __atomic_load_n(&stacks_cached, __ATOMIC_RELAXED); }
+
+void sched_init_cpu(void)
+{
+	struct cpu *c = this_cpu();
+	struct thread *t = kzalloc(sizeof *t);
+	if (!t)
+		panic("no memory for cpu%u's idle thread", c->id);
+	t->cpu = c->id;
+	t->state = T_RUNNING;
+	spin_init(&c->runq_lock, "runq");
+	c->current = c->idle = t;
+}
+
+static void runq_push(struct cpu *c, struct thread *t)
+{
+	spin_lock(&c->runq_lock);
+	t->next = NULL;
+	if (c->runq_tail)
+		c->runq_tail->next = t;
+	else
+		c->runq_head = t;
+	c->runq_tail = t;
+	c->runq_len++;
+	spin_unlock(&c->runq_lock);
+}
+
+static struct thread *runq_pop(struct cpu *c)
+{
+	spin_lock(&c->runq_lock);
+	struct thread *t = c->runq_head;
+	if (t) {
+		c->runq_head = t->next;
+		if (!c->runq_head)
+			c->runq_tail = NULL;
+		c->runq_len--;
+	}
+	spin_unlock(&c->runq_lock);
+	return t;
+}
+
+static void nop(void *arg) { (void)arg; }
+
+void sched_enqueue(struct thread *t)
+{
+	t->state = T_RUNNABLE;
+	runq_push(cpus[t->cpu], t);
+	if (t->cpu != cpu_id())
+		xcall_run(cpuset_of(t->cpu), nop, NULL); // wake it if it halts in idle
+}
+
+// Runs right after every switch, on the incoming thread: the outgoing one, if it
+// exited, is off its stack and its CPU left its space, so it can be freed.
+void sched_finish(void)
+{
+	struct cpu *c = this_cpu();
+	struct thread *z = c->zombie;
+	if (z) {
+		c->zombie = NULL;
+		thread_reap(z);
+	}
+}
+
+// Interrupts off, one irq_save() level.
+static void switch_to(struct thread *next)
+{
+	struct cpu *c = this_cpu();
+	struct thread *prev = c->current;
+	KASSERT(c->irq_depth == 1 && !irq_enabled());
+	space_switch(next->space);
+	c->current = next;
+	next->state = T_RUNNING;
+	if (next->kstack_base) {
+		c->kstack_top = next->kstack_base + KSTACK_PAGES * PAGE_SIZE;
+		c->arch.tss.rsp[0] = c->kstack_top;
+	}
+	bool was_on = c->irq_was_on; // the interrupt state belongs to the thread
+	ctx_switch(&prev->ksp, next->ksp);
+	this_cpu()->irq_was_on = was_on;
+	sched_finish();
+}
+
+void sched_yield(void)
+{
+	irq_save();
+	struct cpu *c = this_cpu();
+	struct thread *next = runq_pop(c);
+	if (next) {
+		struct thread *me = c->current;
+		if (me != c->idle) {
+			me->state = T_RUNNABLE;
+			runq_push(c, me);
+		}
+		switch_to(next);
+	}
+	irq_restore();
+}
+
+void sched_exit(void)
+{
+	irq_save();
+	struct cpu *c = this_cpu();
+	struct thread *me = c->current, *next = runq_pop(c);
+	KASSERT(me != c->idle && !c->zombie);
+	me->state = T_DEAD;
+	c->zombie = me;
+	switch_to(next ? next : c->idle);
+	panic("dead thread resumed");
+}
+
+void sched_idle_once(void)
+{
+	irq_disable();
+	if (__atomic_load_n(&this_cpu()->runq_head, __ATOMIC_ACQUIRE)) {
+		irq_enable();
+		sched_yield();
+		return;
+	}
+	__asm__ volatile("sti; hlt" ::: "memory"); // an enqueue's wake-up IPI ends the hlt
+}
+
+void sched_tick(void)
+{
+	struct cpu *c = this_cpu();
+	if (__atomic_load_n(&c->runq_head, __ATOMIC_RELAXED))
+		c->need_resched = true;
+	// A quiescent point for lazy unmaps (epoch.h): drop this space's translations.
+	struct space *s = c->loaded;
+	if (s && space_lazy_waiting(s)) {
+		arch_flush_all();
+		atomic_fetch_add(&c->qs_count, 1);
+	}
+}
+
+void sched_user_return(struct trap_frame *f)
+{
+	(void)f;
+	struct cpu *c = this_cpu();
+	if (c->need_resched) {
+		c->need_resched = false;
+		sched_yield();
+	}
+	struct thread *t = this_cpu()->current;
+	if (t->space && space_dead(t->space))
+		thread_exit(0);
+}
+
+uint32_t sched_pick_cpu(void)
+{
+	static _Atomic uint32_t rr;
+	cpuset_t online = cpuset_online();
+	uint32_t n = (uint32_t)cpuset_count(online), k = atomic_fetch_add(&rr, 1) % n;
+	for (cpuset_t s = online;; s &= s - 1)
+		if (k-- == 0)
+			return (uint32_t)__builtin_ctzll(s);
+}

@@ -1,0 +1,563 @@
+// space.c: address-space objects: creation, switching, the mapping calls, handles,
+// quota and teardown. The shootdown itself is in shootdown.c.
+// Lock order: a space's lock, then (only when tearing down an object whose last
+// reference just went) the lock of a space nobody else can reach any more. The
+// budget lock, frame and heap locks are leaves.
+#include <stddef.h>
+#include "kern/space.h"
+#include "kern/mem.h"
+#include "kern/shootdown.h"
+#include "kern/epoch.h"
+#include "kern/sched.h"
+#include "kern/xcall.h"
+#include "kern/kheap.h"
+#include "kern/panic.h"
+#include "lib/string.h"
+#include "include/pagoda/errors.h"
+#include "mmu.h"
+#include "uentry.h"
+#include "x86.h"
+
+// vmmap storage on the kernel heap; ctx is the space, which remembers the size.
+static void *map_grow(void *old, size_t bytes, void *ctx)
+{
+	struct space *s = ctx;
+	void *p = kmalloc(bytes);
+	if (!p)
+		return NULL;
+	if (old)
+		memcpy(p, old, (size_t)s->map.cap * sizeof(struct vm_range));
+	kfree(old);
+	return p;
+}
+
+static void map_release(void *p, void *ctx)
+{
+	(void)ctx;
+	kfree(p);
+}
+
+int space_create(struct space **out)
+{
+	struct space *s = kzalloc(sizeof *s);
+	if (!s)
+		return E_NOMEM;
+	if (mmu_create(&s->root) != E_OK) {
+		kfree(s);
+		return E_NOMEM;
+	}
+	s->obj.type = OBJ_SPACE;
+	s->obj.refs = 1;
+	spin_init(&s->lock, "space");
+	spin_init(&s->budget_lock, "budget");
+	vmmap_init(&s->map, map_grow, map_release, s);
+	htable_init(&s->handles);
+	htable_install(&s->handles, H_SELF, s, OBJ_SPACE, R_ALL & ~R_BUDGET);
+	s->quota = SPACE_QUOTA_FRAMES;
+	*out = s;
+	return E_OK;
+}
+
+void space_switch(struct space *to)
+{
+	struct cpu *c = this_cpu();
+	struct space *from = c->loaded;
+	if (from == to)
+		return;
+	// Join before loading, leave after loading (shootdown.c says why).
+	if (to)
+		atomic_fetch_or(&to->cpus, cpuset_of(c->id));
+	arch_load_cr3(to ? to->root : kernel_cr3);
+	c->loaded = to;
+	atomic_fetch_add_explicit(&c->qs_count, 1, memory_order_release);
+	if (from)
+		atomic_fetch_and(&from->cpus, ~cpuset_of(c->id));
+}
+
+bool space_dead(struct space *s) { return __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE); }
+bool space_lazy_waiting(struct space *s) { return atomic_load_explicit(&s->lazy_count, memory_order_relaxed) != 0; }
+
+static void count(uint64_t *field, int64_t n) { __atomic_fetch_add(field, (uint64_t)n, __ATOMIC_RELAXED); }
+
+// ---- Lazy reclamation --------------------------------------------------------
+
+// One per lazy unmap call. The call's range may span several vmmap records, all
+// tagged with it; the tag goes when the last of its pages is reclaimed.
+struct lazy_tag {
+	struct epoch_snap snap;
+	uint64_t pages;
+};
+
+// Drops the pages of one lazy record from its tag; true when the tag is gone.
+static bool lazy_tag_put(const struct vm_range *v)
+{
+	struct lazy_tag *t = (struct lazy_tag *)v->epoch_tag;
+	t->pages -= v->len / PAGE_SIZE;
+	if (t->pages)
+		return false;
+	kfree(t);
+	return true;
+}
+
+struct reclaim_ctx {
+	uint64_t counters[MAX_CPUS];
+	uint32_t n;
+};
+
+static bool lazy_done(uint64_t tag, void *arg)
+{
+	struct reclaim_ctx *r = arg;
+	return epoch_passed(&((struct lazy_tag *)tag)->snap, r->counters);
+}
+
+static void lazy_drop(const struct vm_range *v, void *arg)
+{
+	struct reclaim_ctx *r = arg;
+	obj_unref_n(v->obj, (int64_t)(v->len / PAGE_SIZE));
+	if (lazy_tag_put(v))
+		r->n++;
+}
+
+static void read_counters(uint64_t *c)
+{
+	for (uint32_t i = 0; i < MAX_CPUS; i++)
+		c[i] = cpus[i] ? atomic_load_explicit(&cpus[i]->qs_count, memory_order_acquire) : 0;
+}
+
+// Frees the lazily unmapped ranges every CPU has since passed a quiescent point for.
+static void reclaim_locked(struct space *s)
+{
+	if (!space_lazy_waiting(s))
+		return;
+	struct reclaim_ctx *r = kmalloc(sizeof *r); // 520 bytes: too much for a deep stack
+	if (!r)
+		return; // retried on the next call
+	read_counters(r->counters);
+	r->n = 0;
+	vmmap_reclaim(&s->map, lazy_done, r, lazy_drop);
+	atomic_fetch_sub(&s->lazy_count, r->n);
+	count(&s->stats.lazy_reclaimed, r->n);
+	kfree(r);
+}
+
+// ---- Mapping calls -----------------------------------------------------------
+
+static bool range_args_ok(uintptr_t va, uint64_t len) { return len && !((va | len) & PAGE_MASK); }
+
+struct fill {
+	struct mem *m;
+	uint64_t first;   // frame index of the first page
+	uint64_t flags;
+	uint64_t i;
+};
+
+static uint64_t leaf_flags(unsigned prot) { return prot ? mmu_prot_flags(prot) : 0; } // 0: no access
+
+static void set_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	(void)va;
+	struct fill *f = arg;
+	*pte = f->m->frames[f->first + f->i++] | f->flags;
+}
+
+// True if a record of the given state overlaps [va, va + len).
+static bool overlaps_state(struct space *s, uintptr_t va, uint64_t len, uint32_t state)
+{
+	struct vm_range r;
+	for (uint64_t a = va; vmmap_next(&s->map, a, &r) == E_OK && r.va < va + len; a = r.va + r.len)
+		if (r.state == state)
+			return true;
+	return false;
+}
+
+int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot)
+{
+	if ((prot & ~PROT_ALL) || !range_args_ok(va, len) || (off & PAGE_MASK))
+		return E_INVAL;
+	uint64_t size = m->npages * PAGE_SIZE;
+	if (!user_range_ok(va, len) || off > size || len > size - off)
+		return E_RANGE;
+	uint64_t n = len / PAGE_SIZE;
+	int err = E_OK;
+	spin_lock(&s->lock);
+	if (s->dead) {
+		err = E_NOENT;
+		goto out;
+	}
+	reclaim_locked(s);
+	if (overlaps_state(s, va, len, VMR_LAZY)) {
+		err = E_BUSY; // still reachable through stale entries somewhere
+		goto out;
+	}
+	// Tables first: the only step that can fail after the checks.
+	if ((err = mmu_range(s->root, va, n, true, NULL, NULL)) != E_OK)
+		goto out;
+	if ((err = vmmap_insert(&s->map, va, len, m, off, prot)) != E_OK)
+		goto out;
+	struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
+	mmu_range(s->root, va, n, false, set_pte, &f);
+	obj_ref_n(&m->obj, (int64_t)n); // one reference per mapped page
+out:
+	spin_unlock(&s->lock);
+	return err;
+}
+
+struct reprot {
+	uint64_t flags;
+	bool lowers;     // some present PTE loses a right
+};
+
+static bool loses_rights(pte_t old, uint64_t flags)
+{
+	if (!(old & PTE_P))
+		return false;
+	return !(flags & PTE_P) || ((old & PTE_W) && !(flags & PTE_W)) ||
+	       (!(old & PTE_NX) && (flags & PTE_NX));
+}
+
+static void check_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	(void)va;
+	struct reprot *r = arg;
+	r->lowers |= loses_rights(*pte, r->flags);
+}
+
+static void reprot_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	(void)va;
+	struct reprot *r = arg;
+	*pte = (*pte & PTE_ADDR) | r->flags;
+}
+
+// Common checks of protect and unmap, taking the lock: E_OK with the lock held.
+static int edit_begin(struct space *s, uintptr_t va, uint64_t len)
+{
+	if (!range_args_ok(va, len))
+		return E_INVAL;
+	if (!user_range_ok(va, len))
+		return E_RANGE;
+	spin_lock(&s->lock);
+	int err = s->dead ? E_NOENT : E_OK;
+	if (err == E_OK) {
+		reclaim_locked(s);
+		if (!vmmap_covered(&s->map, va, len))
+			err = E_NOENT;
+	}
+	if (err != E_OK)
+		spin_unlock(&s->lock);
+	return err;
+}
+
+int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned prot)
+{
+	if (prot & ~PROT_ALL)
+		return E_INVAL;
+	int err = edit_begin(s, va, len);
+	if (err != E_OK)
+		return err;
+	uint64_t n = len / PAGE_SIZE;
+	struct reprot r = { leaf_flags(prot), false };
+	mmu_range(s->root, va, n, false, check_pte, &r);
+	// Raising rights needs no shootdown: a CPU holding the old, narrower entry
+	// faults, and the fault drops the entry before the access is retried (SDM 4.10.4.3).
+	if (r.lowers && (err = shootdown_budget_check(s, payer)) != E_OK)
+		goto out;
+	if ((err = vmmap_protect(&s->map, va, len, prot)) != E_OK)
+		goto out;
+	mmu_range(s->root, va, n, false, reprot_pte, &r);
+	if (r.lowers)
+		shootdown(s, payer, va, n);
+out:
+	spin_unlock(&s->lock);
+	return err;
+}
+
+static void clear_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	(void)va;
+	(void)arg;
+	*pte = 0;
+}
+
+#define PIECES_ON_STACK 8
+
+static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va, uint64_t len)
+{
+	int err = shootdown_budget_check(s, payer);
+	if (err != E_OK)
+		return err;
+	struct vm_range stack_pieces[PIECES_ON_STACK], *pieces = stack_pieces;
+	uint32_t n = 0;
+	err = vmmap_remove(&s->map, va, len, pieces, &n, PIECES_ON_STACK);
+	if (err == E_RANGE) { // more records than fit on the stack
+		if (!(pieces = kmalloc(n * sizeof *pieces)))
+			return E_NOMEM;
+		err = vmmap_remove(&s->map, va, len, pieces, &n, n);
+	}
+	if (err == E_OK) {
+		mmu_range(s->root, va, len / PAGE_SIZE, false, clear_pte, NULL);
+		shootdown(s, payer, va, len / PAGE_SIZE);
+		// Only now may the frames go: no CPU can reach them any more.
+		for (uint32_t i = 0; i < n; i++)
+			obj_unref_n(pieces[i].obj, (int64_t)(pieces[i].len / PAGE_SIZE));
+	}
+	if (pieces != stack_pieces)
+		kfree(pieces);
+	return err;
+}
+
+// No IPI: the PTEs go now, the VA and frames once every CPU that may hold the
+// space's translations has passed a quiescent point (epoch.h).
+static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len)
+{
+	struct lazy_tag *tag = kmalloc(sizeof *tag);
+	if (!tag)
+		return E_NOMEM;
+	tag->pages = len / PAGE_SIZE;
+	struct epoch_snap *snap = &tag->snap;
+	int err = vmmap_mark_lazy(&s->map, va, len, (uint64_t)tag);
+	if (err != E_OK) {
+		kfree(tag);
+		return err;
+	}
+	mmu_range(s->root, va, len / PAGE_SIZE, false, clear_pte, NULL);
+	struct cpu *me = this_cpu();
+	if (me->loaded == s)
+		for (uint64_t a = va; a < va + len; a += PAGE_SIZE)
+			arch_flush_page(a);
+	atomic_thread_fence(memory_order_seq_cst); // PTE writes before the read of cpus
+	uint64_t counters[MAX_CPUS];
+	read_counters(counters);
+	epoch_snapshot(snap, atomic_load(&s->cpus) & ~cpuset_of(me->id), counters);
+	atomic_fetch_add(&s->lazy_count, 1);
+	return E_OK;
+}
+
+int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned flags)
+{
+	if (flags & ~UNMAP_LAZY)
+		return E_INVAL;
+	int err = edit_begin(s, va, len);
+	if (err != E_OK)
+		return err;
+	err = (flags & UNMAP_LAZY) ? unmap_lazy_locked(s, va, len) : unmap_sync_locked(s, payer, va, len);
+	spin_unlock(&s->lock);
+	return err;
+}
+
+void space_get_stats(struct space *s, struct space_stats *out)
+{
+	spin_lock(&s->lock);
+	if (!s->dead)
+		reclaim_locked(s);
+	*out = s->stats;
+	out->lazy_pending = atomic_load(&s->lazy_count);
+	out->frames_charged = atomic_load(&s->charged);
+	out->mappings = s->dead ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
+	out->threads = atomic_load(&s->nthreads);
+	spin_unlock(&s->lock);
+}
+
+void space_set_budget(struct space *s, uint64_t ipis_per_tick)
+{
+	spin_lock(&s->budget_lock);
+	s->budget_per_tick = ipis_per_tick;
+	s->budget_tokens = (int64_t)ipis_per_tick;
+	spin_unlock(&s->budget_lock);
+}
+
+// ---- Handles -----------------------------------------------------------------
+
+int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struct object **o)
+{
+	void *obj;
+	spin_lock(&s->lock);
+	int err = htable_get(&s->handles, h, type, need, &obj);
+	if (err == E_OK) {
+		*o = obj;
+		obj_ref(*o);
+	}
+	spin_unlock(&s->lock);
+	return err;
+}
+
+int space_handle_add(struct space *s, struct object *o, unsigned type, uint32_t rights)
+{
+	spin_lock(&s->lock);
+	int idx = s->dead ? E_NOENT : htable_alloc(&s->handles, o, type, rights);
+	if (idx >= 0)
+		obj_ref(o);
+	spin_unlock(&s->lock);
+	return idx;
+}
+
+int space_handle_dup(struct space *s, int h, uint32_t rights)
+{
+	spin_lock(&s->lock);
+	int idx = htable_dup(&s->handles, h, rights);
+	if (idx >= 0)
+		obj_ref(s->handles.slot[idx].obj);
+	spin_unlock(&s->lock);
+	return idx;
+}
+
+int space_handle_close(struct space *s, int h)
+{
+	if (h == H_SELF)
+		return E_INVAL; // a weak entry: closing or moving it would unbalance the count
+	struct handle e;
+	spin_lock(&s->lock);
+	int err = htable_close(&s->handles, h, &e);
+	spin_unlock(&s->lock);
+	if (err == E_OK)
+		obj_unref(e.obj); // outside the lock: it may destroy the object
+	return err;
+}
+
+static void lock_two(struct space *a, struct space *b)
+{
+	if (a == b) {
+		spin_lock(&a->lock);
+	} else if (a < b) {
+		spin_lock(&a->lock);
+		spin_lock(&b->lock);
+	} else {
+		spin_lock(&b->lock);
+		spin_lock(&a->lock);
+	}
+}
+
+static void unlock_two(struct space *a, struct space *b)
+{
+	spin_unlock(&a->lock);
+	if (a != b)
+		spin_unlock(&b->lock);
+}
+
+// Moves handle h of s into to: the reference moves with it.
+int space_handle_transfer(struct space *s, int h, struct space *to)
+{
+	if (h == H_SELF)
+		return E_INVAL;
+	void *obj;
+	lock_two(s, to);
+	int idx = htable_get(&s->handles, h, OBJ_ANY, R_TRANSFER, &obj);
+	if (idx == E_OK)
+		idx = to->dead ? E_NOENT : E_OK;
+	if (idx == E_OK) {
+		struct handle e = s->handles.slot[h];
+		idx = htable_alloc(&to->handles, e.obj, e.type, e.rights);
+		if (idx >= 0)
+			htable_close(&s->handles, h, NULL);
+	}
+	unlock_two(s, to);
+	return idx;
+}
+
+// ---- Quota and threads ---------------------------------------------------------
+
+int space_charge(struct space *s, uint64_t frames)
+{
+	uint64_t old = atomic_load(&s->charged);
+	do {
+		if (frames > s->quota - old)
+			return E_NOMEM;
+	} while (!atomic_compare_exchange_weak(&s->charged, &old, old + frames));
+	count(&s->stats.frames_charged, 0); // (the gauge is read from charged)
+	return E_OK;
+}
+
+void space_uncharge(struct space *s, uint64_t frames) { atomic_fetch_sub(&s->charged, frames); }
+
+int space_thread_add(struct space *s)
+{
+	spin_lock(&s->lock);
+	int err = s->dead ? E_NOENT : E_OK;
+	if (err == E_OK) {
+		atomic_fetch_add(&s->nthreads, 1);
+		obj_ref(&s->obj);
+	}
+	spin_unlock(&s->lock);
+	return err;
+}
+
+void space_note_exit(struct space *s, int status)
+{
+	int zero = 0;
+	if (status != 0)
+		atomic_compare_exchange_strong(&s->exit_status, &zero, status);
+}
+
+void space_note_fault(struct space *s) { atomic_fetch_add(&s->faults, 1); }
+
+// ---- Deletion and teardown -----------------------------------------------------
+
+// Drops every mapping, lazy range, handle and table. Runs once, when the space is
+// dead and has no threads left, so no CPU has it loaded and no shootdown is needed.
+static void teardown(struct space *s)
+{
+	KASSERT(atomic_load(&s->cpus) == 0);
+	spin_lock(&s->lock); // waits out any call that checked `dead` before it was set
+	struct vm_range r;
+	for (uint64_t va = 0; vmmap_next(&s->map, va, &r) == E_OK; va = r.va + r.len) {
+		if (r.state == VMR_LAZY)
+			lazy_tag_put(&r);
+		obj_unref_n(r.obj, (int64_t)(r.len / PAGE_SIZE));
+	}
+	vmmap_destroy(&s->map);
+	atomic_store(&s->lazy_count, 0);
+	struct handle e;
+	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {
+		htable_close(&s->handles, i, &e);
+		obj_unref(e.obj); // only objects nothing else reaches can go here (see top)
+	}
+	mmu_destroy(s->root);
+	s->root = 0;
+	spin_unlock(&s->lock);
+}
+
+static void try_teardown(struct space *s)
+{
+	bool no = false;
+	if (space_dead(s) && atomic_load(&s->nthreads) == 0 &&
+	    atomic_compare_exchange_strong(&s->torn_down, &no, true))
+		teardown(s);
+}
+
+static void nop(void *arg) { (void)arg; }
+
+int space_delete(struct space *s)
+{
+	spin_lock(&s->lock);
+	bool was_dead = s->dead;
+	__atomic_store_n(&s->dead, true, __ATOMIC_RELEASE);
+	spin_unlock(&s->lock);
+	if (was_dead)
+		return E_NOENT;
+	// Running threads see `dead` on their next way back to user mode: make it soon.
+	cpuset_t running = atomic_load(&s->cpus) & ~cpuset_of(cpu_id());
+	if (running)
+		xcall_run(running, nop, NULL);
+	try_teardown(s);
+	return E_OK;
+}
+
+void space_wait_torn_down(struct space *s)
+{
+	while (!atomic_load(&s->torn_down))
+		sched_idle_once();
+}
+
+void space_thread_gone(struct space *s)
+{
+	atomic_fetch_sub(&s->nthreads, 1);
+	try_teardown(s);
+	obj_unref(&s->obj);
+}
+
+void space_destroy(struct space *s)
+{
+	__atomic_store_n(&s->dead, true, __ATOMIC_RELEASE);
+	try_teardown(s); // no threads: they hold references
+	kfree(s);
+}

@@ -1,0 +1,86 @@
+// space.h: address spaces: page tables, a handle table, mapping bookkeeping and the
+// shootdown accounting, separate from anything that runs in them (SPEC §1-2).
+// A space lives until space_delete() (or until nothing refers to it any more); a
+// deleted space stops its threads, drops every mapping and handle, and frees its
+// tables, while its struct lives on until the last reference goes.
+#ifndef KERN_SPACE_H
+#define KERN_SPACE_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "kern/object.h"
+#include "kern/percpu.h"
+#include "kern/spinlock.h"
+#include "kern/handle.h"
+#include "kern/vmmap.h"
+#include "include/pagoda/abi.h"
+
+struct mem;
+
+// lock protects: root's PTEs, map, handles, dead, stats fields not noted atomic.
+// cpus: atomic; a CPU sets its bit before loading root and clears it after loading
+//   another root (space_switch), so a reader after a PTE write sees every CPU that
+//   may hold a translation made before the write (docs/shootdown.md).
+// nthreads, torn_down, lazy_count, charged: atomics.
+// budget_*: budget_lock (a leaf lock: nothing is taken while holding it).
+struct space {
+	struct object obj;
+	struct spinlock lock;
+	_Atomic cpuset_t cpus;
+	uint64_t root;                 // PML4, physical
+	struct vmmap map;
+	struct htable handles;         // slot 0 is H_SELF: a weak entry, no reference
+	bool dead;                     // space_delete() was called
+	_Atomic bool torn_down;        // mappings, handles and tables are gone
+	_Atomic uint32_t nthreads;     // threads created and not yet reaped
+	_Atomic uint32_t lazy_count;   // lazily unmapped ranges not yet reclaimed
+	_Atomic uint64_t charged;      // frames of mem objects it pays for
+	uint64_t quota;                // limit on charged
+	struct spinlock budget_lock;
+	uint64_t budget_per_tick;      // shootdown IPIs per 10 ms, 0 = unlimited
+	int64_t budget_tokens;
+	uint64_t budget_stamp;         // tick count of the last refill
+	struct space_stats stats;      // counters bumped with atomic adds
+	_Atomic int exit_status;       // first non-zero status a thread exited with
+	_Atomic uint32_t faults;       // threads killed by a fault
+};
+
+#define SPACE_QUOTA_FRAMES (1ull << 18) // 1 GiB of mem objects per space by default
+
+int space_create(struct space **out);   // one reference, the caller's
+void space_destroy(struct space *s);    // obj_unref_n() at zero
+int space_delete(struct space *s);      // E_NOENT if already deleted
+bool space_dead(struct space *s);
+// Waits (yielding) until a deleted space is torn down.
+void space_wait_torn_down(struct space *s);
+
+// Loads s (NULL: kernel-only tables) on this CPU. Interrupts off.
+void space_switch(struct space *to);
+
+// Mapping calls; payer is charged for the shootdowns (the calling space, or NULL for
+// the kernel). Arguments are checked as SPEC describes; nothing changes on error.
+int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot);
+int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned prot);
+int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned flags);
+void space_get_stats(struct space *s, struct space_stats *out);
+void space_set_budget(struct space *s, uint64_t ipis_per_tick);
+bool space_lazy_waiting(struct space *s); // read at ticks, without the lock
+
+// Handles of s. get takes a reference on the object for the caller.
+int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struct object **o);
+// Installs o (taking a new reference) with rights; returns the index.
+int space_handle_add(struct space *s, struct object *o, unsigned type, uint32_t rights);
+int space_handle_dup(struct space *s, int h, uint32_t rights);
+int space_handle_close(struct space *s, int h);
+int space_handle_transfer(struct space *s, int h, struct space *to);
+
+// Quota (mem.c).
+int space_charge(struct space *s, uint64_t frames);   // E_NOMEM over quota
+void space_uncharge(struct space *s, uint64_t frames);
+
+// Threads (thread.c).
+int space_thread_add(struct space *s);  // E_NOENT if deleted
+void space_thread_gone(struct space *s);
+void space_note_exit(struct space *s, int status);
+void space_note_fault(struct space *s);
+
+#endif

@@ -1,0 +1,122 @@
+// uprog.c: loading the embedded user programs (uprog.h) into spaces, and running
+// them as tests. The ELF image is checked by elf_parse() first; each segment is
+// copied into a fresh mem object charged to the space, mapped with the segment's
+// rights, and the mapping holds the only reference.
+#include <stddef.h>
+#include "kern/uprog.h"
+#include "kern/elf.h"
+#include "kern/space.h"
+#include "kern/mem.h"
+#include "kern/thread.h"
+#include "kern/sched.h"
+#include "kern/kwin.h"
+#include "kern/kheap.h"
+#include "kern/console.h"
+#include "lib/string.h"
+#include "include/pagoda/errors.h"
+#include "paging.h"
+
+#define USTACK_TOP   0x7ffffff00000UL
+#define USTACK_PAGES 16
+
+const struct uprog *uprog_find(const char *name)
+{
+	for (unsigned long i = 0; i < uprog_count; i++)
+		if (strcmp(uprog_table[i].name, name) == 0)
+			return &uprog_table[i];
+	return NULL;
+}
+
+// Copies len bytes of src to byte offset off of m.
+static void mem_write(struct mem *m, uint64_t off, const uint8_t *src, uint64_t len)
+{
+	while (len) {
+		uint64_t in = off & PAGE_MASK, n = PAGE_SIZE - in;
+		if (n > len)
+			n = len;
+		kwin_write_phys(m->frames[off / PAGE_SIZE] + in, src, n);
+		off += n, src += n, len -= n;
+	}
+}
+
+// A fresh mem object of len bytes mapped at va; data (may be NULL) copied in at doff.
+static int map_new(struct space *s, uintptr_t va, uint64_t len, unsigned prot,
+		   const uint8_t *data, uint64_t doff, uint64_t dlen)
+{
+	struct mem *m;
+	int err = mem_create(s, len, &m);
+	if (err != E_OK)
+		return err;
+	if (data)
+		mem_write(m, doff, data, dlen);
+	err = space_map(s, va, m, 0, len, prot);
+	obj_unref(&m->obj); // the mapping holds it now (or nothing, on error)
+	return err;
+}
+
+int uprog_load(struct space *s, const uint8_t *img, size_t len, uintptr_t *entry, uintptr_t *stack)
+{
+	struct elf_info *e = kmalloc(sizeof *e);
+	if (!e)
+		return E_NOMEM;
+	const char *why;
+	int err = elf_parse_why(img, len, e, &why);
+	if (err != E_OK)
+		kprintf("uprog: ELF rejected (%d): %s\n", err, why);
+	for (uint32_t i = 0; err == E_OK && i < e->nseg; i++) {
+		struct elf_seg *g = &e->seg[i];
+		uintptr_t lo = g->va & ~PAGE_MASK, hi = (g->va + g->memsz + PAGE_MASK) & ~PAGE_MASK;
+		err = map_new(s, lo, hi - lo, g->prot, img + g->off, g->va - lo, g->filesz);
+	}
+	if (err == E_OK)
+		err = map_new(s, USTACK_TOP - USTACK_PAGES * PAGE_SIZE, USTACK_PAGES * PAGE_SIZE,
+			      PROT_READ | PROT_WRITE, NULL, 0, 0);
+	*entry = e->entry;
+	*stack = USTACK_TOP;
+	kfree(e);
+	return err;
+}
+
+int uprog_start(struct space *s, const struct uprog *p, uint64_t arg, int cpu)
+{
+	uintptr_t entry, stack;
+	int err = uprog_load(s, p->start, (size_t)(p->end - p->start), &entry, &stack);
+	if (err == E_OK)
+		err = thread_create(s, entry, stack, arg, cpu, 0);
+	return err;
+}
+
+int uprog_run_group(const struct uprog_spec *specs, int n, struct uprog_result *res)
+{
+	struct space *sp[UPROG_GROUP_MAX] = { 0 };
+	int err = n > 0 && n <= UPROG_GROUP_MAX ? E_OK : E_INVAL;
+	for (int i = 0; err == E_OK && i < n; i++) {
+		const struct uprog *p = uprog_find(specs[i].name);
+		if (!p) {
+			err = E_NOENT;
+			break;
+		}
+		if ((err = space_create(&sp[i])) != E_OK)
+			break;
+		space_set_budget(sp[i], specs[i].budget);
+		err = uprog_start(sp[i], p, specs[i].arg, specs[i].cpu);
+	}
+	// This is cpu0's idle thread: waiting lets the programs' threads run here too.
+	for (int i = 0; i < n; i++)
+		while (err == E_OK && atomic_load(&sp[i]->nthreads) > 0)
+			sched_idle_once();
+	for (int i = 0; i < n && sp[i]; i++) {
+		res[i].status = atomic_load(&sp[i]->exit_status);
+		res[i].faults = atomic_load(&sp[i]->faults);
+		space_delete(sp[i]);
+		space_wait_torn_down(sp[i]);
+		obj_unref(&sp[i]->obj);
+	}
+	return err;
+}
+
+int uprog_run(const char *name, uint64_t arg, int cpu, struct uprog_result *res)
+{
+	struct uprog_spec spec = { name, arg, cpu, 0 };
+	return uprog_run_group(&spec, 1, res);
+}
