@@ -82,10 +82,14 @@ static void count(uint64_t *field, int64_t n) { __atomic_fetch_add(field, (uint6
 // ---- Lazy reclamation --------------------------------------------------------
 
 // One per lazy unmap call. The call's range may span several vmmap records, all
-// tagged with it; the tag goes when the last of its pages is reclaimed.
+// tagged with it; the tag goes when the last of its pages is reclaimed. Tags wait in
+// a FIFO (s->lazy_head, under s->lock) in the order they were made, so a reclaim
+// attempt that finds the oldest not yet passed costs O(1).
 struct lazy_tag {
 	struct epoch_snap snap;
 	uint64_t pages;
+	struct lazy_tag *next;
+	bool passed;
 };
 
 // Drops the pages of one lazy record from its tag; true when the tag is gone.
@@ -99,45 +103,46 @@ static bool lazy_tag_put(const struct vm_range *v)
 	return true;
 }
 
-struct reclaim_ctx {
-	uint64_t counters[MAX_CPUS];
-	uint32_t n;
-};
-
 static bool lazy_done(uint64_t tag, void *arg)
 {
-	struct reclaim_ctx *r = arg;
-	return epoch_passed(&((struct lazy_tag *)tag)->snap, r->counters);
+	(void)arg;
+	return ((struct lazy_tag *)tag)->passed;
 }
 
 static void lazy_drop(const struct vm_range *v, void *arg)
 {
-	struct reclaim_ctx *r = arg;
+	uint32_t *n = arg;
 	obj_unref_n(v->obj, (int64_t)(v->len / PAGE_SIZE));
 	if (lazy_tag_put(v))
-		r->n++;
+		(*n)++;
 }
 
 static void read_counters(uint64_t *c)
 {
 	for (uint32_t i = 0; i < MAX_CPUS; i++)
-		c[i] = cpus[i] ? atomic_load_explicit(&cpus[i]->qs_count, memory_order_acquire) : 0;
+		c[i] = i < ncpus && cpus[i] ? atomic_load_explicit(&cpus[i]->qs_count, memory_order_acquire) : 0;
 }
 
-// Frees the lazily unmapped ranges every CPU has since passed a quiescent point for.
+// Frees the lazily unmapped ranges every CPU has since passed a quiescent point for:
+// the passed prefix of the FIFO, detached first because reclaiming frees the tags.
 static void reclaim_locked(struct space *s)
 {
-	if (!space_lazy_waiting(s))
+	if (!s->lazy_head)
 		return;
-	struct reclaim_ctx *r = kmalloc(sizeof *r); // 520 bytes: too much for a deep stack
-	if (!r)
-		return; // retried on the next call
-	read_counters(r->counters);
-	r->n = 0;
-	vmmap_reclaim(&s->map, lazy_done, r, lazy_drop);
-	atomic_fetch_sub(&s->lazy_count, r->n);
-	count(&s->stats.lazy_reclaimed, r->n);
-	kfree(r);
+	uint64_t counters[MAX_CPUS];
+	read_counters(counters);
+	struct lazy_tag *t = s->lazy_head;
+	for (; t && epoch_passed(&t->snap, counters); t = t->next)
+		t->passed = true;
+	if (t == s->lazy_head)
+		return;
+	s->lazy_head = t;
+	if (!t)
+		s->lazy_tail = NULL;
+	uint32_t n = 0;
+	vmmap_reclaim(&s->map, lazy_done, &n, lazy_drop);
+	atomic_fetch_sub(&s->lazy_count, n);
+	count(&s->stats.lazy_reclaimed, n);
 }
 
 // ---- Mapping calls -----------------------------------------------------------
@@ -204,22 +209,18 @@ out:
 
 struct reprot {
 	uint64_t flags;
-	bool lowers;     // some present PTE loses a right
+	bool lowers;     // some page loses a right: needs a shootdown
 };
 
-static bool loses_rights(pte_t old, uint64_t flags)
+// True if some page of [va, va + len) (all mapped) has a right prot lacks. The
+// records mirror the PTEs, so this needs no page-table walk.
+static bool lowers_rights(struct space *s, uintptr_t va, uint64_t len, unsigned prot)
 {
-	if (!(old & PTE_P))
-		return false;
-	return !(flags & PTE_P) || ((old & PTE_W) && !(flags & PTE_W)) ||
-	       (!(old & PTE_NX) && (flags & PTE_NX));
-}
-
-static void check_pte(pte_t *pte, uintptr_t va, void *arg)
-{
-	(void)va;
-	struct reprot *r = arg;
-	r->lowers |= loses_rights(*pte, r->flags);
+	struct vm_range r;
+	for (uint64_t a = va; vmmap_next(&s->map, a, &r) == E_OK && r.va < va + len; a = r.va + r.len)
+		if (r.prot & ~prot)
+			return true;
+	return false;
 }
 
 static void reprot_pte(pte_t *pte, uintptr_t va, void *arg)
@@ -256,8 +257,7 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 	if (err != E_OK)
 		return err;
 	uint64_t n = len / PAGE_SIZE;
-	struct reprot r = { leaf_flags(prot), false };
-	mmu_range(s->root, va, n, false, check_pte, &r);
+	struct reprot r = { leaf_flags(prot), lowers_rights(s, va, len, prot) };
 	// Raising rights needs no shootdown: a CPU holding the old, narrower entry
 	// faults, and the fault drops the entry before the access is retried (SDM 4.10.4.3).
 	if (r.lowers && (err = shootdown_budget_check(s, payer)) != E_OK)
@@ -314,6 +314,8 @@ static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len)
 	if (!tag)
 		return E_NOMEM;
 	tag->pages = len / PAGE_SIZE;
+	tag->next = NULL;
+	tag->passed = false;
 	struct epoch_snap *snap = &tag->snap;
 	int err = vmmap_mark_lazy(&s->map, va, len, (uint64_t)tag);
 	if (err != E_OK) {
@@ -329,6 +331,11 @@ static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len)
 	uint64_t counters[MAX_CPUS];
 	read_counters(counters);
 	epoch_snapshot(snap, atomic_load(&s->cpus) & ~cpuset_of(me->id), counters);
+	if (s->lazy_tail)
+		s->lazy_tail->next = tag;
+	else
+		s->lazy_head = tag;
+	s->lazy_tail = tag;
 	atomic_fetch_add(&s->lazy_count, 1);
 	return E_OK;
 }
@@ -505,6 +512,7 @@ static void teardown(struct space *s)
 		obj_unref_n(r.obj, (int64_t)(r.len / PAGE_SIZE));
 	}
 	vmmap_destroy(&s->map);
+	s->lazy_head = s->lazy_tail = NULL; // their tags went with their records
 	atomic_store(&s->lazy_count, 0);
 	struct handle e;
 	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {

@@ -15,6 +15,7 @@
 #include "include/pagoda/abi.h"
 
 struct mem;
+struct lazy_tag;
 
 // lock protects: root's PTEs, map, handles, dead, stats fields not noted atomic.
 // cpus: atomic; a CPU sets its bit before loading root and clears it after loading
@@ -33,6 +34,7 @@ struct space {
 	_Atomic bool torn_down;        // mappings, handles and tables are gone
 	_Atomic uint32_t nthreads;     // threads created and not yet reaped
 	_Atomic uint32_t lazy_count;   // lazily unmapped ranges not yet reclaimed
+	struct lazy_tag *lazy_head, *lazy_tail; // lock: their epochs, oldest first
 	_Atomic uint64_t charged;      // frames of mem objects it pays for
 	uint64_t quota;                // limit on charged
 	struct spinlock budget_lock;
