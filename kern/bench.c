@@ -13,6 +13,7 @@
 #include "kern/xcall.h"
 #include "kern/panic.h"
 #include "kern/idle.h"
+#include "kern/uprog.h"
 #include "include/pagoda/errors.h"
 #include "arch.h"
 #include "x86.h"
@@ -95,6 +96,11 @@ void bench_run(void)
 		bench_xcall("xcall_rtt_one_idle", one, 500);
 	bench_kwin(100000);
 	bench_frames(100000);
+	// The shootdown metrics come from a user program: it needs threads in a space.
+	struct uprog_result r;
+	int err = uprog_run("shootbench", 0, 0, &r);
+	if (err != E_OK || r.status || r.faults)
+		panic("bench: shootbench failed (%d, status %d, %u faults)", err, r.status, r.faults);
 	kprintf("bench: done\n");
 	arch_exit(EXIT_SUCCESS_CODE);
 }
