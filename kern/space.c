@@ -352,6 +352,18 @@ int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len
 	return err;
 }
 
+bool space_fault_spurious(struct space *s, uintptr_t va, uint64_t err)
+{
+	if (!user_range_ok(va, 1))
+		return false;
+	pte_t e = pt_lookup(s->root, va); // no lock: a racing change only means another fault
+	if ((e & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
+		return false;
+	if ((err & PF_ERR_WRITE) && !(e & PTE_W))
+		return false;
+	return !((err & PF_ERR_FETCH) && (e & PTE_NX));
+}
+
 void space_get_stats(struct space *s, struct space_stats *out)
 {
 	spin_lock(&s->lock);

@@ -66,6 +66,9 @@ int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len
 void space_get_stats(struct space *s, struct space_stats *out);
 void space_set_budget(struct space *s, uint64_t ipis_per_tick);
 bool space_lazy_waiting(struct space *s); // read at ticks, without the lock
+// True if the current PTE allows the access a user #PF (error code err) was for:
+// the fault came from a stale entry older than a rights raise.
+bool space_fault_spurious(struct space *s, uintptr_t va, uint64_t err);
 
 // Handles of s. get takes a reference on the object for the caller.
 int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struct object **o);

@@ -87,6 +87,10 @@ void thread_user_fault(struct trap_frame *f)
 	struct thread *t = current();
 	uint64_t addr = f->vector == VEC_PF ? read_cr2() : f->rip;
 	uint64_t code = f->error | f->vector << 32;
+	// Raising rights sends no IPI, so a CPU may fault once on its old, narrower
+	// entry; the fault dropped that entry, so retrying sees the new PTE.
+	if (f->vector == VEC_PF && space_fault_spurious(t->space, addr, f->error))
+		return;
 	t->faults++;
 	if (!t->fault_entry) {
 		kprintf("user fault: vector %lu at rip %#lx addr %#lx err %#lx: thread killed\n",

@@ -18,6 +18,12 @@ typedef uint64_t pte_t;
 #define PTE_NX   (1ULL << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ULL
 
+// Page-fault error code bits.
+#define PF_ERR_PRESENT (1u << 0)
+#define PF_ERR_WRITE   (1u << 1)
+#define PF_ERR_USER    (1u << 2)
+#define PF_ERR_FETCH   (1u << 4)
+
 #define PAGE_SIZE 4096UL
 #define PAGE_MASK (PAGE_SIZE - 1)
 
