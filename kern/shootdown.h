@@ -11,7 +11,9 @@
 
 struct space;
 
+#ifndef SHOOTDOWN_FULL_PAGES
 #define SHOOTDOWN_FULL_PAGES 32
+#endif
 
 void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages);
 // Whether payer may send IPIs to the CPUs of s other than the caller: E_OK, or

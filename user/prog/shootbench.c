@@ -135,6 +135,10 @@ int main(uint64_t arg)
 	start_spinners();
 	bench_protect("protect_1p_all", "ipis_per_protect_1p_all", 1);
 	bench_protect("protect_64p_all", NULL, NPAGES);
+	// The invlpg-or-full-flush threshold (kern/shootdown.h) was chosen from these.
+	bench_protect("protect_8p_all", NULL, 8);
+	bench_protect("protect_16p_all", NULL, 16);
+	bench_protect("protect_32p_all", NULL, 32);
 	bench_unmap_sync(one);
 	bench_unmap_lazy(one);
 	stop_spinners();
