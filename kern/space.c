@@ -194,7 +194,11 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 		err = E_BUSY; // still reachable through stale entries somewhere
 		goto out;
 	}
-	// Tables first: the only step that can fail after the checks.
+	if (overlaps_state(s, va, len, VMR_MAPPED)) {
+		err = E_EXISTS; // checked before any table is made for the range
+		goto out;
+	}
+	// Tables next: with the records' storage, the only steps that can fail now.
 	if ((err = mmu_range(s->root, va, n, true, NULL, NULL)) != E_OK)
 		goto out;
 	if ((err = vmmap_insert(&s->map, va, len, m, off, prot)) != E_OK)
@@ -400,11 +404,15 @@ int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struc
 	return err;
 }
 
+// A space's handles to itself hold no reference (like H_SELF): a strong one would
+// keep a space nobody else can reach alive forever.
+static bool weak(struct space *s, void *obj) { return obj == s; }
+
 int space_handle_add(struct space *s, struct object *o, unsigned type, uint32_t rights)
 {
 	spin_lock(&s->lock);
 	int idx = s->dead ? E_NOENT : htable_alloc(&s->handles, o, type, rights);
-	if (idx >= 0)
+	if (idx >= 0 && !weak(s, o))
 		obj_ref(o);
 	spin_unlock(&s->lock);
 	return idx;
@@ -414,7 +422,7 @@ int space_handle_dup(struct space *s, int h, uint32_t rights)
 {
 	spin_lock(&s->lock);
 	int idx = htable_dup(&s->handles, h, rights);
-	if (idx >= 0)
+	if (idx >= 0 && !weak(s, s->handles.slot[idx].obj))
 		obj_ref(s->handles.slot[idx].obj);
 	spin_unlock(&s->lock);
 	return idx;
@@ -428,7 +436,7 @@ int space_handle_close(struct space *s, int h)
 	spin_lock(&s->lock);
 	int err = htable_close(&s->handles, h, &e);
 	spin_unlock(&s->lock);
-	if (err == E_OK)
+	if (err == E_OK && !weak(s, e.obj))
 		obj_unref(e.obj); // outside the lock: it may destroy the object
 	return err;
 }
@@ -466,8 +474,14 @@ int space_handle_transfer(struct space *s, int h, struct space *to)
 	if (idx == E_OK) {
 		struct handle e = s->handles.slot[h];
 		idx = htable_alloc(&to->handles, e.obj, e.type, e.rights);
-		if (idx >= 0)
+		if (idx >= 0) {
 			htable_close(&s->handles, h, NULL);
+			// The reference moves with the handle, unless either end is weak.
+			if (weak(s, e.obj) && !weak(to, e.obj))
+				obj_ref(e.obj);
+			if (!weak(s, e.obj) && weak(to, e.obj))
+				obj_unref(e.obj); // to is held by our caller: never the last one
+		}
 	}
 	unlock_two(s, to);
 	return idx;
@@ -529,7 +543,8 @@ static void teardown(struct space *s)
 	struct handle e;
 	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {
 		htable_close(&s->handles, i, &e);
-		obj_unref(e.obj); // only objects nothing else reaches can go here (see top)
+		if (!weak(s, e.obj))
+			obj_unref(e.obj); // only objects nothing else reaches can go here (see top)
 	}
 	mmu_destroy(s->root);
 	s->root = 0;
@@ -562,10 +577,16 @@ int space_delete(struct space *s)
 	return E_OK;
 }
 
-void space_wait_torn_down(struct space *s)
+bool space_wait_torn_down(struct space *s, struct space *caller)
 {
-	while (!atomic_load(&s->torn_down))
+	while (!atomic_load(&s->torn_down)) {
+		// Two spaces deleting each other would wait forever: threads leave a dead
+		// space only on their way back to user mode. The caller's own deletion wins.
+		if (caller && space_dead(caller))
+			return false;
 		sched_idle_once();
+	}
+	return true;
 }
 
 void space_thread_gone(struct space *s)

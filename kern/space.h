@@ -29,7 +29,7 @@ struct space {
 	_Atomic cpuset_t cpus;
 	uint64_t root;                 // PML4, physical
 	struct vmmap map;
-	struct htable handles;         // slot 0 is H_SELF: a weak entry, no reference
+	struct htable handles;         // entries naming this space itself (H_SELF, dups) hold no reference
 	bool dead;                     // space_delete() was called
 	_Atomic bool torn_down;        // mappings, handles and tables are gone
 	_Atomic uint32_t nthreads;     // threads created and not yet reaped
@@ -52,8 +52,9 @@ int space_create(struct space **out);   // one reference, the caller's
 void space_destroy(struct space *s);    // obj_unref_n() at zero
 int space_delete(struct space *s);      // E_NOENT if already deleted
 bool space_dead(struct space *s);
-// Waits (yielding) until a deleted space is torn down.
-void space_wait_torn_down(struct space *s);
+// Waits (yielding) until a deleted space is torn down; gives up (false) if caller's
+// own space (NULL: the kernel) is deleted meanwhile.
+bool space_wait_torn_down(struct space *s, struct space *caller);
 
 // Loads s (NULL: kernel-only tables) on this CPU. Interrupts off.
 void space_switch(struct space *to);

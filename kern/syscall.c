@@ -104,7 +104,7 @@ static int64_t sys_space_delete(uint64_t h, uint64_t a1, uint64_t a2, uint64_t a
 		return err;
 	err = space_delete(s);
 	if (err == E_OK && s != self())
-		space_wait_torn_down(s); // synchronous: nothing of it is left on return
+		space_wait_torn_down(s, self()); // synchronous: nothing of it is left on return
 	obj_unref(&s->obj);
 	return err;
 }

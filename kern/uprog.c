@@ -109,7 +109,7 @@ int uprog_run_group(const struct uprog_spec *specs, int n, struct uprog_result *
 		res[i].status = atomic_load(&sp[i]->exit_status);
 		res[i].faults = atomic_load(&sp[i]->faults);
 		space_delete(sp[i]);
-		space_wait_torn_down(sp[i]);
+		space_wait_torn_down(sp[i], NULL);
 		obj_unref(&sp[i]->obj);
 	}
 	return err;
