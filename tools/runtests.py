@@ -2,9 +2,13 @@
 """runtests.py: runs every test of `make test` and prints one summary line.
 
 Host unit tests (Criterion binaries) count their own cases. Each QEMU run counts one
-case per "ktest: PASS/FAIL" line, plus one for the run itself (it must exit with the
-kernel's success status within its timeout); a hung or crashed run fails and its
-serial log is shown. The fault run must *fail* in the expected, reported way.
+case per "ktest: PASS/FAIL" line and per user test case ("utest: PASS/FAIL name",
+counted once per name), plus one for the run itself (it must exit with the kernel's
+success status within its timeout); a hung or crashed run fails and its serial log
+is shown. Two runs must *fail*, in the expected way: the deliberate kernel fault,
+and the coherence test on the negative-control kernel (remote TLB flush skipped),
+which proves that test can catch a missing shootdown. The Promela model of the
+shootdown protocol is checked with spin (tools/spin/check.sh).
 """
 import argparse, os, re, subprocess, sys, time
 
@@ -58,11 +62,16 @@ def run_ktests(build, smp, mem, timeout):
     cases = re.findall(r"ktest: (PASS|FAIL) (\S+)", log)
     for verdict, name in cases:
         record(verdict == "PASS", f"{label} {name}", None)
+    ufail = set(re.findall(r"utest: FAIL (\w+)", log))
+    upass = set(re.findall(r"utest: PASS (\w+)", log)) - ufail
+    for name in sorted(upass | ufail):
+        record(name in upass, f"{label} utest {name}", None)
     ok = status == SUCCESS and cases and "ktest: done" in log
     record(ok, f"{label} (run, exit status {status})", None if ok else log)
     if any(v == "FAIL" for v, _ in cases) and ok:
         print(log)
-    print(f"{label}: {sum(v == 'PASS' for v, _ in cases)}/{len(cases)} cases passed, {secs:.1f} s")
+    print(f"{label}: {sum(v == 'PASS' for v, _ in cases)}/{len(cases)} cases passed, "
+          f"{len(upass)}/{len(upass | ufail)} user cases, {secs:.1f} s")
 
 def run_fault_child(build, timeout):
     """A deliberate kernel page fault must be reported (dump, symbolized backtrace)
@@ -76,12 +85,40 @@ def run_fault_child(build, timeout):
            None if ok else log)
     print(f"fault child: {'reported as expected' if ok else 'NOT reported'}")
 
+def run_negative_control(build, smp, timeout):
+    """The kernel built with -DSHOOTDOWN_SKIP_REMOTE_FLUSH acks shootdowns without
+    flushing: the coherence stress test must catch the stale translations."""
+    status, log, secs = qemu(build, smp, "512M", "mode=test ktest=user_coherence", timeout)
+    m = re.search(r"coherence: .* (\d+) late writes, (\d+) late reads", log)
+    caught = m is not None and (int(m.group(1)) > 0 or int(m.group(2)) > 0)
+    ok = status == FAILURE and "ktest: FAIL user_coherence" in log and caught
+    record(ok, f"negative control smp={smp}: coherence test fails without remote flushes "
+               f"(status {status})", None if ok else log)
+    print(f"negative control smp={smp}: {'caught: ' + m.group(0) if ok else 'NOT caught'}, {secs:.1f} s")
+
+def run_spin(build, timeout):
+    t0 = time.time()
+    try:
+        p = subprocess.run(["tools/spin/check.sh", os.path.join(build, "spin")], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
+        out, status = p.stdout.decode(errors="replace"), p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, status = (e.stdout or b"").decode(errors="replace") + "\n[timeout]", None
+    checks = re.findall(r"spin: (PASS|FAIL) (\S+)", out)
+    for verdict, name in checks:
+        record(verdict == "PASS", f"spin {name}", None)
+    ok = status == 0 and checks
+    record(ok, f"spin model check (status {status})", None if ok else out)
+    print(f"spin: {sum(v == 'PASS' for v, _ in checks)}/{len(checks)} checks passed, {time.time() - t0:.1f} s")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--host", nargs="*", default=[])
     ap.add_argument("--smp", default="1,2,4,8")
     ap.add_argument("--timeout", type=int, default=240)
+    ap.add_argument("--negctl", help="build dir of the negative-control kernel")
+    ap.add_argument("--spin", action="store_true", help="check the Promela model")
     a = ap.parse_args()
     for b in a.host:
         run_host(b)
@@ -89,6 +126,11 @@ def main():
         run_ktests(a.build, smp, "512M", a.timeout)
     run_ktests(a.build, 2, "6G", a.timeout)  # frames above 4 GiB
     run_fault_child(a.build, 60)
+    if a.negctl:
+        for smp in (2, 4):
+            run_negative_control(a.negctl, smp, a.timeout)
+    if a.spin:
+        run_spin(a.build, 600)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -1,0 +1,161 @@
+// test_user.c: runs the user test programs (tests/user/) and checks what they cannot
+// see themselves: every program exits 0 with no thread killed, and afterwards the
+// kernel heap, the frames of mem objects and the page tables are back where they were.
+// The programs print their own "utest:" lines, which tools/runtests.py counts too.
+#include "kern/ktest.h"
+#include "kern/uprog.h"
+#include "kern/space.h"
+#include "kern/mem.h"
+#include "kern/kheap.h"
+#include "kern/frame.h"
+#include "kern/sched.h"
+#include "kern/elf.h"
+#include "lib/string.h"
+#include "include/pagoda/errors.h"
+#include "mmu.h"
+#include "uentry.h"
+
+struct usage {
+	uint64_t heap, mem_frames, tables;
+};
+
+static struct usage usage_now(void)
+{
+	return (struct usage){ kheap_in_use(), mem_frames_in_use(), mmu_tables_in_use() };
+}
+
+static void expect_usage(struct usage before)
+{
+	struct usage after = usage_now();
+	EXPECT_EQ(before.heap, after.heap);
+	EXPECT_EQ(before.mem_frames, after.mem_frames);
+	EXPECT_EQ(before.tables, after.tables);
+}
+
+static void run_group(const struct uprog_spec *specs, int n)
+{
+	struct usage before = usage_now();
+	struct uprog_result r[UPROG_GROUP_MAX];
+	EXPECT_EQ(E_OK, uprog_run_group(specs, n, r));
+	for (int i = 0; i < n; i++) {
+		EXPECT_EQ(0, r[i].status);
+		EXPECT_EQ(0, r[i].faults);
+	}
+	expect_usage(before);
+}
+
+static void run_one(const char *name)
+{
+	struct uprog_spec s = { name, 0, 0, 0 };
+	run_group(&s, 1);
+}
+
+KTEST(user_smap_smep_on) { EXPECT_TRUE(uentry_smap()); }
+KTEST(user_ulib) { run_one("ulib"); }
+KTEST(user_umode) { run_one("umode"); }
+KTEST(user_handles) { run_one("handles"); }
+KTEST(user_badinput) { run_one("badinput"); }
+KTEST(user_coherence) { run_one("coherence"); }
+KTEST(user_targeting) { run_one("targeting"); }
+KTEST(user_lazy) { run_one("lazy"); }
+KTEST(user_spaces) { run_one("spaces"); }
+
+// The hog's budget is 20 IPIs a tick; the victim, in another space, must not notice.
+KTEST(user_budget)
+{
+	uint32_t n = ncpus_online;
+	struct uprog_spec s[2] = {
+		{ "budget_hog", 0, 0, 20 },
+		{ "budget_victim", 0, n > 2 ? 2 : 0, 0 },
+	};
+	run_group(s, 2);
+}
+
+// After a warm-up (heap pages, cached kernel stacks), a run must leave the free-frame
+// count exactly as it found it.
+KTEST(user_spaces_free_frames_exact)
+{
+	struct uprog_result r;
+	EXPECT_EQ(E_OK, uprog_run("spaces", 0, 0, &r));
+	uint64_t before = frame_free_count();
+	EXPECT_EQ(E_OK, uprog_run("spaces", 0, 0, &r));
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(before, frame_free_count());
+}
+
+// ---- Malformed ELF images: rejected with an error, nothing leaked -------------
+
+typedef void (*corrupt_fn)(uint8_t *img, size_t len);
+
+static void bad_magic(uint8_t *img, size_t len) { (void)len; img[1] = 'X'; }
+static void bad_class(uint8_t *img, size_t len) { (void)len; img[4] = 1; }   // ELFCLASS32
+static void bad_phoff(uint8_t *img, size_t len) { (void)len; uint64_t v = 1ull << 40; memcpy(img + 32, &v, 8); }
+static void truncated(uint8_t *img, size_t len) { (void)img; (void)len; }
+static void kernel_vaddr(uint8_t *img, size_t len)
+{
+	(void)len;
+	uint64_t phoff, va = 0xffffffff80000000ull;
+	memcpy(&phoff, img + 32, 8);
+	for (int i = 0; i < 2; i++) { // first two program headers: vaddr and paddr
+		uint32_t type;
+		memcpy(&type, img + phoff + 56 * i, 4);
+		if (type == 1) {
+			memcpy(img + phoff + 56 * i + 16, &va, 8);
+			break;
+		}
+	}
+}
+static void entry_outside(uint8_t *img, size_t len) { (void)len; uint64_t e = 0x1000; memcpy(img + 24, &e, 8); }
+
+static int load_copy(corrupt_fn fn, size_t keep)
+{
+	const struct uprog *p = uprog_find("hello");
+	size_t len = (size_t)(p->end - p->start);
+	uint8_t *img = kmalloc(len);
+	if (!img)
+		return E_NOMEM;
+	memcpy(img, p->start, len);
+	if (fn)
+		fn(img, len);
+	struct space *s;
+	int err = space_create(&s);
+	if (err == E_OK) {
+		uintptr_t entry, stack;
+		err = uprog_load(s, img, keep ? keep : len, &entry, &stack);
+		space_delete(s);
+		space_wait_torn_down(s, NULL);
+		obj_unref(&s->obj);
+	}
+	kfree(img);
+	return err;
+}
+
+KTEST(elf_good_image_loads)
+{
+	struct usage before = usage_now();
+	EXPECT_EQ(E_OK, load_copy(NULL, 0));
+	expect_usage(before);
+}
+
+KTEST(elf_malformed_images_fail)
+{
+	struct usage before = usage_now();
+	EXPECT_EQ(E_INVAL, load_copy(bad_magic, 0));
+	EXPECT_EQ(E_INVAL, load_copy(bad_class, 0));
+	EXPECT_EQ(E_INVAL, load_copy(bad_phoff, 0));
+	EXPECT_EQ(E_INVAL, load_copy(truncated, 100));
+	EXPECT_EQ(E_RANGE, load_copy(kernel_vaddr, 0));
+	EXPECT_EQ(E_RANGE, load_copy(entry_outside, 0));
+	expect_usage(before);
+}
+
+// A thread killed by a fault is reported, and its space still goes away cleanly.
+KTEST(user_fault_kills_thread)
+{
+	struct usage before = usage_now();
+	struct uprog_result r;
+	EXPECT_EQ(E_OK, uprog_run("faulty", 0, 0, &r));
+	EXPECT_EQ(1, r.faults);
+	EXPECT_EQ(-1, r.status);
+	expect_usage(before);
+}

@@ -1,0 +1,144 @@
+// spaces.c: no leaks under churn (SPEC §2, "Nothing leaks"). Each round creates a
+// space, maps a fresh mem into it twice, lowers rights on a page, lazily unmaps
+// another, puts a dup of the mem handle into it, deletes it and closes everything;
+// rounds vary the order (mem handle closed before or after the delete, the space's
+// last handle closed without a delete). Afterwards this space's charged frames and
+// mappings are exactly where they started, and every call returned E_OK.
+// tests/kern/test_user.c checks the kernel side: heap, mem frames, page tables and
+// (user_spaces_free_frames_exact) the free-frame count.
+#include "tcommon.h"
+
+#define ROUNDS 200
+#define MPAGES 3
+#define VA_A   TEST_VA                   // first mapping, in the new space
+#define VA_B   (TEST_VA + 1024 * PAGE)   // second mapping: another page table
+
+// Counts calls that did not return what they should; reports the first few.
+static int bad_calls;
+
+static bool ok(const char *n, int round, const char *what, long got, long want)
+{
+	if (got == want)
+		return true;
+	if (bad_calls++ < 10)
+		UTEST_FAIL(n, "round %d: %s = %ld (%s), want %ld", round, what, got,
+			   pg_strerror((int)got), want);
+	return false;
+}
+
+// One round; variant picks the order of the closes. False when it went wrong.
+static bool round_once(const char *n, int r, int variant)
+{
+	handle_t s = pg_space_create();
+	if (!ok(n, r, "space_create", s > 0, 1))
+		return false;
+	handle_t m = pg_mem_create(MPAGES * PAGE);
+	if (!ok(n, r, "mem_create", m > 0, 1))
+		return false;
+	bool good = true;
+	good &= ok(n, r, "map A", pg_map(s, VA_A, m, 0, MPAGES * PAGE, PROT_READ | PROT_WRITE), E_OK);
+	good &= ok(n, r, "map B", pg_map(s, VA_B, m, 0, MPAGES * PAGE, PROT_READ | PROT_WRITE), E_OK);
+	good &= ok(n, r, "mappings", (long)tc_stats(s).mappings, 2 * MPAGES);
+	good &= ok(n, r, "protect", pg_protect(s, VA_A + PAGE, PAGE, PROT_READ), E_OK);
+	good &= ok(n, r, "lazy unmap", pg_unmap(s, VA_B + 2 * PAGE, PAGE, UNMAP_LAZY), E_OK);
+	good &= ok(n, r, "mappings after unmap", (long)tc_stats(s).mappings, 2 * MPAGES - 1);
+
+	handle_t sd = pg_handle_dup(s, R_READ | R_WRITE);
+	good &= ok(n, r, "dup space", sd > 0, 1);
+	handle_t md = pg_handle_dup(m, R_READ | R_MAP | R_TRANSFER);
+	good &= ok(n, r, "dup mem", md > 0, 1);
+	good &= ok(n, r, "transfer", pg_handle_transfer(md, s) >= 1, 1);
+	good &= ok(n, r, "transferred handle gone", pg_mem_size(md), E_BADH);
+	good &= ok(n, r, "map via dup", pg_map(sd, VA_A + 16 * PAGE, m, 0, PAGE, PROT_READ), E_OK);
+
+	switch (variant) {
+	case 0: // delete, then close everything
+		good &= ok(n, r, "delete", pg_space_delete(s), E_OK);
+		good &= ok(n, r, "mappings after delete", (long)tc_stats(sd).mappings, 0);
+		good &= ok(n, r, "close sd", pg_handle_close(sd), E_OK);
+		good &= ok(n, r, "close s", pg_handle_close(s), E_OK);
+		good &= ok(n, r, "close m", pg_handle_close(m), E_OK);
+		break;
+	case 1: // close the mem first: the deleted space held the last references
+		good &= ok(n, r, "close m", pg_handle_close(m), E_OK);
+		good &= ok(n, r, "delete", pg_space_delete(s), E_OK);
+		good &= ok(n, r, "delete again", pg_space_delete(s), E_NOENT);
+		good &= ok(n, r, "close s", pg_handle_close(s), E_OK);
+		good &= ok(n, r, "close sd", pg_handle_close(sd), E_OK);
+		break;
+	default: // no delete: the last handle to the space takes it down
+		good &= ok(n, r, "close s", pg_handle_close(s), E_OK);
+		good &= ok(n, r, "close m", pg_handle_close(m), E_OK);
+		good &= ok(n, r, "close sd", pg_handle_close(sd), E_OK);
+		break;
+	}
+	return good;
+}
+
+static void churn_no_leak(const char *n)
+{
+	struct space_stats st0 = tc_stats(H_SELF);
+	uint64_t t0 = pg_clock_ns();
+	int done = 0;
+	for (int r = 0; r < ROUNDS; r++, done++) {
+		if (!round_once(n, r, r % 3))
+			break;
+		// Every frame comes back when the last holder goes, not later.
+		if (!ok(n, r, "frames charged", (long)tc_stats(H_SELF).frames_charged,
+			(long)st0.frames_charged))
+			break;
+	}
+	uint64_t ms = (pg_clock_ns() - t0) / 1000000;
+	struct space_stats st = tc_stats(H_SELF);
+	pg_printf("spaces: %d rounds in %lu ms, %lu frames charged (%lu at start)\n", done, ms,
+		  st.frames_charged, st0.frames_charged);
+	UCHECK_EQ(n, done, ROUNDS);
+	UCHECK_EQ(n, bad_calls, 0);
+	UCHECK_EQ(n, st.frames_charged, st0.frames_charged);
+	UCHECK_EQ(n, st.mappings, st0.mappings);
+	UCHECK_EQ(n, st.threads, 1);
+}
+
+// The handle table is back where it was: the same slot comes out of a dup.
+static void churn_leaves_no_handle(const char *n)
+{
+	handle_t a = pg_handle_dup(H_SELF, R_READ);
+	UCHECK(n, a > 0);
+	UCHECK_EQ(n, pg_handle_close(a), E_OK);
+	for (int r = 0; r < 10; r++)
+		if (!round_once(n, r, r % 3))
+			break;
+	handle_t b = pg_handle_dup(H_SELF, R_READ);
+	UCHECK_EQ(n, b, a);
+	UCHECK_EQ(n, pg_handle_close(b), E_OK);
+	UCHECK_EQ(n, bad_calls, 0);
+}
+
+// A space's handles to itself are weak: once its creator closes its last handle,
+// it goes, with everything it maps (the kernel's leak check sees the rest).
+static void self_handle_does_not_keep_alive(const char *n)
+{
+	uint64_t charged = tc_stats(H_SELF).frames_charged;
+	handle_t s = pg_space_create(), m = pg_mem_create(4 * PAGE);
+	UCHECK(n, s > 0 && m > 0);
+	UCHECK_EQ(n, pg_map(s, TEST_VA, m, 0, 4 * PAGE, PROT_READ | PROT_WRITE), E_OK);
+	handle_t d = pg_handle_dup(s, R_READ | R_TRANSFER);
+	UCHECK(n, d > 0);
+	UCHECK(n, pg_handle_transfer(d, s) > 0);   // s now names itself
+	UCHECK_EQ(n, pg_handle_close(m), E_OK);
+	UCHECK_EQ(n, tc_stats(H_SELF).frames_charged, charged + 4); // mapped in s
+	UCHECK_EQ(n, pg_handle_close(s), E_OK);
+	UCHECK_EQ(n, tc_stats(H_SELF).frames_charged, charged);     // s went, and its mapping
+}
+
+static const struct utest_case cases[] = {
+	{ "spaces_self_handle_does_not_keep_alive", self_handle_does_not_keep_alive },
+	{ "spaces_churn_no_leak", churn_no_leak },
+	{ "spaces_churn_leaves_no_handle", churn_leaves_no_handle },
+};
+
+int main(uint64_t arg)
+{
+	(void)arg;
+	return UTEST_RUN(cases);
+}

@@ -1,0 +1,397 @@
+// umode.c: user-mode basics: the simple calls answer sensibly, an unknown call number
+// gets E_NOSYS, every bad user pointer gets E_FAULT (never a kernel fault, never a
+// leak of kernel memory), and CPU exceptions in a thread reach its fault entry with
+// the right vector, address and error bits, on a fresh stack. Each fault probe runs
+// in its own thread, spread over the CPUs; its fault entry records what it got and
+// exits, and main checks the record.
+#include "tcommon.h"
+#include "syscall.h"
+
+#define KERNEL_VA   0xffffffff80100000UL // kernel text: mapped, supervisor-only
+#define NONCANON_VA 0x0000800000000000UL // first non-canonical address (USER_TOP)
+
+#define VEC_DE 0
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+
+#define PF_P  (1u << 0) // the page was present (a protection fault)
+#define PF_W  (1u << 1) // a write
+#define PF_U  (1u << 2) // from user mode
+#define PF_ID (1u << 4) // an instruction fetch
+
+#define NOFAULT (~0ULL) // recorded when a probe ran on past the instruction meant to fault
+
+// What the last fault entry saw. done is written last, with the probe's arg.
+static volatile uint64_t f_arg, f_addr, f_code, f_sp, f_entries, f_done;
+
+// Probes whose faulting address must be known exactly are in assembly; each label is
+// the instruction meant to fault. A probe that does not fault falls into ud2, so a
+// missing fault shows up as the wrong vector instead of a hang.
+extern char probe_hlt[], probe_ud2[], probe_div[], probe_div_insn[], probe_noncanon[],
+	probe_noncanon_insn[];
+__asm__(".pushsection .text\n"
+	".globl probe_hlt\n.type probe_hlt, @function\n"
+	"probe_hlt:\n\thlt\n\tud2\n"
+	".globl probe_ud2\n.type probe_ud2, @function\n"
+	"probe_ud2:\n\tud2\n\tud2\n"
+	".globl probe_div, probe_div_insn\n.type probe_div, @function\n"
+	"probe_div:\n\txor %ecx, %ecx\n\txor %edx, %edx\n\tmov $1, %eax\n"
+	"probe_div_insn:\n\tdiv %ecx\n\tud2\n"
+	".globl probe_noncanon, probe_noncanon_insn\n.type probe_noncanon, @function\n"
+	"probe_noncanon:\n\tmovabs $0x0000800000000000, %rax\n"
+	"probe_noncanon_insn:\n\tmov (%rax), %rax\n\tud2\n"
+	".popsection\n");
+
+// Instructions in a writable (so non-executable) data page: ud2, ud2.
+static uint8_t data_code[16] __attribute__((aligned(16))) = { 0x0f, 0x0b, 0x0f, 0x0b };
+static const uint64_t ro_word = 0x5a5a5a5a5a5a5a5aULL; // in .rodata: read-only
+
+static void no_fault(uint64_t arg)
+{
+	f_code = NOFAULT;
+	__atomic_store_n(&f_done, arg, __ATOMIC_RELEASE);
+	pg_exit(0);
+}
+
+static void on_fault(uint64_t arg, uint64_t addr, uint64_t code)
+{
+	volatile uint64_t here = 0;
+	f_entries++;
+	f_arg = arg, f_addr = addr, f_code = code, f_sp = (uint64_t)&here;
+	__atomic_store_n(&f_done, arg, __ATOMIC_RELEASE);
+	pg_exit(0);
+}
+
+static void probe_read_kernel(uint64_t arg) { (void)*(volatile uint64_t *)KERNEL_VA; no_fault(arg); }
+static void probe_read_null(uint64_t arg) { (void)*(volatile uint64_t *)0; no_fault(arg); }
+static void probe_write_code(uint64_t arg) { *(volatile uint8_t *)probe_ud2 = 0x90; no_fault(arg); }
+static void probe_write_rodata(uint64_t arg) { *(volatile uint64_t *)&ro_word = 1; no_fault(arg); }
+static void probe_exec_data(uint64_t arg) { ((void (*)(void))(uintptr_t)data_code)(); no_fault(arg); }
+static void probe_exec_kernel(uint64_t arg) { ((void (*)(void))KERNEL_VA)(); no_fault(arg); }
+
+// Uses ~8 KiB of its 16 KiB stack, then faults: the fault entry must get a fresh stack.
+static void probe_deep(uint64_t arg)
+{
+	volatile uint8_t buf[8192];
+	for (size_t i = 0; i < sizeof buf; i += 64)
+		buf[i] = (uint8_t)i;
+	__asm__ volatile("ud2" ::"r"(buf) : "memory");
+	no_fault(arg);
+}
+
+// A fault entry that faults itself the first time: it must be entered again.
+static void on_fault_twice(uint64_t arg, uint64_t addr, uint64_t code)
+{
+	if (f_entries++ == 0)
+		__asm__ volatile("ud2");
+	f_arg = arg, f_addr = addr, f_code = code;
+	__atomic_store_n(&f_done, arg, __ATOMIC_RELEASE);
+	pg_exit(0);
+}
+
+static uint64_t next_id = 100;
+static int next_cpu;
+
+// Runs fn in a new thread (on the next CPU in turn) and waits for its fault entry.
+// Returns false (after recording a failure) if it never reported.
+static bool run_probe(const char *n, void (*fn)(uint64_t), void (*fault)(uint64_t, uint64_t, uint64_t),
+		      uint64_t *stack_top)
+{
+	uint64_t id = next_id++;
+	int ncpu = pg_cpu_count();
+	int cpu = ncpu > 0 ? next_cpu++ % ncpu : 0;
+	f_arg = f_addr = f_code = f_sp = f_entries = 0;
+	*stack_top = STACK_VA + (uint64_t)tc_stacks * 16 * PAGE + STACK_SZ; // tc_spawn's next
+	if (!UCHECK_EQ(n, tc_spawn(fn, id, cpu, fault), E_OK))
+		return false;
+	if (!UCHECK(n, TC_WAIT(__atomic_load_n(&f_done, __ATOMIC_ACQUIRE) == id, 10000)))
+		return false;
+	UCHECK_EQ(n, f_arg, id);
+	return true;
+}
+
+// One probe: it must fault with vector vec at addr, with err's bits in `set` set and
+// those in `clear` clear.
+static void expect_fault(const char *n, void (*fn)(uint64_t), uint64_t vec, uint64_t addr,
+			 uint32_t set, uint32_t clear)
+{
+	uint64_t top;
+	if (!run_probe(n, fn, on_fault, &top))
+		return;
+	if (f_code == NOFAULT) {
+		UTEST_FAIL(n, "no fault: the probe ran on");
+		return;
+	}
+	UCHECK_EQ(n, f_code >> 32, vec);
+	UCHECK_EQ(n, f_addr, addr);
+	uint32_t err = (uint32_t)f_code;
+	UCHECK_EQ(n, err & set, set);
+	UCHECK_EQ(n, err & clear, 0);
+	UCHECK_EQ(n, f_entries, 1);
+	UCHECK(n, f_sp < top && f_sp > top - 1024); // the fault entry runs near the stack top
+}
+
+// ---- Simple calls ---------------------------------------------------------------
+
+static void syscalls_basic(const char *n)
+{
+	UCHECK_EQ(n, pg_cpu_id(), 0); // main starts on cpu0
+	int ncpu = pg_cpu_count();
+	UCHECK(n, ncpu >= 1 && ncpu <= 64);
+	UCHECK_EQ(n, pg_yield(), E_OK);
+	UCHECK_EQ(n, pg_cpu_id(), 0); // and stays there
+	UCHECK(n, pg_cpu_tlb_ipis(0) >= 0);
+	UCHECK_EQ(n, pg_cpu_tlb_ipis(ncpu), E_INVAL); // CPUs are 0..ncpu-1
+	UCHECK_EQ(n, pg_cpu_tlb_ipis(-1), E_INVAL);
+	const char msg[] = "umode: hello from user mode\n";
+	UCHECK_EQ(n, pg_debug_write(msg, sizeof msg - 1), E_OK);
+	UCHECK_EQ(n, pg_debug_write(msg, 0), E_OK);
+
+	uint64_t t0 = pg_clock_ns(), t1 = t0;
+	for (int i = 0; i < 1000000 && t1 == t0; i++)
+		t1 = pg_clock_ns();
+	UCHECK(n, t1 > t0);
+	UCHECK(n, t1 - t0 < 1000000000ULL); // consecutive reads: well under a second apart
+	pg_yield();
+	UCHECK(n, pg_clock_ns() >= t1);
+	UCHECK(n, t0 > 0);
+}
+
+static volatile uint64_t seen_cpu[64], seen_clock[64], seen_done[64];
+
+static void report_cpu(uint64_t cpu)
+{
+	seen_cpu[cpu] = (uint64_t)pg_cpu_id();
+	seen_clock[cpu] = pg_clock_ns();
+	__atomic_store_n(&seen_done[cpu], 1, __ATOMIC_RELEASE);
+	pg_exit(0);
+}
+
+// A thread started on each CPU runs there, and sees a clock between main's readings
+// before it started and after it reported.
+static void syscalls_per_cpu(const char *n)
+{
+	int ncpu = pg_cpu_count();
+	if (ncpu > 64)
+		ncpu = 64;
+	for (int c = 0; c < ncpu; c++) {
+		uint64_t before = pg_clock_ns();
+		if (!UCHECK_EQ(n, tc_spawn(report_cpu, (uint64_t)c, c, 0), E_OK))
+			return;
+		if (!UCHECK(n, TC_WAIT(__atomic_load_n(&seen_done[c], __ATOMIC_ACQUIRE), 10000)))
+			return;
+		uint64_t after = pg_clock_ns();
+		UCHECK_EQ(n, seen_cpu[c], c);
+		UCHECK(n, seen_clock[c] >= before && seen_clock[c] <= after);
+	}
+	UCHECK_EQ(n, pg_cpu_id(), 0);
+}
+
+static void unknown_syscall_fails(const char *n)
+{
+	UCHECK_EQ(n, pg_syscall0(SYS_COUNT), E_NOSYS);
+	UCHECK_EQ(n, pg_syscall0(SYS_COUNT + 1), E_NOSYS);
+	UCHECK_EQ(n, pg_syscall0(999), E_NOSYS);
+	UCHECK_EQ(n, pg_syscall0(-1), E_NOSYS);
+	UCHECK_EQ(n, pg_syscall0(1L << 32), E_NOSYS); // not SYS_DEBUG_WRITE truncated
+	UCHECK_EQ(n, pg_syscall6(1000, 1, 2, 3, 4, 5, 6), E_NOSYS);
+	UCHECK_EQ(n, pg_cpu_id(), 0); // and the next call still works
+}
+
+// ---- Bad user pointers ------------------------------------------------------------
+
+// A mapped page at TEST_VA followed by an unmapped one; a read-only page after that.
+#define EDGE_VA TEST_VA
+#define RO_VA   (TEST_VA + 2 * PAGE)
+
+static void setup_edges(const char *n)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	handle_t m = tc_map_new(EDGE_VA, 1);
+	UCHECK(n, m >= 0);
+	pg_handle_close(m);
+	m = pg_mem_create(PAGE);
+	UCHECK(n, m >= 0);
+	UCHECK_EQ(n, pg_map(H_SELF, RO_VA, m, 0, PAGE, PROT_READ), E_OK);
+	pg_handle_close(m);
+}
+
+static const struct {
+	uint64_t p, len;
+} bad_reads[] = {
+	{ 0, 1 },                             // NULL
+	{ 8, 8 },                             // the zero page
+	{ TEST_VA + PAGE, 1 },                // unmapped
+	{ TEST_VA + PAGE - 4, 8 },            // runs off a mapped page into an unmapped one
+	{ KERNEL_VA, 16 },                    // kernel text, mapped but supervisor-only
+	{ 0xffff800000000000UL, 16 },         // start of the kernel half
+	{ NONCANON_VA, 1 },                   // non-canonical
+	{ 0x00ff000000000000UL, 1 },          // non-canonical
+	{ USER_TOP - 8, 16 },                 // crosses the top of the user half
+	{ 0xfffffffffffffff0UL, 32 },         // wraps
+};
+
+static void debug_write_bad_pointer_fails(const char *n)
+{
+	setup_edges(n);
+	for (size_t i = 0; i < sizeof bad_reads / sizeof bad_reads[0]; i++) {
+		int rc = (int)pg_syscall2(SYS_DEBUG_WRITE, (long)bad_reads[i].p, (long)bad_reads[i].len);
+		if (rc != E_FAULT)
+			UTEST_FAIL(n, "debug_write(%#lx, %lu) = %d, want E_FAULT", bad_reads[i].p,
+				   bad_reads[i].len, rc);
+	}
+	// The good neighbours of those ranges still work.
+	UCHECK_EQ(n, pg_debug_write((const char *)(TEST_VA + PAGE - 4), 4), E_OK);
+	UCHECK_EQ(n, pg_debug_write((const char *)RO_VA, 16), E_OK); // zeros: prints nothing
+}
+
+static void debug_write_too_long_fails(const char *n)
+{
+	static char zeros[2048]; // all NUL: a successful write prints nothing
+	UCHECK_EQ(n, pg_debug_write(zeros, 1024), E_OK);
+	UCHECK_EQ(n, pg_debug_write(zeros, 1025), E_INVAL);
+	UCHECK_EQ(n, pg_debug_write(zeros, 2048), E_INVAL);
+	UCHECK_EQ(n, pg_syscall2(SYS_DEBUG_WRITE, (long)zeros, 1L << 32), E_INVAL); // not 0 truncated
+	UCHECK_EQ(n, pg_syscall2(SYS_DEBUG_WRITE, (long)zeros, -1), E_INVAL);
+}
+
+static void space_stats_bad_pointer_fails(const char *n)
+{
+	setup_edges(n);
+	struct space_stats st;
+	static const struct space_stats ro_stats = { .ipis_sent = 0x1234, .threads = 0x5678 };
+	const uint64_t bad[] = {
+		0,
+		TEST_VA + PAGE,                          // unmapped
+		TEST_VA + PAGE - 8,                      // runs off the mapped page
+		RO_VA,                                   // a read-only mapping
+		(uint64_t)(uintptr_t)&ro_stats,          // .rodata
+		(uint64_t)(uintptr_t)probe_ud2,          // .text
+		KERNEL_VA,
+		0xffff800000000000UL,
+		NONCANON_VA,
+		USER_TOP - 16,                           // crosses the top of the user half
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = (int)pg_syscall2(SYS_SPACE_STATS, H_SELF, (long)bad[i]);
+		if (rc != E_FAULT)
+			UTEST_FAIL(n, "space_stats(H_SELF, %#lx) = %d, want E_FAULT", bad[i], rc);
+	}
+	UCHECK_EQ(n, *(volatile uint64_t *)&ro_stats.ipis_sent, 0x1234); // untouched
+	UCHECK_EQ(n, *(volatile uint64_t *)&ro_stats.threads, 0x5678);
+	UCHECK_EQ(n, *(volatile uint64_t *)RO_VA, 0);
+	UCHECK_EQ(n, pg_space_stats(H_SELF, &st), E_OK); // and a good pointer works
+	UCHECK(n, st.threads >= 1 && st.mappings > 0);
+	UCHECK_EQ(n, pg_space_stats(H_SELF, (struct space_stats *)(TEST_VA + PAGE - sizeof st)), E_OK);
+}
+
+// ---- Faults delivered to the fault entry --------------------------------------------
+
+static void fault_read_kernel(const char *n)
+{
+	expect_fault(n, probe_read_kernel, VEC_PF, KERNEL_VA, PF_U, PF_W | PF_ID);
+}
+
+static void fault_read_null(const char *n)
+{
+	expect_fault(n, probe_read_null, VEC_PF, 0, PF_U, PF_P | PF_W | PF_ID);
+}
+
+static void fault_hlt_gp(const char *n)
+{
+	expect_fault(n, (void (*)(uint64_t))(uintptr_t)probe_hlt, VEC_GP, (uintptr_t)probe_hlt, 0, ~0u);
+}
+
+static void fault_ud2_ud(const char *n)
+{
+	expect_fault(n, (void (*)(uint64_t))(uintptr_t)probe_ud2, VEC_UD, (uintptr_t)probe_ud2, 0, ~0u);
+}
+
+static void fault_divide_de(const char *n)
+{
+	expect_fault(n, (void (*)(uint64_t))(uintptr_t)probe_div, VEC_DE, (uintptr_t)probe_div_insn, 0, ~0u);
+}
+
+static void fault_noncanonical_gp(const char *n)
+{
+	expect_fault(n, (void (*)(uint64_t))(uintptr_t)probe_noncanon, VEC_GP,
+		     (uintptr_t)probe_noncanon_insn, 0, ~0u);
+}
+
+static void fault_write_code(const char *n)
+{
+	expect_fault(n, probe_write_code, VEC_PF, (uintptr_t)probe_ud2, PF_P | PF_W | PF_U, PF_ID);
+}
+
+static void fault_write_rodata(const char *n)
+{
+	expect_fault(n, probe_write_rodata, VEC_PF, (uintptr_t)&ro_word, PF_P | PF_W | PF_U, PF_ID);
+}
+
+static void fault_exec_data_nx(const char *n)
+{
+	expect_fault(n, probe_exec_data, VEC_PF, (uintptr_t)data_code, PF_P | PF_U | PF_ID, PF_W);
+}
+
+static void fault_exec_kernel(const char *n)
+{
+	expect_fault(n, probe_exec_kernel, VEC_PF, KERNEL_VA, PF_U | PF_ID, PF_W);
+}
+
+static void fault_entry_gets_fresh_stack(const char *n)
+{
+	uint64_t top;
+	if (!run_probe(n, probe_deep, on_fault, &top))
+		return;
+	UCHECK_EQ(n, f_code >> 32, VEC_UD);
+	UCHECK(n, f_sp < top && f_sp > top - 1024);
+}
+
+static void fault_in_fault_entry_reenters(const char *n)
+{
+	uint64_t top;
+	if (!run_probe(n, (void (*)(uint64_t))(uintptr_t)probe_ud2, on_fault_twice, &top))
+		return;
+	UCHECK_EQ(n, f_entries, 2);
+	UCHECK_EQ(n, f_code >> 32, VEC_UD);
+	UCHECK(n, f_addr != (uintptr_t)probe_ud2); // the second fault was in on_fault_twice
+}
+
+// Every probe thread has gone, none was killed, and main still runs alone.
+static void faults_leave_one_thread(const char *n)
+{
+	UCHECK(n, TC_WAIT(tc_stats(H_SELF).threads == 1, 10000));
+	UCHECK_EQ(n, pg_cpu_id(), 0);
+}
+
+static const struct utest_case cases[] = {
+	{ "umode_syscalls_basic", syscalls_basic },
+	{ "umode_syscalls_per_cpu", syscalls_per_cpu },
+	{ "umode_unknown_syscall_fails", unknown_syscall_fails },
+	{ "umode_debug_write_bad_pointer_fails", debug_write_bad_pointer_fails },
+	{ "umode_debug_write_too_long_fails", debug_write_too_long_fails },
+	{ "umode_space_stats_bad_pointer_fails", space_stats_bad_pointer_fails },
+	{ "umode_fault_read_kernel", fault_read_kernel },
+	{ "umode_fault_read_null", fault_read_null },
+	{ "umode_fault_hlt_gp", fault_hlt_gp },
+	{ "umode_fault_ud2_ud", fault_ud2_ud },
+	{ "umode_fault_divide_de", fault_divide_de },
+	{ "umode_fault_noncanonical_gp", fault_noncanonical_gp },
+	{ "umode_fault_write_code", fault_write_code },
+	{ "umode_fault_write_rodata", fault_write_rodata },
+	{ "umode_fault_exec_data_nx", fault_exec_data_nx },
+	{ "umode_fault_exec_kernel", fault_exec_kernel },
+	{ "umode_fault_entry_gets_fresh_stack", fault_entry_gets_fresh_stack },
+	{ "umode_fault_in_fault_entry_reenters", fault_in_fault_entry_reenters },
+	{ "umode_faults_leave_one_thread", faults_leave_one_thread },
+};
+
+int main(uint64_t arg)
+{
+	(void)arg;
+	return UTEST_RUN(cases);
+}
