@@ -2,6 +2,7 @@
 #include "kern/object.h"
 #include "kern/space.h"
 #include "kern/mem.h"
+#include "kern/notify.h"
 #include "kern/panic.h"
 
 void obj_unref_n(struct object *o, int64_t n)
@@ -16,6 +17,9 @@ void obj_unref_n(struct object *o, int64_t n)
 		break;
 	case OBJ_MEM:
 		mem_destroy((struct mem *)o);
+		break;
+	case OBJ_NOTIFY:
+		notify_destroy((struct notify *)o);
 		break;
 	default:
 		panic("unref of object type %u", o->type);

@@ -13,7 +13,7 @@
 typedef uint64_t cpuset_t; // bit i = CPU with dense id i
 
 struct xcall_req;
-struct thread;
+struct vcpu;
 struct space;
 
 struct cpu {
@@ -41,13 +41,14 @@ struct cpu {
 
 	// Scheduling (sched.c). runq_lock protects runq_head/runq_tail/runq_len; the
 	// rest is written by this CPU only.
-	struct thread *current;
-	struct thread *idle;         // this CPU's boot context, runs idle_loop
-	struct thread *zombie;       // exited thread whose stack the next thread frees
-	struct thread *runq_head, *runq_tail;
+	struct vcpu *current;
+	struct vcpu *idle;         // this CPU's boot context, runs idle_loop
+	struct vcpu *zombie;       // exited thread whose stack the next thread frees
+	struct vcpu *runq_head, *runq_tail;
 	uint32_t runq_len;
 	struct spinlock runq_lock;
 	bool need_resched;           // set by the timer, acted on at return to user
+	struct vcpu *timers;         // vcpus of this CPU with a timer armed (vcpu.c)
 
 	// Address space whose tables CR3 holds (NULL: kernel-only tables). Written by
 	// this CPU only, read by shootdown targets running on it.

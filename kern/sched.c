@@ -1,10 +1,10 @@
-// sched.c: per-CPU run queues, thread switching, the idle step and preemption.
-// Threads never migrate: a thread runs on the CPU whose queue it was put on.
+// sched.c: per-CPU run queues, vcpu switching, the idle step and preemption.
+// vcpus never migrate: a vcpu runs on the CPU whose queue it was put on.
 // Switching happens with interrupts off and exactly one irq_save() level (the
-// scheduler's own), which the next thread's return path undoes.
+// scheduler's own), which the next vcpu's return path undoes.
 #include <stddef.h>
 #include "kern/sched.h"
-#include "kern/thread.h"
+#include "kern/vcpu.h"
 #include "kern/space.h"
 #include "kern/xcall.h"
 #include "kern/kheap.h"
@@ -53,16 +53,16 @@ uint64_t kstack_cached(void) { return __atomic_load_n(&stacks_cached, __ATOMIC_R
 void sched_init_cpu(void)
 {
 	struct cpu *c = this_cpu();
-	struct thread *t = kzalloc(sizeof *t);
+	struct vcpu *t = kzalloc(sizeof *t);
 	if (!t)
-		panic("no memory for cpu%u's idle thread", c->id);
+		panic("no memory for cpu%u's idle vcpu", c->id);
 	t->cpu = c->id;
-	t->state = T_RUNNING;
+	t->state = V_RUNNING;
 	spin_init(&c->runq_lock, "runq");
 	c->current = c->idle = t;
 }
 
-static void runq_push(struct cpu *c, struct thread *t)
+static void runq_push(struct cpu *c, struct vcpu *t)
 {
 	spin_lock(&c->runq_lock);
 	t->next = NULL;
@@ -75,10 +75,10 @@ static void runq_push(struct cpu *c, struct thread *t)
 	spin_unlock(&c->runq_lock);
 }
 
-static struct thread *runq_pop(struct cpu *c)
+static struct vcpu *runq_pop(struct cpu *c)
 {
 	spin_lock(&c->runq_lock);
-	struct thread *t = c->runq_head;
+	struct vcpu *t = c->runq_head;
 	if (t) {
 		c->runq_head = t->next;
 		if (!c->runq_head)
@@ -91,40 +91,40 @@ static struct thread *runq_pop(struct cpu *c)
 
 static void nop(void *arg) { (void)arg; }
 
-void sched_enqueue(struct thread *t)
+void sched_enqueue(struct vcpu *t)
 {
-	t->state = T_RUNNABLE;
+	t->state = V_RUNNABLE;
 	runq_push(cpus[t->cpu], t);
 	if (t->cpu != cpu_id())
 		xcall_run(cpuset_of(t->cpu), nop, NULL); // wake it if it halts in idle
 }
 
-// Runs right after every switch, on the incoming thread: the outgoing one, if it
+// Runs right after every switch, on the incoming vcpu: the outgoing one, if it
 // exited, is off its stack and its CPU left its space, so it can be freed.
 void sched_finish(void)
 {
 	struct cpu *c = this_cpu();
-	struct thread *z = c->zombie;
+	struct vcpu *z = c->zombie;
 	if (z) {
 		c->zombie = NULL;
-		thread_reap(z);
+		vcpu_reap(z);
 	}
 }
 
 // Interrupts off, one irq_save() level.
-static void switch_to(struct thread *next)
+static void switch_to(struct vcpu *next)
 {
 	struct cpu *c = this_cpu();
-	struct thread *prev = c->current;
+	struct vcpu *prev = c->current;
 	KASSERT(c->irq_depth == 1 && !irq_enabled());
 	space_switch(next->space);
 	c->current = next;
-	next->state = T_RUNNING;
+	next->state = V_RUNNING;
 	if (next->kstack_base) {
 		c->kstack_top = next->kstack_base + KSTACK_PAGES * PAGE_SIZE;
 		c->arch.tss.rsp[0] = c->kstack_top;
 	}
-	bool was_on = c->irq_was_on; // the interrupt state belongs to the thread
+	bool was_on = c->irq_was_on; // the interrupt state belongs to the vcpu
 	ctx_switch(&prev->ksp, next->ksp);
 	this_cpu()->irq_was_on = was_on;
 	sched_finish();
@@ -134,11 +134,11 @@ void sched_yield(void)
 {
 	irq_save();
 	struct cpu *c = this_cpu();
-	struct thread *next = runq_pop(c);
+	struct vcpu *next = runq_pop(c);
 	if (next) {
-		struct thread *me = c->current;
+		struct vcpu *me = c->current;
 		if (me != c->idle) {
-			me->state = T_RUNNABLE;
+			me->state = V_RUNNABLE;
 			runq_push(c, me);
 		}
 		switch_to(next);
@@ -146,16 +146,28 @@ void sched_yield(void)
 	irq_restore();
 }
 
+void sched_block(void)
+{
+	irq_save();
+	struct cpu *c = this_cpu();
+	struct vcpu *me = c->current, *next = runq_pop(c);
+	if (next == me) // woken before it could switch away
+		me->state = V_RUNNING;
+	else
+		switch_to(next ? next : c->idle);
+	irq_restore();
+}
+
 void sched_exit(void)
 {
 	irq_save();
 	struct cpu *c = this_cpu();
-	struct thread *me = c->current, *next = runq_pop(c);
+	struct vcpu *me = c->current, *next = runq_pop(c);
 	KASSERT(me != c->idle && !c->zombie);
-	me->state = T_DEAD;
+	me->state = V_DEAD;
 	c->zombie = me;
 	switch_to(next ? next : c->idle);
-	panic("dead thread resumed");
+	panic("dead vcpu resumed");
 }
 
 void sched_idle_once(void)
@@ -172,6 +184,7 @@ void sched_idle_once(void)
 void sched_tick(void)
 {
 	struct cpu *c = this_cpu();
+	vcpu_tick();
 	if (__atomic_load_n(&c->runq_head, __ATOMIC_RELAXED))
 		c->need_resched = true;
 	// A quiescent point for lazy unmaps (epoch.h): drop this space's translations.
@@ -184,15 +197,16 @@ void sched_tick(void)
 
 void sched_user_return(struct trap_frame *f)
 {
-	(void)f;
 	struct cpu *c = this_cpu();
 	if (c->need_resched) {
 		c->need_resched = false;
+		c->current->preempted = true; // it learns of it through an upcall
 		sched_yield();
 	}
-	struct thread *t = this_cpu()->current;
-	if (t->space && space_dead(t->space))
-		thread_exit(0);
+	struct vcpu *v = this_cpu()->current;
+	if (space_dead(v->space))
+		vcpu_exit(0);
+	vcpu_user_return(f);
 }
 
 uint32_t sched_pick_cpu(void)

@@ -1,7 +1,7 @@
-// sched.h: per-CPU run queues and thread switching (interim: threads are created by
-// the kernel per user program; vcpus will replace them, the switching stays).
-// The kernel is not preemptive: a thread is switched only when it yields, exits, or
-// returns to user mode with need_resched set (the timer sets it).
+// sched.h: per-CPU run queues and vcpu switching. The kernel multiplexes CPUs among
+// vcpus (and each CPU's idle context, a kernel-only vcpu); that is its only
+// scheduling policy. It is not preemptive in kernel mode: a vcpu is switched when it
+// yields, blocks, stops, or returns to user mode with need_resched set (the timer).
 #ifndef KERN_SCHED_H
 #define KERN_SCHED_H
 #include <stdint.h>
@@ -10,35 +10,49 @@
 
 struct space;
 struct trap_frame;
+struct notify;
 
-enum thread_state { T_RUNNABLE, T_RUNNING, T_DEAD };
+enum vcpu_state { V_RUNNABLE, V_RUNNING, V_BLOCKED, V_DEAD };
 
-// Fields are written by the CPU running or queuing the thread, under its runq_lock
-// while queued; user fields are set at creation and then only by the thread itself.
-struct thread {
+// Scheduling fields are written by the CPU running or queuing the vcpu, under that
+// CPU's runq_lock while queued (vcpus never migrate). The upcall fields are set at
+// creation; pending_* are written by the vcpu's own CPU (ticks, wake-ups) and, for
+// notify bits, under the notify's lock (notify.c).
+struct vcpu {
 	uintptr_t ksp;          // saved kernel rsp while switched out
-	uintptr_t kstack_base;  // stack: [kstack_base, kstack_base + KSTACK_SIZE), guard below
-	struct space *space;    // NULL: a kernel thread, runs on the kernel-only tables
-	struct thread *next;    // run queue link
-	uint32_t cpu;           // the CPU whose queue holds it (threads do not migrate)
-	enum thread_state state;
-	// User thread: where it starts, and where a fault restarts it (0: fault kills it).
-	uintptr_t entry, stack_top, fault_entry;
+	uintptr_t kstack_base;  // stack: [kstack_base, kstack_base + KSTACK_PAGES pages), guard below
+	struct space *space;    // NULL: a CPU's idle context, on the kernel-only tables
+	struct vcpu *next;      // run queue link, or notify waiter link
+	uint32_t cpu;           // the CPU whose queue holds it
+	enum vcpu_state state;
+	uintptr_t entry;        // upcall entry point
+	uintptr_t upcall_top;   // upcall stack: [upcall_top - PG_UPCALL_STACK_SIZE, upcall_top)
 	uint64_t arg;
-	uint64_t faults;
+	uint64_t timer_deadline;  // ns; 0: no timer armed
+	bool timer_pending;       // expired, TIMER upcall not delivered yet
+	bool preempted;           // the timer took the CPU: a PREEMPTED upcall is due
+	uint64_t wake_bits;       // notify bits that ended a blocking wait
+	struct notify *waiting;   // the notify it blocks on (its lock guards this and next)
+	struct vcpu *timer_next;  // this CPU's armed timers (cpu->timers)
+	struct vcpu *space_next;  // its space's vcpus (space lock)
 };
 
 #define KSTACK_PAGES 4
 
-void sched_init_cpu(void);            // the calling context becomes this CPU's idle thread
-void sched_enqueue(struct thread *t); // on t->cpu's queue; wakes that CPU if it idles
-void sched_yield(void);               // lets queued threads of this CPU run
-__attribute__((noreturn)) void sched_exit(void); // current thread is done
+void sched_init_cpu(void);            // the calling context becomes this CPU's idle vcpu
+// Makes v runnable on its CPU's queue; wakes that CPU if it idles. From an
+// interrupt handler only for a vcpu of the calling CPU.
+void sched_enqueue(struct vcpu *v);
+void sched_yield(void);               // lets queued vcpus of this CPU run
+// Switches away from the current vcpu, already marked V_BLOCKED and made findable
+// by its waker; returns once it has been enqueued again (at once if it already was).
+void sched_block(void);
+__attribute__((noreturn)) void sched_exit(void); // current vcpu is done
 void sched_idle_once(void);           // one idle step: run queued work or halt till an interrupt
 void sched_tick(void);                // timer: preemption and lazy-unmap quiescent points
 // Called just before returning to user mode, interrupts off.
 void sched_user_return(struct trap_frame *f);
-static inline struct thread *current(void) { return this_cpu()->current; }
+static inline struct vcpu *current(void) { return this_cpu()->current; }
 uint32_t sched_pick_cpu(void);        // round-robin over online CPUs
 
 int kstack_alloc(uintptr_t *base);    // from a cache of guarded stacks

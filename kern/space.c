@@ -9,6 +9,7 @@
 #include "kern/shootdown.h"
 #include "kern/epoch.h"
 #include "kern/sched.h"
+#include "kern/notify.h"
 #include "kern/xcall.h"
 #include "kern/kheap.h"
 #include "kern/panic.h"
@@ -377,7 +378,8 @@ void space_get_stats(struct space *s, struct space_stats *out)
 	out->lazy_pending = atomic_load(&s->lazy_count);
 	out->frames_charged = atomic_load(&s->charged);
 	out->mappings = s->dead ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
-	out->threads = atomic_load(&s->nthreads);
+	out->vcpus = atomic_load(&s->nvcpus);
+	out->faults = atomic_load(&s->faults);
 	spin_unlock(&s->lock);
 }
 
@@ -502,13 +504,15 @@ int space_charge(struct space *s, uint64_t frames)
 
 void space_uncharge(struct space *s, uint64_t frames) { atomic_fetch_sub(&s->charged, frames); }
 
-int space_thread_add(struct space *s)
+int space_vcpu_add(struct space *s, struct vcpu *v)
 {
 	spin_lock(&s->lock);
 	int err = s->dead ? E_NOENT : E_OK;
 	if (err == E_OK) {
-		atomic_fetch_add(&s->nthreads, 1);
+		atomic_fetch_add(&s->nvcpus, 1);
 		obj_ref(&s->obj);
+		v->space_next = s->vcpus;
+		s->vcpus = v;
 	}
 	spin_unlock(&s->lock);
 	return err;
@@ -554,12 +558,22 @@ static void teardown(struct space *s)
 static void try_teardown(struct space *s)
 {
 	bool no = false;
-	if (space_dead(s) && atomic_load(&s->nthreads) == 0 &&
+	if (space_dead(s) && atomic_load(&s->nvcpus) == 0 &&
 	    atomic_compare_exchange_strong(&s->torn_down, &no, true))
 		teardown(s);
 }
 
 static void nop(void *arg) { (void)arg; }
+
+// Ends the waits of a dead space's blocked vcpus. A vcpu that checked `dead` just
+// before it was set may block after this pass: waiters of a deletion call it again.
+static void wake_blocked(struct space *s)
+{
+	spin_lock(&s->lock);
+	for (struct vcpu *v = s->vcpus; v; v = v->space_next)
+		notify_cancel_wait(v); // lock order: space, then notify
+	spin_unlock(&s->lock);
+}
 
 int space_delete(struct space *s)
 {
@@ -569,10 +583,12 @@ int space_delete(struct space *s)
 	spin_unlock(&s->lock);
 	if (was_dead)
 		return E_NOENT;
-	// Running threads see `dead` on their next way back to user mode: make it soon.
+	// Running vcpus see `dead` on their next way back to user mode: make it soon.
+	// Blocked ones are woken (their wait returns E_NOENT, then they stop).
 	cpuset_t running = atomic_load(&s->cpus) & ~cpuset_of(cpu_id());
 	if (running)
 		xcall_run(running, nop, NULL);
+	wake_blocked(s);
 	try_teardown(s);
 	return E_OK;
 }
@@ -584,14 +600,22 @@ bool space_wait_torn_down(struct space *s, struct space *caller)
 		// space only on their way back to user mode. The caller's own deletion wins.
 		if (caller && space_dead(caller))
 			return false;
+		wake_blocked(s);
 		sched_idle_once();
 	}
 	return true;
 }
 
-void space_thread_gone(struct space *s)
+void space_vcpu_gone(struct space *s, struct vcpu *v)
 {
-	atomic_fetch_sub(&s->nthreads, 1);
+	spin_lock(&s->lock);
+	for (struct vcpu **p = &s->vcpus; *p; p = &(*p)->space_next)
+		if (*p == v) {
+			*p = v->space_next;
+			break;
+		}
+	spin_unlock(&s->lock);
+	atomic_fetch_sub(&s->nvcpus, 1);
 	try_teardown(s);
 	obj_unref(&s->obj);
 }

@@ -16,12 +16,13 @@
 
 struct mem;
 struct lazy_tag;
+struct vcpu;
 
 // lock protects: root's PTEs, map, handles, dead, stats fields not noted atomic.
 // cpus: atomic; a CPU sets its bit before loading root and clears it after loading
 //   another root (space_switch), so a reader after a PTE write sees every CPU that
 //   may hold a translation made before the write (docs/shootdown.md).
-// nthreads, torn_down, lazy_count, charged: atomics.
+// nvcpus, torn_down, lazy_count, charged: atomics.
 // budget_*: budget_lock (a leaf lock: nothing is taken while holding it).
 struct space {
 	struct object obj;
@@ -32,7 +33,8 @@ struct space {
 	struct htable handles;         // entries naming this space itself (H_SELF, dups) hold no reference
 	bool dead;                     // space_delete() was called
 	_Atomic bool torn_down;        // mappings, handles and tables are gone
-	_Atomic uint32_t nthreads;     // threads created and not yet reaped
+	_Atomic uint32_t nvcpus;       // vcpus created and not yet reaped
+	struct vcpu *vcpus;            // lock: those vcpus (linked by space_next)
 	_Atomic uint32_t lazy_count;   // lazily unmapped ranges not yet reclaimed
 	struct lazy_tag *lazy_head, *lazy_tail; // lock: their epochs, oldest first
 	_Atomic uint64_t charged;      // frames of mem objects it pays for
@@ -42,8 +44,8 @@ struct space {
 	int64_t budget_tokens;
 	uint64_t budget_stamp;         // tick count of the last refill
 	struct space_stats stats;      // counters bumped with atomic adds
-	_Atomic int exit_status;       // first non-zero status a thread exited with
-	_Atomic uint32_t faults;       // threads killed by a fault
+	_Atomic int exit_status;       // first non-zero status a vcpu stopped with
+	_Atomic uint32_t faults;       // vcpus stopped by a fault no upcall could take
 };
 
 #define SPACE_QUOTA_FRAMES (1ull << 18) // 1 GiB of mem objects per space by default
@@ -83,9 +85,9 @@ int space_handle_transfer(struct space *s, int h, struct space *to);
 int space_charge(struct space *s, uint64_t frames);   // E_NOMEM over quota
 void space_uncharge(struct space *s, uint64_t frames);
 
-// Threads (thread.c).
-int space_thread_add(struct space *s);  // E_NOENT if deleted
-void space_thread_gone(struct space *s);
+// vcpus (vcpu.c).
+int space_vcpu_add(struct space *s, struct vcpu *v);  // E_NOENT if deleted
+void space_vcpu_gone(struct space *s, struct vcpu *v);
 void space_note_exit(struct space *s, int status);
 void space_note_fault(struct space *s);
 

@@ -4,7 +4,8 @@
 #include <stddef.h>
 #include "kern/space.h"
 #include "kern/mem.h"
-#include "kern/thread.h"
+#include "kern/notify.h"
+#include "kern/vcpu.h"
 #include "kern/sched.h"
 #include "kern/console.h"
 #include "kern/kheap.h"
@@ -43,14 +44,14 @@ static int64_t sys_debug_write(uint64_t p, uint64_t len, uint64_t a2, uint64_t a
 	return E_OK;
 }
 
-static int64_t sys_exit(uint64_t status, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_vcpu_stop(uint64_t status, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	irq_disable();
-	thread_exit((int)status);
+	vcpu_exit((int)status);
 }
 
-static int64_t sys_yield(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_vcpu_yield(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	sched_yield();
@@ -213,15 +214,70 @@ static int64_t sys_handle_transfer(uint64_t h, uint64_t sh, uint64_t a2, uint64_
 	return err;
 }
 
-static int64_t sys_thread_create(uint64_t sh, uint64_t entry, uint64_t stack, uint64_t arg, uint64_t cpu, uint64_t fault)
+static int64_t sys_vcpu_create(uint64_t sh, uint64_t entry, uint64_t ustack, uint64_t arg, uint64_t cpu, uint64_t a5)
 {
+	(void)a5;
 	struct space *s;
 	int err = get_space(sh, R_EXEC, &s);
 	if (err != E_OK)
 		return err;
-	err = thread_create(s, entry, stack, arg, (int64_t)cpu < -1 || (int64_t)cpu >= MAX_CPUS ? -2 : (int)cpu, fault);
+	err = vcpu_create(s, entry, ustack, arg, (int64_t)cpu < -1 || (int64_t)cpu >= MAX_CPUS ? -2 : (int)cpu);
 	obj_unref(&s->obj);
 	return err;
+}
+
+static int64_t sys_vcpu_timer(uint64_t ns, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	if (ns > (1ULL << 62))
+		return E_RANGE;
+	vcpu_timer_set(ns);
+	return E_OK;
+}
+
+static int64_t sys_notify_create(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	struct notify *n;
+	int err = notify_create(&n);
+	if (err != E_OK)
+		return err;
+	int h = space_handle_add(self(), &n->obj, OBJ_NOTIFY, R_SIGNAL | R_WAIT | R_DUP | R_TRANSFER);
+	obj_unref(&n->obj);
+	return h;
+}
+
+static int64_t sys_notify_signal(uint64_t h, uint64_t bits, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	struct notify *n;
+	int err = space_handle_get(self(), harg(h), OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
+	if (err != E_OK)
+		return err;
+	if (bits == 0)
+		err = E_INVAL;
+	else
+		notify_signal(n, bits);
+	obj_unref(&n->obj);
+	return err;
+}
+
+// Returns the bits; after a blocking wait the vcpu resumes through a NOTIFY upcall.
+static int64_t sys_notify_wait(uint64_t h, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	struct notify *n;
+	int err = space_handle_get(self(), harg(h), OBJ_NOTIFY, R_WAIT, (struct object **)&n);
+	if (err != E_OK)
+		return err;
+	bool blocked;
+	int64_t bits = notify_wait(n, &blocked); // our reference keeps n alive meanwhile
+	obj_unref(&n->obj);
+	if (bits > 0 && blocked)
+		current()->wake_bits = (uint64_t)bits; // delivered at the return to user mode
+	else
+		current()->wake_bits = 0;
+	return bits;
 }
 
 static int64_t sys_set_budget(uint64_t sh, uint64_t n, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
@@ -238,8 +294,8 @@ static int64_t sys_set_budget(uint64_t sh, uint64_t n, uint64_t a2, uint64_t a3,
 
 static const sys_fn table[SYS_COUNT] = {
 	[SYS_DEBUG_WRITE] = sys_debug_write,
-	[SYS_EXIT] = sys_exit,
-	[SYS_YIELD] = sys_yield,
+	[SYS_VCPU_STOP] = sys_vcpu_stop,
+	[SYS_VCPU_YIELD] = sys_vcpu_yield,
 	[SYS_CPU_ID] = sys_cpu_id,
 	[SYS_CPU_COUNT] = sys_cpu_count,
 	[SYS_CPU_TLB_IPIS] = sys_cpu_tlb_ipis,
@@ -255,7 +311,11 @@ static const sys_fn table[SYS_COUNT] = {
 	[SYS_HANDLE_DUP] = sys_handle_dup,
 	[SYS_HANDLE_CLOSE] = sys_handle_close,
 	[SYS_HANDLE_TRANSFER] = sys_handle_transfer,
-	[SYS_THREAD_CREATE] = sys_thread_create,
+	[SYS_VCPU_CREATE] = sys_vcpu_create,
+	[SYS_VCPU_TIMER] = sys_vcpu_timer,
+	[SYS_NOTIFY_CREATE] = sys_notify_create,
+	[SYS_NOTIFY_SIGNAL] = sys_notify_signal,
+	[SYS_NOTIFY_WAIT] = sys_notify_wait,
 	[SYS_SET_BUDGET] = sys_set_budget,
 };
 
@@ -267,5 +327,10 @@ void syscall_dispatch(struct trap_frame *f)
 	f->rax = (uint64_t)(nr < SYS_COUNT && table[nr] ? table[nr](f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9)
 						     : E_NOSYS);
 	irq_disable();
+	struct vcpu *v = current();
+	if (nr == SYS_NOTIFY_WAIT && v->wake_bits) {
+		vcpu_notify_return(f, v->wake_bits);
+		v->wake_bits = 0;
+	}
 	sched_user_return(f);
 }

@@ -7,7 +7,7 @@
 #include "kern/elf.h"
 #include "kern/space.h"
 #include "kern/mem.h"
-#include "kern/thread.h"
+#include "kern/vcpu.h"
 #include "kern/sched.h"
 #include "kern/kwin.h"
 #include "kern/kheap.h"
@@ -82,7 +82,7 @@ int uprog_start(struct space *s, const struct uprog *p, uint64_t arg, int cpu)
 	uintptr_t entry, stack;
 	int err = uprog_load(s, p->start, (size_t)(p->end - p->start), &entry, &stack);
 	if (err == E_OK)
-		err = thread_create(s, entry, stack, arg, cpu, 0);
+		err = vcpu_create(s, entry, stack, arg, cpu);
 	return err;
 }
 
@@ -103,7 +103,7 @@ int uprog_run_group(const struct uprog_spec *specs, int n, struct uprog_result *
 	}
 	// This is cpu0's idle thread: waiting lets the programs' threads run here too.
 	for (int i = 0; i < n; i++)
-		while (err == E_OK && atomic_load(&sp[i]->nthreads) > 0)
+		while (err == E_OK && atomic_load(&sp[i]->nvcpus) > 0)
 			sched_idle_once();
 	for (int i = 0; i < n && sp[i]; i++) {
 		res[i].status = atomic_load(&sp[i]->exit_status);

@@ -24,11 +24,11 @@ ctx_switch:
 	ret
 
 // First return of a new thread (thread.c builds its stack): the trap frame to enter
-// user mode with sits right above. thread_first_run finishes the switch.
+// user mode with sits right above. vcpu_first_run finishes the switch.
 .global ctx_thread_start
 ctx_thread_start:
 	mov %rsp, %rdi
-	call thread_first_run
+	call vcpu_first_run
 	jmp trap_exit
 
 // int arch_copy_user(void *dst, const void *src, size_t n, int smap)

@@ -11,7 +11,7 @@
 #include "kern/xcall.h"
 #include "kern/timer.h"
 #include "kern/sched.h"
-#include "kern/thread.h"
+#include "kern/vcpu.h"
 #include "uentry.h"
 
 static const char *const exc_names[32] = {
@@ -122,7 +122,7 @@ void trap_dispatch(struct trap_frame *f)
 		return; // no EOI for spurious interrupts
 	default:
 		if (uentry_from_user(f)) {
-			thread_user_fault(f); // the program's problem, never the kernel's
+			vcpu_user_fault(f); // the program's problem, never the kernel's
 			break;
 		}
 		if (f->vector == VEC_PF && uentry_fixup(f))

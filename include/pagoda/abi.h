@@ -20,7 +20,9 @@ typedef int32_t handle_t; // index into the calling space's handle table
 #define R_TRANSFER (1u << 5)  // may be transferred to another space
 #define R_EXEC     (1u << 6)  // space: may run threads in it
 #define R_BUDGET   (1u << 7)  // space: may set its shootdown budget (H_SELF lacks it)
-#define R_ALL      0xFFu
+#define R_SIGNAL   (1u << 8)  // notify: may signal
+#define R_WAIT     (1u << 9)  // notify: may wait
+#define R_ALL      0x3FFu
 
 // Mapping rights (map/protect).
 #define PROT_READ  (1u << 0)
@@ -36,8 +38,8 @@ typedef int32_t handle_t; // index into the calling space's handle table
 
 enum {
 	SYS_DEBUG_WRITE = 0,   // (const char *s, size_t len) -> E_OK
-	SYS_EXIT,              // (int status): ends the calling thread; the last one ends the test
-	SYS_YIELD,             // ()
+	SYS_VCPU_STOP,         // (int status): the calling vcpu ends (status: first non-zero wins)
+	SYS_VCPU_YIELD,        // (): give up the CPU; returns when scheduled again (no upcall)
 	SYS_CPU_ID,            // () -> CPU running the caller
 	SYS_CLOCK_NS,          // () -> ns since boot
 	SYS_SPACE_CREATE,      // () -> handle with R_ALL
@@ -51,15 +53,52 @@ enum {
 	SYS_HANDLE_DUP,        // (handle h, unsigned rights) -> new handle with rights & old rights
 	SYS_HANDLE_CLOSE,      // (handle h)
 	SYS_HANDLE_TRANSFER,   // (handle h, handle space) -> handle in that space; h is closed
-	// (handle space, entry, stack, arg, int cpu (-1: any), fault_entry) -> E_OK. Interim
-	// (vcpus replace it): a fault restarts the thread at fault_entry(arg, addr,
-	// err | vector << 32) on a fresh stack; without one it kills the thread.
-	SYS_THREAD_CREATE,
+	SYS_VCPU_CREATE,       // (handle space, entry, upcall_stack, arg, int cpu (-1: any)) -> E_OK
 	SYS_SET_BUDGET,        // (handle space, uint64_t ipis_per_tick): needs R_BUDGET
 	SYS_CPU_COUNT,         // () -> CPUs online
 	SYS_CPU_TLB_IPIS,      // (int cpu) -> shootdown requests that CPU has run (tests)
+	SYS_VCPU_TIMER,        // (uint64_t ns): a TIMER upcall after ns (0 cancels)
+	SYS_NOTIFY_CREATE,     // () -> handle with R_SIGNAL | R_WAIT | R_DUP | R_TRANSFER
+	SYS_NOTIFY_SIGNAL,     // (handle notify, uint64_t bits): OR bits in, wake waiters
+	SYS_NOTIFY_WAIT,       // (handle notify) -> bits (taken); blocks while none: see below
 	SYS_COUNT
 };
+
+// Upcalls (scheduler activations). Every event a vcpu gets enters its space at the
+// vcpu's entry point, on its upcall stack [upcall_stack - PG_UPCALL_STACK_SIZE,
+// upcall_stack), with rdi = a struct pg_upcall the kernel wrote at the top of that
+// stack and rsp just below it (as after a call). The runtime resumes ctx (or another
+// context) itself, without a system call.
+// While the vcpu's rsp is inside its upcall stack it is "in an upcall": preemption
+// then just resumes it later (no PREEMPTED upcall), a TIMER stays pending until it
+// leaves, and a fault cannot be delivered: the vcpu is stopped and the fault counted
+// in space_stats.faults. A NOTIFY upcall replaces the return of a blocked
+// notify_wait (ctx returns the bits); in an upcall, notify_wait just returns them.
+#define PG_UPCALL_STACK_SIZE 16384
+enum {
+	UPCALL_START = 1,   // first run: ctx is all zeros
+	UPCALL_PREEMPTED,   // the timer took the CPU; ctx is where the vcpu was
+	UPCALL_FAULT,       // fault_addr, fault_code (error code | vector << 32), ctx
+	UPCALL_NOTIFY,      // notify_bits woke a blocked notify_wait; ctx returns them
+	UPCALL_TIMER,       // the vcpu's timer expired; ctx is where the vcpu was
+};
+
+struct pg_context {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+};
+
+struct pg_upcall {
+	uint64_t reason;       // UPCALL_*
+	uint64_t arg;          // the vcpu's argument (vcpu_create)
+	uint64_t cpu;          // CPU the upcall runs on
+	uint64_t fault_addr;   // FAULT: the address (cr2 for a page fault, else rip)
+	uint64_t fault_code;   // FAULT: error code | vector << 32
+	uint64_t notify_bits;  // NOTIFY
+	struct pg_context ctx;
+};
+_Static_assert(sizeof(struct pg_upcall) % 16 == 0, "upcall frame keeps the stack aligned");
 
 struct space_stats {
 	uint64_t ipis_sent;        // shootdown IPIs this space caused
@@ -72,7 +111,8 @@ struct space_stats {
 	uint64_t budget_denials;   // calls refused with E_BUDGET
 	uint64_t frames_charged;   // frames of mem objects charged to this space
 	uint64_t mappings;         // pages currently mapped
-	uint64_t threads;          // threads running in it
+	uint64_t vcpus;            // vcpus created in it and not yet gone
+	uint64_t faults;           // vcpus stopped by a fault no upcall could take
 };
 
 #endif

@@ -59,6 +59,7 @@ KTEST(user_coherence) { run_one("coherence"); }
 KTEST(user_targeting) { run_one("targeting"); }
 KTEST(user_lazy) { run_one("lazy"); }
 KTEST(user_spaces) { run_one("spaces"); }
+KTEST(user_upcalls) { run_one("upcalls"); }
 
 // The hog's budget is 20 IPIs a tick; the victim, in another space, must not notice.
 KTEST(user_budget)
@@ -149,8 +150,11 @@ KTEST(elf_malformed_images_fail)
 	expect_usage(before);
 }
 
-// A thread killed by a fault is reported, and its space still goes away cleanly.
-KTEST(user_fault_kills_thread)
+// A space deleting itself stops all its vcpus, blocked ones included.
+KTEST(user_selfdelete) { run_one("selfdelete"); }
+
+// A fault no upcall handles stops the vcpu and is reported; the space still goes.
+KTEST(user_unhandled_fault_stops_vcpu)
 {
 	struct usage before = usage_now();
 	struct uprog_result r;

@@ -1,4 +1,4 @@
-// badinput.c: every malformed map/protect/unmap/mem_create/thread_create (and handle
+// badinput.c: every malformed map/protect/unmap/mem_create/vcpu_create (and handle
 // call) gets its own error code and changes nothing. A table of calls, each with the
 // code it must return; after each one the space's mappings, charged frames, threads
 // and next handle index are where they were, and the test pages at TEST_VA (a 2-page
@@ -41,7 +41,7 @@ enum {
 };
 static uint64_t ph[NPH];
 
-static volatile uint64_t stray_runs; // FN ran: a thread_create that should have failed didn't
+static volatile uint64_t stray_runs; // FN ran: a vcpu_create that should have failed didn't
 extern char stray_entry[];
 // Sets stray_runs and exits without touching its stack (which may be bad).
 __asm__(".pushsection .text\n"
@@ -169,30 +169,28 @@ static const struct bad mem_cases[] = {
 	{ "mem_size 1<<32 + mem", SYS_MEM_SIZE, { PH(HM_2_32) }, E_BADH },
 };
 
-static const struct bad thread_cases[] = {
-	{ "thread cpu -2", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, -2UL, PH(FN) }, E_INVAL },
-	{ "thread cpu 64", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, 64, PH(FN) }, E_INVAL },
-	{ "thread cpu past the last online", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, PH(NCPU), PH(FN) }, E_INVAL },
-	{ "thread cpu 63", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, 63, PH(FN) }, E_INVAL },
-	{ "thread cpu 1<<32", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, 1UL << 32, PH(FN) }, E_INVAL },
-	{ "thread cpu -1 + 1<<32", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, 0xffffffffUL, PH(FN) }, E_INVAL },
-	{ "thread entry 0", SYS_THREAD_CREATE, { H_SELF, 0, PH(STK), 0, -1UL, PH(FN) }, E_INVAL },
-	{ "thread entry in the zero page", SYS_THREAD_CREATE, { H_SELF, 0xff0, PH(STK), 0, -1UL, PH(FN) }, E_INVAL },
-	{ "thread entry kernel", SYS_THREAD_CREATE, { H_SELF, KERNEL_VA, PH(STK), 0, -1UL, PH(FN) }, E_INVAL },
-	{ "thread entry non-canonical", SYS_THREAD_CREATE, { H_SELF, NONCANON_VA, PH(STK), 0, -1UL, PH(FN) }, E_INVAL },
-	{ "thread stack 0", SYS_THREAD_CREATE, { H_SELF, PH(FN), 0, 0, -1UL, PH(FN) }, E_INVAL },
-	{ "thread stack in the zero page", SYS_THREAD_CREATE, { H_SELF, PH(FN), 0x1000, 0, -1UL, PH(FN) }, E_INVAL },
-	{ "thread stack kernel", SYS_THREAD_CREATE, { H_SELF, PH(FN), KERNEL_VA, 0, -1UL, PH(FN) }, E_INVAL },
-	{ "thread stack above the top", SYS_THREAD_CREATE, { H_SELF, PH(FN), USER_TOP + P, 0, -1UL, PH(FN) }, E_INVAL },
-	{ "thread fault entry kernel", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, -1UL, KERNEL_VA }, E_INVAL },
-	{ "thread fault entry non-canonical", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, -1UL, NONCANON_VA }, E_INVAL },
-	{ "thread fault entry in the zero page", SYS_THREAD_CREATE, { H_SELF, PH(FN), PH(STK), 0, -1UL, 8 }, E_INVAL },
-	{ "thread space unused", SYS_THREAD_CREATE, { 200, PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_BADH },
-	{ "thread space closed", SYS_THREAD_CREATE, { PH(HCLOSED), PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_BADH },
-	{ "thread space 1<<32", SYS_THREAD_CREATE, { 1UL << 32, PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_BADH },
-	{ "thread space is a mem", SYS_THREAD_CREATE, { PH(HM), PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_TYPE },
-	{ "thread without R_EXEC", SYS_THREAD_CREATE, { PH(HS_NOEXEC), PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_RIGHTS },
-	{ "thread with R_READ only", SYS_THREAD_CREATE, { PH(HS_RO), PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_RIGHTS },
+static const struct bad vcpu_cases[] = {
+	{ "vcpu cpu -2", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, -2UL, PH(FN) }, E_INVAL },
+	{ "vcpu cpu 64", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, 64, PH(FN) }, E_INVAL },
+	{ "vcpu cpu past the last online", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, PH(NCPU), PH(FN) }, E_INVAL },
+	{ "vcpu cpu 63", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, 63, PH(FN) }, E_INVAL },
+	{ "vcpu cpu 1<<32", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, 1UL << 32, PH(FN) }, E_INVAL },
+	{ "vcpu cpu -1 + 1<<32", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, 0xffffffffUL, PH(FN) }, E_INVAL },
+	{ "vcpu entry 0", SYS_VCPU_CREATE, { H_SELF, 0, PH(STK), 0, -1UL, PH(FN) }, E_INVAL },
+	{ "vcpu entry in the zero page", SYS_VCPU_CREATE, { H_SELF, 0xff0, PH(STK), 0, -1UL, PH(FN) }, E_INVAL },
+	{ "vcpu entry kernel", SYS_VCPU_CREATE, { H_SELF, KERNEL_VA, PH(STK), 0, -1UL, PH(FN) }, E_INVAL },
+	{ "vcpu entry non-canonical", SYS_VCPU_CREATE, { H_SELF, NONCANON_VA, PH(STK), 0, -1UL, PH(FN) }, E_INVAL },
+	{ "vcpu stack 0", SYS_VCPU_CREATE, { H_SELF, PH(FN), 0, 0, -1UL, PH(FN) }, E_INVAL },
+	{ "vcpu stack in the zero page", SYS_VCPU_CREATE, { H_SELF, PH(FN), 0x1000, 0, -1UL, PH(FN) }, E_INVAL },
+	{ "vcpu stack kernel", SYS_VCPU_CREATE, { H_SELF, PH(FN), KERNEL_VA, 0, -1UL, PH(FN) }, E_INVAL },
+	{ "vcpu upcall stack's bottom below USER_BASE", SYS_VCPU_CREATE, { H_SELF, PH(FN), 0x4000, 0, -1UL, 0 }, E_INVAL },
+	{ "vcpu stack above the top", SYS_VCPU_CREATE, { H_SELF, PH(FN), USER_TOP + P, 0, -1UL, PH(FN) }, E_INVAL },
+	{ "vcpu space unused", SYS_VCPU_CREATE, { 200, PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_BADH },
+	{ "vcpu space closed", SYS_VCPU_CREATE, { PH(HCLOSED), PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_BADH },
+	{ "vcpu space 1<<32", SYS_VCPU_CREATE, { 1UL << 32, PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_BADH },
+	{ "vcpu space is a mem", SYS_VCPU_CREATE, { PH(HM), PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_TYPE },
+	{ "vcpu without R_EXEC", SYS_VCPU_CREATE, { PH(HS_NOEXEC), PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_RIGHTS },
+	{ "vcpu with R_READ only", SYS_VCPU_CREATE, { PH(HS_RO), PH(FN), PH(STK), 0, -1UL, PH(FN) }, E_RIGHTS },
 };
 
 static const struct bad handle_cases[] = {
@@ -203,7 +201,7 @@ static const struct bad handle_cases[] = {
 	{ "close unused", SYS_HANDLE_CLOSE, { 200 }, E_BADH },
 	{ "close closed", SYS_HANDLE_CLOSE, { PH(HCLOSED) }, E_BADH },
 	{ "close H_SELF", SYS_HANDLE_CLOSE, { H_SELF }, E_INVAL },
-	{ "dup rights 0x100", SYS_HANDLE_DUP, { PH(HM), 0x100 }, E_INVAL },
+	{ "dup rights beyond R_ALL", SYS_HANDLE_DUP, { PH(HM), R_ALL + 1 }, E_INVAL },
 	{ "dup without R_DUP", SYS_HANDLE_DUP, { PH(HM_NOWR), R_READ }, E_RIGHTS },
 	{ "dup unused", SYS_HANDLE_DUP, { 200, R_READ }, E_BADH },
 	{ "transfer H_SELF", SYS_HANDLE_TRANSFER, { H_SELF, H_SELF }, E_INVAL },
@@ -268,10 +266,10 @@ static void check_unchanged(const char *n, const char *what)
 {
 	struct space_stats st = tc_stats(H_SELF);
 	if (st.mappings != base.mappings || st.frames_charged != base.frames_charged ||
-	    st.threads != base.threads)
+	    st.vcpus != base.vcpus)
 		UTEST_FAIL(n, "%s: mappings %lu frames %lu threads %lu, were %lu %lu %lu", what,
-			   st.mappings, st.frames_charged, st.threads, base.mappings,
-			   base.frames_charged, base.threads);
+			   st.mappings, st.frames_charged, st.vcpus, base.mappings,
+			   base.frames_charged, base.vcpus);
 	handle_t next = next_handle();
 	if (next != base_next)
 		UTEST_FAIL(n, "%s: next handle %d, was %d", what, next, base_next);
@@ -376,7 +374,7 @@ static void run_cases(const char *n, const struct bad *tbl, size_t count)
 	if (!UCHECK_EQ(n, tc_spawn(run_table, 0, 0, run_fault), E_OK))
 		return;
 	UCHECK(n, TC_WAIT(__atomic_load_n(&R.done, __ATOMIC_ACQUIRE), 30000));
-	UCHECK(n, TC_WAIT(tc_stats(H_SELF).threads == 1, 10000)); // the runner is gone
+	UCHECK(n, TC_WAIT(tc_stats(H_SELF).vcpus == 1, 10000)); // the runner is gone
 }
 
 #define CASES(fn, tbl)                                                                   \
@@ -385,7 +383,7 @@ CASES(bad_map_fails, map_cases)
 CASES(bad_protect_fails, protect_cases)
 CASES(bad_unmap_fails, unmap_cases)
 CASES(bad_mem_fails, mem_cases)
-CASES(bad_thread_create_fails, thread_cases)
+CASES(bad_vcpu_create_fails, vcpu_cases)
 CASES(bad_handle_calls_fails, handle_cases)
 
 // ---- Cases outside the table ---------------------------------------------------------
@@ -477,7 +475,7 @@ static void map_over_lazy_range_fails(const char *n)
 		spin_stop = 1;
 		UCHECK(n, TC_WAIT(spin_exited, 10000));
 	}
-	UCHECK(n, TC_WAIT(tc_stats(H_SELF).threads == 1, 10000));
+	UCHECK(n, TC_WAIT(tc_stats(H_SELF).vcpus == 1, 10000));
 }
 
 static const struct utest_case cases[] = {
@@ -485,7 +483,7 @@ static const struct utest_case cases[] = {
 	{ "badinput_protect_fails", bad_protect_fails },
 	{ "badinput_unmap_fails", bad_unmap_fails },
 	{ "badinput_mem_fails", bad_mem_fails },
-	{ "badinput_thread_create_fails", bad_thread_create_fails },
+	{ "badinput_vcpu_create_fails", bad_vcpu_create_fails },
 	{ "badinput_handle_calls_fails", bad_handle_calls_fails },
 	{ "badinput_mem_create_too_big_fails", mem_create_too_big_fails },
 	{ "badinput_map_over_lazy_range_fails", map_over_lazy_range_fails },

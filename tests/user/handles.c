@@ -117,7 +117,7 @@ static void close_self_fails(const char *n)
 	SAME(n, s0);
 	struct space_stats st;
 	UCHECK_EQ(n, pg_space_stats(H_SELF, &st), E_OK); // H_SELF still works
-	UCHECK(n, st.threads >= 1);
+	UCHECK(n, st.vcpus >= 1);
 }
 
 // Handle arguments outside 0..255, some of which would alias a good handle if the
@@ -166,7 +166,7 @@ static void unused_handles_fail(const char *n)
 	UCHECK_EQ(n, pg_space_stats(unused, &(struct space_stats){ 0 }), E_BADH);
 	UCHECK_EQ(n, pg_handle_close(unused), E_BADH);
 	UCHECK_EQ(n, pg_space_delete(unused), E_BADH);
-	UCHECK_EQ(n, pg_thread_create(unused, 0x400000, STACK_VA, 0, -1, 0), E_BADH);
+	UCHECK_EQ(n, pg_vcpu_create(unused, 0x400000, STACK_VA, 0, -1), E_BADH);
 	SAME(n, s0);
 }
 
@@ -187,7 +187,7 @@ static void wrong_type_fails(const char *n)
 	UCHECK_EQ(n, pg_map(H_SELF, TEST_VA, s, 0, PAGE, PROT_READ), E_TYPE);
 	UCHECK_EQ(n, pg_protect(m, TEST_VA, PAGE, PROT_READ), E_TYPE);
 	UCHECK_EQ(n, pg_unmap(m, TEST_VA, PAGE, 0), E_TYPE);
-	UCHECK_EQ(n, pg_thread_create(m, 0x400000, STACK_VA, 0, -1, 0), E_TYPE);
+	UCHECK_EQ(n, pg_vcpu_create(m, 0x400000, STACK_VA, 0, -1), E_TYPE);
 	UCHECK_EQ(n, pg_handle_transfer(s, m), E_TYPE);
 	SAME(n, s0);
 	UCHECK_EQ(n, pg_mem_size(m), PAGE);
@@ -205,7 +205,7 @@ static void missing_rights_fail(const char *n)
 	UCHECK_EQ(n, pg_space_delete(ro), E_RIGHTS);
 	UCHECK_EQ(n, pg_set_budget(ro, 5), E_RIGHTS);
 	UCHECK_EQ(n, pg_handle_dup(ro, R_READ), E_RIGHTS);
-	UCHECK_EQ(n, pg_thread_create(ro, 0x400000, STACK_VA, 0, -1, 0), E_RIGHTS);
+	UCHECK_EQ(n, pg_vcpu_create(ro, 0x400000, STACK_VA, 0, -1), E_RIGHTS);
 	handle_t m = pg_mem_create(PAGE);
 	UCHECK_EQ(n, pg_map(ro, TEST_VA, m, 0, PAGE, PROT_READ), E_RIGHTS);
 	UCHECK_EQ(n, pg_handle_transfer(m, ro), E_RIGHTS); // needs R_WRITE on the space
@@ -347,7 +347,7 @@ static void cross_space_map_and_delete(const char *n)
 	UCHECK_EQ(n, pg_protect(s, XVA, PAGE, PROT_READ), E_NOENT);
 	UCHECK_EQ(n, pg_unmap(s, XVA, PAGE, 0), E_NOENT);
 	UCHECK_EQ(n, pg_unmap(s, XVA, PAGE, UNMAP_LAZY), E_NOENT);
-	UCHECK_EQ(n, pg_thread_create(s, 0x400000, STACK_VA, 0, -1, 0), E_NOENT);
+	UCHECK_EQ(n, pg_vcpu_create(s, 0x400000, STACK_VA, 0, -1), E_NOENT);
 	UCHECK_EQ(n, pg_space_delete(s), E_NOENT);
 	UCHECK_EQ(n, *(volatile uint64_t *)XVA, 42); // our mapping survives its deletion
 	UCHECK_EQ(n, tc_stats(H_SELF).mappings, s0.mappings + 1);

@@ -96,7 +96,7 @@ static void churn_no_leak(const char *n)
 	UCHECK_EQ(n, bad_calls, 0);
 	UCHECK_EQ(n, st.frames_charged, st0.frames_charged);
 	UCHECK_EQ(n, st.mappings, st0.mappings);
-	UCHECK_EQ(n, st.threads, 1);
+	UCHECK_EQ(n, st.vcpus, 1);
 }
 
 // The handle table is back where it was: the same slot comes out of a dup.

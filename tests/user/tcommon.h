@@ -10,21 +10,63 @@
 #define STACK_VA  0x40000000UL  // worker stacks, 64 KiB apart
 #define STACK_SZ  (4 * PAGE)
 
+#define TC_MAX_VCPUS 128
+
+// What a test vcpu runs: fn(arg) on its own stack; a fault restarts it at
+// fault(arg, addr, code) on a fresh stack (or, without one, is left unhandled).
+struct tc_vcpu {
+	void (*fn)(uint64_t);
+	void (*fault)(uint64_t, uint64_t, uint64_t);
+	uint64_t arg;
+	uintptr_t stack_top;
+};
+static struct tc_vcpu tc_vcpus[TC_MAX_VCPUS] __attribute__((unused));
 static int tc_stacks __attribute__((unused));
 
-// Starts fn(arg) on cpu (-1: any) with a fresh 16 KiB stack; fault (may be 0) is
-// where a CPU exception restarts it. Returns E_OK or the failing call's error.
+__attribute__((noreturn)) static inline void tc_enter(uintptr_t rip, uintptr_t stack_top, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	struct pg_context c;
+	memset(&c, 0, sizeof c);
+	c.rip = rip;
+	c.rsp = stack_top - 8; // as after a call
+	c.rdi = a0, c.rsi = a1, c.rdx = a2;
+	c.rflags = 0x202;
+	pg_context_resume(&c);
+}
+
+// The upcall handler of every test vcpu: the thin layer that turns upcalls into
+// "run fn, restart at fault on a fault".
+__attribute__((noreturn)) static inline void tc_upcall(struct pg_upcall *u)
+{
+	struct tc_vcpu *t = &tc_vcpus[u->arg];
+	if (u->reason == UPCALL_START)
+		tc_enter((uintptr_t)t->fn, t->stack_top, t->arg, 0, 0);
+	if (u->reason == UPCALL_FAULT) {
+		if (!t->fault)
+			__builtin_trap(); // unhandled: the kernel stops the vcpu and counts it
+		tc_enter((uintptr_t)t->fault, t->stack_top, t->arg, u->fault_addr, u->fault_code);
+	}
+	pg_context_resume(&u->ctx); // preempted, timer, notify: carry on
+}
+
+// Starts fn(arg) in a new vcpu on cpu (-1: any) with a fresh 16 KiB stack and an
+// upcall stack; fault (may be 0) is where a CPU exception restarts it. Returns E_OK
+// or the failing call's error.
 static inline int tc_spawn(void (*fn)(uint64_t), uint64_t arg, int cpu, void (*fault)(uint64_t, uint64_t, uint64_t))
 {
-	handle_t m = pg_mem_create(STACK_SZ);
+	if (tc_stacks >= TC_MAX_VCPUS)
+		return E_NOMEM;
+	handle_t m = pg_mem_create(STACK_SZ + PG_UPCALL_STACK_SIZE);
 	if (m < 0)
 		return m;
-	uintptr_t va = STACK_VA + (uintptr_t)tc_stacks++ * 16 * PAGE;
-	int err = pg_map(H_SELF, va, m, 0, STACK_SZ, PROT_READ | PROT_WRITE);
+	int i = tc_stacks++;
+	uintptr_t va = STACK_VA + (uintptr_t)i * 16 * PAGE;
+	int err = pg_map(H_SELF, va, m, 0, STACK_SZ + PG_UPCALL_STACK_SIZE, PROT_READ | PROT_WRITE);
 	pg_handle_close(m); // the mapping keeps the memory
 	if (err < 0)
 		return err;
-	return pg_thread_create(H_SELF, (uintptr_t)fn, va + STACK_SZ, arg, cpu, (uintptr_t)fault);
+	tc_vcpus[i] = (struct tc_vcpu){ fn, fault, arg, va + STACK_SZ };
+	return pg_vcpu_create(H_SELF, (uintptr_t)tc_upcall, va + STACK_SZ + PG_UPCALL_STACK_SIZE, (uint64_t)i, cpu);
 }
 
 // A fresh RW mapping of n pages at va; returns the mem handle (still open).
@@ -85,7 +127,7 @@ static inline bool tc_spin_start(int cpu)
 static inline bool tc_spin_stop_all(uint64_t keep)
 {
 	tc_spin_stop = 1;
-	return TC_WAIT(tc_stats(H_SELF).threads == keep, 10000);
+	return TC_WAIT(tc_stats(H_SELF).vcpus == keep, 10000);
 }
 
 #endif

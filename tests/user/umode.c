@@ -263,7 +263,7 @@ static void space_stats_bad_pointer_fails(const char *n)
 {
 	setup_edges(n);
 	struct space_stats st;
-	static const struct space_stats ro_stats = { .ipis_sent = 0x1234, .threads = 0x5678 };
+	static const struct space_stats ro_stats = { .ipis_sent = 0x1234, .vcpus = 0x5678 };
 	const uint64_t bad[] = {
 		0,
 		TEST_VA + PAGE,                          // unmapped
@@ -282,10 +282,10 @@ static void space_stats_bad_pointer_fails(const char *n)
 			UTEST_FAIL(n, "space_stats(H_SELF, %#lx) = %d, want E_FAULT", bad[i], rc);
 	}
 	UCHECK_EQ(n, *(volatile uint64_t *)&ro_stats.ipis_sent, 0x1234); // untouched
-	UCHECK_EQ(n, *(volatile uint64_t *)&ro_stats.threads, 0x5678);
+	UCHECK_EQ(n, *(volatile uint64_t *)&ro_stats.vcpus, 0x5678);
 	UCHECK_EQ(n, *(volatile uint64_t *)RO_VA, 0);
 	UCHECK_EQ(n, pg_space_stats(H_SELF, &st), E_OK); // and a good pointer works
-	UCHECK(n, st.threads >= 1 && st.mappings > 0);
+	UCHECK(n, st.vcpus >= 1 && st.mappings > 0);
 	UCHECK_EQ(n, pg_space_stats(H_SELF, (struct space_stats *)(TEST_VA + PAGE - sizeof st)), E_OK);
 }
 
@@ -364,7 +364,7 @@ static void fault_in_fault_entry_reenters(const char *n)
 // Every probe thread has gone, none was killed, and main still runs alone.
 static void faults_leave_one_thread(const char *n)
 {
-	UCHECK(n, TC_WAIT(tc_stats(H_SELF).threads == 1, 10000));
+	UCHECK(n, TC_WAIT(tc_stats(H_SELF).vcpus == 1, 10000));
 	UCHECK_EQ(n, pg_cpu_id(), 0);
 }
 

@@ -1,15 +1,33 @@
-// crt0.S: the entry point of every user program. The kernel enters _start with
-// rsp = top of the user stack (16-byte aligned, no return address pushed) and
-// rdi = the program's argument; _start calls main(arg) and passes its result to pg_exit.
+// crt0.S: the entry point of every user program, and the upcall entry of its first
+// vcpu. The kernel enters _start with rdi = the struct pg_upcall it wrote at the top
+// of the vcpu's upcall stack (abi.h). On UPCALL_START, _start moves to the main
+// stack, which the loader maps right below the upcall stack, and runs main(arg) there
+// (outside the upcall stack, so main can be preempted and take faults through
+// upcalls); its result goes to pg_exit. Every later upcall goes to pg_upcall(), which
+// a program may override (libpagoda's default resumes the context, and turns a fault
+// into a reported stop).
+// Values from abi.h (C only), checked against it in upcall.c.
+#define UPCALL_START 1
+#define PG_UPCALL_STACK_SIZE 16384
+#define UPCALL_SIZE 192       // sizeof(struct pg_upcall)
+#define ARG_OFF     8         // offsetof(struct pg_upcall, arg)
+
 	.text
 	.globl _start
 	.type _start, @function
 _start:
 	xor %ebp, %ebp          // end of the frame-pointer chain for backtraces
-	and $-16, %rsp          // the kernel promises alignment; make sure of it
-	call main               // main(uint64_t arg): rdi is still the argument
+	cmpq $UPCALL_START, (%rdi)
+	jne 1f
+	lea UPCALL_SIZE(%rdi), %rsp   // the upcall stack's top
+	sub $PG_UPCALL_STACK_SIZE, %rsp // = the main stack's top
+	mov ARG_OFF(%rdi), %rdi
+	call main               // main(uint64_t arg), on the main stack
 	mov %eax, %edi
 	call pg_exit            // noreturn
+	ud2
+1:	and $-16, %rsp
+	call pg_upcall          // pg_upcall(struct pg_upcall *): never returns
 	ud2
 	.size _start, . - _start
 

@@ -38,13 +38,21 @@ int pg_handle_close(handle_t h);
 // Moves h into `space` and returns its index there; h is closed in the caller.
 handle_t pg_handle_transfer(handle_t h, handle_t space);
 
-// Starts a thread in `space` at entry(arg) on stack (its top; the kernel aligns it and
-// leaves room for a return address, as for a call) on `cpu` (-1: any). entry must not
-// return (end with pg_exit). A CPU exception in the thread restarts it at
-// fault_entry(arg, addr, err | vector << 32) on a fresh stack, or kills it if 0.
-// (Interim: vcpus and upcalls replace this.)
-int pg_thread_create(handle_t space, uintptr_t entry, uintptr_t stack, uint64_t arg, int cpu,
-		     uintptr_t fault_entry);
+// vcpus and upcalls (abi.h): entry(struct pg_upcall *) runs for every event of the
+// vcpu, on its upcall stack (upcall_stack is its top; PG_UPCALL_STACK_SIZE bytes
+// below it must be mapped), on `cpu` (-1: any).
+int pg_vcpu_create(handle_t space, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu);
+int pg_vcpu_timer(uint64_t ns);          // a TIMER upcall after ns (0 cancels)
+handle_t pg_notify_create(void);
+int pg_notify_signal(handle_t n, uint64_t bits);
+long pg_notify_wait(handle_t n);         // bits, E_TIMEOUT, or an error
+// Resumes c (every register) without a system call. Never returns.
+__attribute__((noreturn)) void pg_context_resume(const struct pg_context *c);
+// Saves the caller in save (resuming save returns from this call) and resumes next.
+void pg_context_switch(struct pg_context *save, const struct pg_context *next);
+// The upcall handler of the program's first vcpu after START (crt0.S); libpagoda's
+// default resumes every context and reports faults. Programs may define their own.
+__attribute__((noreturn)) void pg_upcall(struct pg_upcall *u);
 int pg_cpu_count(void);          // CPUs online
 long pg_cpu_tlb_ipis(int cpu);   // shootdown requests that CPU has run, for tests
 int pg_set_budget(handle_t space, uint64_t ipis_per_tick);

@@ -4,7 +4,7 @@
 #include "pagoda.h"
 #include "syscall.h"
 
-_Static_assert(SYS_COUNT == 20, "abi.h changed: add or update the wrappers in sys.c");
+_Static_assert(SYS_COUNT == 24, "abi.h changed: add or update the wrappers in sys.c");
 
 int pg_debug_write(const char *s, size_t len)
 {
@@ -13,13 +13,13 @@ int pg_debug_write(const char *s, size_t len)
 
 void pg_exit(int status)
 {
-	pg_syscall1(SYS_EXIT, status);
-	__builtin_trap(); // SYS_EXIT returned: fault loudly rather than run on
+	pg_syscall1(SYS_VCPU_STOP, status);
+	__builtin_trap(); // SYS_VCPU_STOP returned: fault loudly rather than run on
 }
 
 int pg_yield(void)
 {
-	return (int)pg_syscall0(SYS_YIELD);
+	return (int)pg_syscall0(SYS_VCPU_YIELD);
 }
 
 int pg_cpu_id(void)
@@ -87,11 +87,29 @@ handle_t pg_handle_transfer(handle_t h, handle_t space)
 	return (handle_t)pg_syscall2(SYS_HANDLE_TRANSFER, h, space);
 }
 
-int pg_thread_create(handle_t space, uintptr_t entry, uintptr_t stack, uint64_t arg, int cpu,
-		     uintptr_t fault_entry)
+int pg_vcpu_create(handle_t space, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu)
 {
-	return (int)pg_syscall6(SYS_THREAD_CREATE, space, (long)entry, (long)stack, (long)arg, cpu,
-				(long)fault_entry);
+	return (int)pg_syscall5(SYS_VCPU_CREATE, space, (long)entry, (long)upcall_stack, (long)arg, cpu);
+}
+
+int pg_vcpu_timer(uint64_t ns)
+{
+	return (int)pg_syscall1(SYS_VCPU_TIMER, (long)ns);
+}
+
+handle_t pg_notify_create(void)
+{
+	return (handle_t)pg_syscall0(SYS_NOTIFY_CREATE);
+}
+
+int pg_notify_signal(handle_t n, uint64_t bits)
+{
+	return (int)pg_syscall2(SYS_NOTIFY_SIGNAL, n, (long)bits);
+}
+
+long pg_notify_wait(handle_t n)
+{
+	return pg_syscall1(SYS_NOTIFY_WAIT, n);
 }
 
 int pg_cpu_count(void)

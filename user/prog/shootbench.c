@@ -3,13 +3,11 @@
 // translations are live in those CPUs' TLBs when main (cpu0) lowers rights. Each
 // metric is a mean over ITER timed calls after a warm-up; the untimed call between
 // two timed ones restores the state (raise rights, or map again).
-#include "pagoda.h"
+#include "tests/user/tcommon.h" // tc_spawn: vcpus running a function
 
-#define PAGE     4096UL
 #define AREA     0x10000000UL  // 64 pages: protect_*
 #define UNMAPVA  0x20000000UL  // unmap_sync_1p: one page, not read by the spinners
 #define LAZYVA   0x30000000UL  // unmap_lazy_1p: a fresh page each time
-#define STACKS   0x40000000UL
 #define NPAGES   64
 #define PROT_RW  (PROT_READ | PROT_WRITE)
 
@@ -42,14 +40,8 @@ static void check(const char *what, int err)
 
 static void start_spinners(void)
 {
-	for (int c = 1; c < ncpu; c++) {
-		handle_t m = pg_mem_create(4 * PAGE);
-		check("stack", m);
-		check("map stack", pg_map(H_SELF, STACKS + (uintptr_t)c * 16 * PAGE, m, 0, 4 * PAGE, PROT_RW));
-		pg_handle_close(m);
-		check("thread", pg_thread_create(H_SELF, (uintptr_t)spinner, STACKS + (uintptr_t)c * 16 * PAGE + 4 * PAGE,
-						 0, c, 0));
-	}
+	for (int c = 1; c < ncpu; c++)
+		check("vcpu", tc_spawn(spinner, 0, c, 0));
 	while (running < (uint64_t)(ncpu - 1))
 		pg_yield();
 }
@@ -61,7 +53,7 @@ static void stop_spinners(void)
 	do {
 		pg_yield();
 		check("stats", pg_space_stats(H_SELF, &st));
-	} while (st.threads > 1); // reaped: their CPUs have left the space
+	} while (st.vcpus > 1); // reaped: their CPUs have left the space
 }
 
 static uint64_t ipis(void)

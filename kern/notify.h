@@ -1,0 +1,31 @@
+// notify.h: notification objects (SPEC §2): a word of bits that spaces, the kernel and
+// (later) device interrupts signal, and vcpus wait on. Signalling ORs bits in and
+// hands all pending bits to the longest waiting vcpu, which wakes in a NOTIFY upcall.
+#ifndef KERN_NOTIFY_H
+#define KERN_NOTIFY_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "kern/object.h"
+#include "kern/spinlock.h"
+
+struct vcpu;
+
+// lock protects bits, the waiter queue and each waiter's `waiting`/`next`.
+struct notify {
+	struct object obj;
+	struct spinlock lock;
+	uint64_t bits;
+	struct vcpu *wait_head, *wait_tail;
+};
+
+int notify_create(struct notify **out);     // one reference, the caller's
+void notify_destroy(struct notify *n);      // obj_unref_n() at zero
+void notify_signal(struct notify *n, uint64_t bits);
+// The bits (taken), at once if some are pending, else after blocking: > 0, or
+// E_TIMEOUT if the vcpu's timer expired, or E_NOENT if its space was deleted.
+// *blocked tells whether it had to block.
+int64_t notify_wait(struct notify *n, bool *blocked);
+// Ends v's blocking wait (timer expiry, space deletion) if it still waits.
+void notify_cancel_wait(struct vcpu *v);
+
+#endif

@@ -1,0 +1,224 @@
+// vcpu.c: virtual processors and upcalls. Every event is delivered by rewriting the
+// vcpu's user frame: the interrupted context is saved in a struct pg_upcall written
+// at the top of the upcall stack, and the frame is pointed at the entry point. The
+// runtime resumes a saved context itself (user/lib/context.S), so the common path
+// needs no system call. While the vcpu's rsp is inside its upcall stack it is in an
+// upcall: nothing is delivered then (abi.h says what happens instead).
+#include <stddef.h>
+#include "kern/vcpu.h"
+#include "kern/space.h"
+#include "kern/notify.h"
+#include "kern/kheap.h"
+#include "kern/console.h"
+#include "kern/panic.h"
+#include "lib/string.h"
+#include "include/pagoda/abi.h"
+#include "include/pagoda/errors.h"
+#include "arch.h"
+#include "uentry.h"
+#include "paging.h"
+#include "x86.h"
+
+extern char ctx_thread_start[];
+void sched_finish(void);
+
+static bool cpu_ok(int cpu)
+{
+	return cpu == -1 || (cpu >= 0 && cpu < MAX_CPUS && (cpuset_online() & cpuset_of((uint32_t)cpu)));
+}
+
+static uint64_t now_ns(void) { return tsc_to_ns(rdtsc(), arch_tsc_hz()); }
+
+// The new vcpu's first switch "returns" into ctx_thread_start with a user frame
+// right above; six zeros stand for the callee-saved registers.
+static void build_stack(struct vcpu *v)
+{
+	uintptr_t top = v->kstack_base + KSTACK_PAGES * PAGE_SIZE;
+	struct trap_frame *f = (struct trap_frame *)top - 1;
+	uentry_frame(f, v->entry, v->upcall_top, 0);
+	uintptr_t *sp = (uintptr_t *)f;
+	*--sp = (uintptr_t)ctx_thread_start;
+	for (int i = 0; i < 6; i++)
+		*--sp = 0;
+	v->ksp = (uintptr_t)sp;
+}
+
+int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu)
+{
+	if (!cpu_ok(cpu) || !user_range_ok(entry, 1) || upcall_stack < PG_UPCALL_STACK_SIZE ||
+	    !user_range_ok(upcall_stack - PG_UPCALL_STACK_SIZE, PG_UPCALL_STACK_SIZE))
+		return E_INVAL;
+	struct vcpu *v = kzalloc(sizeof *v);
+	if (!v)
+		return E_NOMEM;
+	int err = kstack_alloc(&v->kstack_base);
+	if (err != E_OK) {
+		kfree(v);
+		return err;
+	}
+	v->space = s;
+	v->cpu = cpu == -1 ? sched_pick_cpu() : (uint32_t)cpu;
+	v->entry = entry;
+	v->upcall_top = upcall_stack & ~15UL;
+	v->arg = arg;
+	build_stack(v);
+	if ((err = space_vcpu_add(s, v)) != E_OK) {
+		kstack_free(v->kstack_base);
+		kfree(v);
+		return err;
+	}
+	sched_enqueue(v);
+	return E_OK;
+}
+
+static bool in_upcall(struct vcpu *v, uintptr_t rsp)
+{
+	return rsp > v->upcall_top - PG_UPCALL_STACK_SIZE && rsp <= v->upcall_top;
+}
+
+static void save_context(struct pg_context *c, const struct trap_frame *f)
+{
+	*c = (struct pg_context){
+		.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx, .rsi = f->rsi,
+		.rdi = f->rdi, .rbp = f->rbp, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
+		.r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
+		.r15 = f->r15, .rip = f->rip, .rflags = f->rflags,
+	};
+}
+
+// Redirects f into an upcall. False (f untouched) if the vcpu is in an upcall
+// already or its upcall stack cannot be written.
+static bool upcall(struct trap_frame *f, struct pg_upcall *u)
+{
+	struct vcpu *v = current();
+	if (u->reason != UPCALL_START && in_upcall(v, f->rsp))
+		return false;
+	u->arg = v->arg;
+	u->cpu = v->cpu;
+	if (u->reason != UPCALL_START)
+		save_context(&u->ctx, f);
+	uintptr_t sp = v->upcall_top - sizeof *u;
+	if (copy_to_user(sp, u, sizeof *u) != E_OK)
+		return false;
+	uentry_frame(f, v->entry, sp - 8, sp); // rdi = the frame; rsp as after a call
+	return true;
+}
+
+// A vcpu that cannot take an event it must take (a fault) stops; the holder of the
+// space's handle sees it in space_stats.faults.
+__attribute__((noreturn)) static void stop_unhandled(struct trap_frame *f, const char *why, uint64_t addr)
+{
+	kprintf("vcpu on cpu%u stopped: %s (vector %lu at rip %#lx, addr %#lx)\n", cpu_id(), why,
+		f->vector, f->rip, addr);
+	space_note_fault(current()->space);
+	vcpu_exit(-1);
+}
+
+// First code a new vcpu runs after its switch: finish the switch, drop the
+// switcher's irq_save level (interrupts stay off until iretq), enter START.
+void vcpu_first_run(struct trap_frame *f)
+{
+	sched_finish();
+	struct cpu *c = this_cpu();
+	KASSERT(c->irq_depth == 1);
+	c->irq_depth = 0;
+	struct pg_upcall u = { .reason = UPCALL_START };
+	if (!upcall(f, &u))
+		stop_unhandled(f, "upcall stack not writable at start", current()->upcall_top);
+	sched_user_return(f);
+}
+
+void vcpu_exit(int status)
+{
+	space_note_exit(current()->space, status);
+	sched_exit();
+}
+
+void vcpu_user_fault(struct trap_frame *f)
+{
+	uint64_t addr = f->vector == VEC_PF ? read_cr2() : f->rip;
+	// Raising rights sends no IPI, so a CPU may fault once on its old, narrower
+	// entry; the fault dropped that entry, so retrying sees the new PTE.
+	if (f->vector == VEC_PF && space_fault_spurious(current()->space, addr, f->error))
+		return;
+	struct pg_upcall u = { .reason = UPCALL_FAULT, .fault_addr = addr,
+			       .fault_code = f->error | f->vector << 32 };
+	if (!upcall(f, &u))
+		stop_unhandled(f, in_upcall(current(), f->rsp) ? "fault in an upcall" : "upcall stack not writable", addr);
+}
+
+void vcpu_user_return(struct trap_frame *f)
+{
+	struct vcpu *v = current();
+	if (v->timer_pending) {
+		struct pg_upcall u = { .reason = UPCALL_TIMER };
+		if (upcall(f, &u))
+			v->timer_pending = v->preempted = false;
+	}
+	if (v->preempted) {
+		struct pg_upcall u = { .reason = UPCALL_PREEMPTED };
+		upcall(f, &u); // in an upcall: it just goes on where it was
+		v->preempted = false;
+	}
+}
+
+void vcpu_notify_return(struct trap_frame *f, uint64_t bits)
+{
+	f->rax = bits; // what the context returns when the runtime resumes it
+	struct pg_upcall u = { .reason = UPCALL_NOTIFY, .notify_bits = bits };
+	upcall(f, &u); // in an upcall: notify_wait simply returns the bits
+}
+
+// This CPU's timer list is touched only by this CPU, with interrupts off.
+static void timer_unlink(struct cpu *c, struct vcpu *v)
+{
+	for (struct vcpu **p = &c->timers; *p; p = &(*p)->timer_next)
+		if (*p == v) {
+			*p = v->timer_next;
+			return;
+		}
+}
+
+void vcpu_timer_set(uint64_t ns)
+{
+	irq_save();
+	struct vcpu *v = current();
+	struct cpu *c = this_cpu();
+	timer_unlink(c, v);
+	v->timer_deadline = ns ? now_ns() + ns : 0;
+	v->timer_pending = false;
+	if (ns) {
+		v->timer_next = c->timers;
+		c->timers = v;
+	}
+	irq_restore();
+}
+
+void vcpu_tick(void)
+{
+	struct cpu *c = this_cpu();
+	if (!c->timers)
+		return;
+	uint64_t now = now_ns();
+	for (struct vcpu **p = &c->timers; *p;) {
+		struct vcpu *v = *p;
+		if (v->timer_deadline > now) {
+			p = &v->timer_next;
+			continue;
+		}
+		*p = v->timer_next;
+		v->timer_deadline = 0;
+		v->timer_pending = true;
+		if (v->state == V_BLOCKED)
+			notify_cancel_wait(v); // the wait ends with E_TIMEOUT
+	}
+}
+
+void vcpu_reap(struct vcpu *v)
+{
+	struct space *s = v->space;
+	timer_unlink(this_cpu(), v);
+	kstack_free(v->kstack_base);
+	space_vcpu_gone(s, v);
+	kfree(v);
+}
