@@ -9,17 +9,17 @@ UBUILD := $(BUILD)/user
 # -mgeneral-regs-only: the kernel saves no FPU/SSE state per thread (yet).
 UCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-ffreestanding -fno-builtin -fno-pie -fno-pic -static -nostdlib -fno-stack-protector \
-	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables -I. -Iuser/lib
+	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables -I. -Iuser/lib -Iuser/rt
 # W^X holds by construction: user.ld gives each segment fixed flags (R, RX, RW).
 ULDFLAGS := -nostdlib -static -no-pie -z noexecstack -z max-page-size=4096 \
 	-Wl,--build-id=none -Wl,--fatal-warnings -T user/user.ld
 
 # libpagoda: user/lib/*.{c,S}, plus the kernel's pure formatter (lib/fmt.c), shared so
 # there is one printf implementation, host-tested once. crt0 is linked first, not archived.
-ULIB_SRCS := $(wildcard user/lib/*.c user/lib/*.S)
+ULIB_SRCS := $(wildcard user/lib/*.c user/lib/*.S) $(wildcard user/rt/*.c)
 ULIB_SHARED := lib/fmt.c
 UCRT0 := $(UBUILD)/lib/crt0.o
-ULIB_OBJS := $(filter-out $(UCRT0),$(patsubst user/lib/%,$(UBUILD)/lib/%.o,$(basename $(ULIB_SRCS)))) \
+ULIB_OBJS := $(filter-out $(UCRT0),$(patsubst user/%,$(UBUILD)/%.o,$(basename $(ULIB_SRCS)))) \
 	$(ULIB_SHARED:lib/%.c=$(UBUILD)/klib/%.o)
 ULIB := $(UBUILD)/libpagoda.a
 
@@ -42,6 +42,11 @@ $(UBUILD)/lib/%.o: user/lib/%.c user/user.mk
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"
 	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(UBUILD)/rt/%.o: user/rt/%.c user/user.mk
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $<"
+	$(Q)$(CC) $(UCFLAGS) -Iuser/rt -c $< -o $@
 
 $(UBUILD)/lib/%.o: user/lib/%.S user/user.mk
 	@mkdir -p $(dir $@)

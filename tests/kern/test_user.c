@@ -60,6 +60,7 @@ KTEST(user_targeting) { run_one("targeting"); }
 KTEST(user_lazy) { run_one("lazy"); }
 KTEST(user_spaces) { run_one("spaces"); }
 KTEST(user_upcalls) { run_one("upcalls"); }
+KTEST(user_rtthreads) { run_one("rtthreads"); }
 
 // The hog's budget is 20 IPIs a tick; the victim, in another space, must not notice.
 KTEST(user_budget)

@@ -1,0 +1,43 @@
+// plat.h: what the runtime needs from the system under it. rt/plat_pagoda.c provides
+// it with vcpus, upcalls, notifications and mem objects; rt/hosted/plat_linux.c with
+// pthreads, SIGSEGV, futexes and mmap. Everything else in rt/ is the same source.
+#ifndef PAGODA_RT_PLAT_H
+#define PAGODA_RT_PLAT_H
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+struct pg_context;
+
+// Starts vcpus 0..n-1; each enters rt_vcpu_main(i) with a scheduler stack (on pagoda:
+// its upcall stack). Returns 0, or -1.
+int plat_start_vcpus(int n);
+void plat_wait_vcpus(void);          // returns once every vcpu has left rt_vcpu_main
+__attribute__((noreturn)) void plat_vcpu_exit(void); // the calling vcpu leaves
+// The top of vcpu i's scheduler stack: the runtime enters its scheduler there.
+uintptr_t plat_sched_stack(int i);
+
+uint64_t plat_now_ns(void);
+// Sleeps the calling vcpu until plat_wake() or the deadline (0: none).
+void plat_idle(uint64_t deadline_ns);
+void plat_wake(void);                // wakes one sleeping vcpu (or the next to sleep)
+// Interrupts the calling vcpu's thread after ns through rt_preempted (one shot).
+void plat_slice(uint64_t ns);
+
+// Memory: a VA range nothing uses (never handed out twice), and RW pages in it.
+uintptr_t plat_reserve(size_t bytes);
+int plat_map(uintptr_t va, size_t bytes);  // 0, or -1
+void *plat_alloc(size_t bytes);      // page-aligned, zeroed, for the runtime's own records
+void plat_puts(const char *s);
+__attribute__((noreturn)) void plat_panic(const char *what);
+
+// Called by the platform.
+__attribute__((noreturn)) void rt_vcpu_main(int i);
+// An interrupted thread's context (preemption): true if the runtime took it (then
+// this does not return); false: resume it as it was.
+// slice_end: the interruption is the end of a plat_slice.
+void rt_preempted(int vcpu, const struct pg_context *ctx, bool slice_end);
+// A fault: true if handled (the access may be retried).
+bool rt_fault(uintptr_t addr, uint64_t code);
+
+#endif

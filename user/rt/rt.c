@@ -1,0 +1,563 @@
+// rt.c: the thread runtime's core: thread records, stacks, per-vcpu run queues with
+// stealing, the scheduler loop, blocking and waking, preemption and stack growth.
+//
+// Each vcpu runs its scheduler on its own scheduler stack (on pagoda: the upcall
+// stack, so the kernel never interrupts it with an upcall). A thread never switches
+// to another thread directly: it saves itself and enters a fresh scheduler context
+// with an action (yield, block, sleep, exit) that the scheduler completes once the
+// thread is off its stack. So a waker can never resume a thread still running.
+//
+// Thread states: NEW -> RUNNING -> (BLOCKING -> BLOCKED | WOKEN) -> RUNNABLE -> ... -> DONE.
+// A waker moves BLOCKING to WOKEN (the scheduler then requeues it) or BLOCKED to
+// RUNNABLE (the waker queues it), with compare-and-swap, so exactly one side queues.
+//
+// Each vcpu's `nopreempt` keeps preemption out of the runtime's critical sections
+// (queue locks, a thread saving itself): a preemption that lands there resumes at
+// once and the thread yields when it leaves the section.
+#include "rt.h"
+#include "plat.h"
+#include <stdatomic.h>
+#include "include/pagoda/abi.h"
+
+void pg_context_switch(struct pg_context *save, const struct pg_context *next);
+__attribute__((noreturn)) void pg_context_resume(const struct pg_context *c);
+void *memset(void *d, int c, size_t n);
+
+#define RT_MAX_VCPUS 64
+#define PAGE 4096UL
+#define STACK_SLOT (64 * 1024UL)     // VA per stack: one unmapped guard page at the bottom
+#define STACK_MAX_STACKS (1UL << 21) // 2M slots = 128 GiB of VA, reserved once
+#define THREAD_CHUNK (1UL << 20)     // thread records come in 1 MiB chunks
+
+enum { TS_NEW, TS_RUNNABLE, TS_RUNNING, TS_BLOCKING, TS_BLOCKED, TS_WOKEN, TS_DONE };
+enum { A_NONE, A_YIELD, A_BLOCK, A_SLEEP, A_EXIT };
+#define JOIN_DONE ((struct rt_thread *)1)
+
+struct rt_thread {
+	struct pg_context ctx;           // saved while not running
+	void (*fn)(void *);
+	void *arg;
+	struct rt_thread *next;          // run queue, wait queue, timer list or free list
+	uintptr_t stack;                 // slot base; 0 until the first run
+	_Atomic uint32_t state;
+	int32_t vcpu;                    // the vcpu that ran it last
+	struct rt_thread *_Atomic joiner;
+	uint64_t deadline;               // sleeping: when to wake
+};
+
+// Per vcpu. qlock guards qhead/qtail/qlen (other vcpus steal); the rest is the
+// vcpu's own.
+struct vcpu_rt {
+	volatile uint32_t qlock;
+	struct rt_thread *qhead, *qtail;
+	volatile uint32_t qlen;
+	struct rt_thread *cur;
+	volatile int nopreempt;
+	volatile bool preempt_pending;
+	int action;
+	struct rt_thread *action_thread;
+	struct rt_thread *timers;        // sleeping threads, earliest first
+	struct rt_thread *free_threads;  // records to reuse
+	uintptr_t free_stacks;           // stack slots to reuse (linked through their top page)
+	bool slice_armed;                // a time slice (vcpu timer) is running
+	uint64_t preemptions, steals, switches;
+} __attribute__((aligned(64)));
+
+#define SLICE_NS 10000000ULL // a thread runs at most this long while others wait
+
+static struct vcpu_rt V[RT_MAX_VCPUS];
+static int nv;
+static volatile int shutdown;
+static volatile uint32_t idle_count;
+static uintptr_t stack_base;
+static _Atomic uint64_t stack_next, n_stacks, n_stack_pages, n_growths;
+static _Atomic uint64_t n_live, n_unstarted;
+static volatile uint32_t alloc_lock;
+static bool (*fault_handler)(uintptr_t, uint64_t);
+
+// ---- small pieces ---------------------------------------------------------------
+
+static void lock(volatile uint32_t *l)
+{
+	// No `pause`: under QEMU's TCG it exits to the emulator's main loop, far slower
+	// than the wait itself (docs/foundation.md).
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (*l)
+			__asm__ volatile("" ::: "memory");
+}
+static void unlock(volatile uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+
+// The running thread: its record pointer sits in the top word of its stack slot.
+static struct rt_thread *self(void)
+{
+	uintptr_t sp;
+	__asm__("mov %%rsp, %0" : "=r"(sp));
+	return *(struct rt_thread **)((sp & ~(STACK_SLOT - 1)) + STACK_SLOT - 8);
+}
+
+static struct vcpu_rt *my_vcpu(void) { return &V[self()->vcpu]; }
+
+void rt_preempt_disable(void) { my_vcpu()->nopreempt++; }
+
+void rt_preempt_enable(void)
+{
+	struct vcpu_rt *v = my_vcpu();
+	if (--v->nopreempt == 0 && v->preempt_pending) {
+		v->preempt_pending = false;
+		rt_yield();
+	}
+}
+
+int rt_vcpu(void) { return self()->vcpu; }
+uint64_t rt_now_ns(void) { return plat_now_ns(); }
+void rt_set_fault_handler(bool (*fn)(uintptr_t, uint64_t)) { fault_handler = fn; }
+
+// ---- records and stacks -----------------------------------------------------------
+
+static struct rt_thread *thread_alloc(struct vcpu_rt *v)
+{
+	struct rt_thread *t = v->free_threads;
+	if (t) {
+		v->free_threads = t->next;
+	} else {
+		static struct rt_thread *chunk;
+		static size_t left;
+		lock(&alloc_lock);
+		if (!left) {
+			chunk = plat_alloc(THREAD_CHUNK);
+			left = chunk ? THREAD_CHUNK / sizeof *chunk : 0;
+		}
+		if (left) {
+			t = chunk++;
+			left--;
+		}
+		unlock(&alloc_lock);
+		if (!t)
+			return NULL;
+	}
+	memset(t, 0, sizeof *t);
+	return t;
+}
+
+// A stack slot with its top page mapped; its top words: the thread, the lowest
+// mapped address, the free-list link.
+static uintptr_t stack_alloc(struct vcpu_rt *v)
+{
+	uintptr_t s = v->free_stacks;
+	if (s) {
+		v->free_stacks = *(uintptr_t *)(s + STACK_SLOT - 24);
+		return s;
+	}
+	uint64_t i = atomic_fetch_add(&stack_next, 1);
+	if (i >= STACK_MAX_STACKS)
+		return 0;
+	s = stack_base + i * STACK_SLOT;
+	if (plat_map(s + STACK_SLOT - PAGE, PAGE) != 0)
+		return 0;
+	*(uintptr_t *)(s + STACK_SLOT - 16) = s + STACK_SLOT - PAGE;
+	n_stacks++;
+	n_stack_pages++;
+	return s;
+}
+
+static void stack_free(struct vcpu_rt *v, uintptr_t s)
+{
+	*(uintptr_t *)(s + STACK_SLOT - 24) = v->free_stacks;
+	v->free_stacks = s;
+}
+
+bool rt_fault(uintptr_t addr, uint64_t code)
+{
+	if (stack_base && addr >= stack_base && addr < stack_base + STACK_MAX_STACKS * STACK_SLOT) {
+		uintptr_t s = addr & ~(STACK_SLOT - 1), *lo = (uintptr_t *)(s + STACK_SLOT - 16);
+		uintptr_t page = addr & ~(PAGE - 1);
+		if (page < s + PAGE || page >= *lo)
+			return false; // the guard page: a stack overflow, not growth
+		if (plat_map(page, *lo - page) != 0)
+			return false;
+		n_stack_pages += (*lo - page) / PAGE;
+		n_growths += (*lo - page) / PAGE;
+		*lo = page;
+		return true;
+	}
+	return fault_handler && fault_handler(addr, code);
+}
+
+// ---- run queues ---------------------------------------------------------------------
+
+static void push(struct vcpu_rt *v, struct rt_thread *t)
+{
+	t->next = NULL;
+	lock(&v->qlock);
+	if (v->qtail)
+		v->qtail->next = t;
+	else
+		v->qhead = t;
+	v->qtail = t;
+	v->qlen++;
+	unlock(&v->qlock);
+	if (__atomic_load_n(&idle_count, __ATOMIC_SEQ_CST))
+		plat_wake();
+}
+
+static struct rt_thread *pop(struct vcpu_rt *v)
+{
+	if (!v->qlen)
+		return NULL;
+	lock(&v->qlock);
+	struct rt_thread *t = v->qhead;
+	if (t) {
+		v->qhead = t->next;
+		if (!v->qhead)
+			v->qtail = NULL;
+		v->qlen--;
+	}
+	unlock(&v->qlock);
+	return t;
+}
+
+static struct rt_thread *steal(int i)
+{
+	for (int k = 1; k < nv; k++) {
+		struct rt_thread *t = pop(&V[(i + k) % nv]);
+		if (t) {
+			V[i].steals++;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+// Makes a blocked (or blocking) thread runnable, on the caller's vcpu.
+static void wake(struct vcpu_rt *v, struct rt_thread *t)
+{
+	uint32_t s = TS_BLOCKING;
+	if (atomic_compare_exchange_strong(&t->state, &s, TS_WOKEN))
+		return; // its scheduler will queue it once it is off its stack
+	s = TS_BLOCKED;
+	if (atomic_compare_exchange_strong(&t->state, &s, TS_RUNNABLE))
+		push(v, t);
+}
+
+// ---- the scheduler ------------------------------------------------------------------
+
+static void thread_start(struct rt_thread *t);
+
+__attribute__((noreturn)) static void run(int i, struct rt_thread *t)
+{
+	struct vcpu_rt *v = &V[i];
+	if (!t->stack) {
+		uintptr_t s = stack_alloc(v);
+		if (!s)
+			plat_panic("rt: out of stacks");
+		t->stack = s;
+		*(struct rt_thread **)(s + STACK_SLOT - 8) = t;
+		memset(&t->ctx, 0, sizeof t->ctx);
+		t->ctx.rip = (uintptr_t)thread_start;
+		t->ctx.rsp = s + STACK_SLOT - 40; // below the slot's words; as after a call
+		t->ctx.rdi = (uintptr_t)t;
+		t->ctx.rflags = 0x202;
+		n_unstarted--;
+	}
+	t->vcpu = i;
+	t->state = TS_RUNNING;
+	// Others wait (queued here, or asleep with a deadline): bound this thread's turn.
+	if (!v->slice_armed && (v->qlen || v->timers)) {
+		plat_slice(SLICE_NS);
+		v->slice_armed = true;
+	}
+	v->cur = t;
+	v->switches++;
+	v->preempt_pending = false;
+	v->nopreempt = 0;
+	pg_context_resume(&t->ctx);
+}
+
+static void expire_timers(struct vcpu_rt *v, uint64_t now)
+{
+	while (v->timers && v->timers->deadline <= now) {
+		struct rt_thread *t = v->timers;
+		v->timers = t->next;
+		t->state = TS_RUNNABLE;
+		push(v, t);
+	}
+}
+
+#define IDLE_SPINS 2000
+
+static bool spin_for_work(int i)
+{
+	for (int n = 0; n < IDLE_SPINS; n++)
+		for (int k = 0; k < nv; k++)
+			if (V[(i + k) % nv].qlen || shutdown)
+				return true;
+	return false;
+}
+
+// Completes what the thread that just left did.
+static void finish_action(struct vcpu_rt *v)
+{
+	struct rt_thread *t = v->action_thread;
+	uint32_t s = TS_BLOCKING;
+	switch (v->action) {
+	case A_YIELD:
+		t->state = TS_RUNNABLE;
+		push(v, t);
+		break;
+	case A_BLOCK:
+		if (!atomic_compare_exchange_strong(&t->state, &s, TS_BLOCKED)) { // woken meanwhile
+			t->state = TS_RUNNABLE;
+			push(v, t);
+		}
+		break;
+	case A_SLEEP: {
+		t->state = TS_BLOCKED;
+		struct rt_thread **p = &v->timers;
+		while (*p && (*p)->deadline <= t->deadline)
+			p = &(*p)->next;
+		t->next = *p;
+		*p = t;
+		break;
+	}
+	case A_EXIT: {
+		stack_free(v, t->stack);
+		t->stack = 0;
+		t->state = TS_DONE;
+		struct rt_thread *j = NULL;
+		if (!atomic_compare_exchange_strong(&t->joiner, &j, JOIN_DONE))
+			wake(v, j);
+		break;
+	}
+	}
+	v->action = A_NONE;
+	v->action_thread = NULL;
+}
+
+__attribute__((noreturn)) static void sched_loop(int i)
+{
+	struct vcpu_rt *v = &V[i];
+	v->nopreempt = 1;
+	v->cur = NULL;
+	if (v->action != A_NONE)
+		finish_action(v);
+	for (;;) {
+		expire_timers(v, v->timers ? plat_now_ns() : 0);
+		struct rt_thread *t = pop(v);
+		if (!t)
+			t = steal(i);
+		if (t)
+			run(i, t);
+		if (shutdown && !v->timers)
+			break;
+		// Work often turns up within microseconds (a mutex handed over, a reply):
+		// look a while before paying for a sleep and a wake-up in the kernel.
+		if (spin_for_work(i))
+			continue;
+		// Announce, look once more, then sleep: a push after the announcement wakes us.
+		__atomic_fetch_add(&idle_count, 1, __ATOMIC_SEQ_CST);
+		t = pop(v);
+		if (!t)
+			t = steal(i);
+		if (t) {
+			__atomic_fetch_sub(&idle_count, 1, __ATOMIC_SEQ_CST);
+			run(i, t);
+		}
+		if (!shutdown) {
+			plat_idle(v->timers ? v->timers->deadline : 0);
+			v->slice_armed = false; // plat_idle uses (and cancels) the same timer
+		}
+		__atomic_fetch_sub(&idle_count, 1, __ATOMIC_SEQ_CST);
+	}
+	plat_wake(); // pass the shutdown on
+	plat_vcpu_exit();
+	plat_panic("vcpu exit returned");
+}
+
+void rt_vcpu_main(int i) { sched_loop(i); }
+
+// Saves the calling thread and enters a fresh scheduler context that completes
+// `action`; returns when the thread is resumed (on any vcpu), preemption back on.
+static void to_sched(int action)
+{
+	struct rt_thread *me = self();
+	struct vcpu_rt *v = &V[me->vcpu];
+	v->nopreempt++;
+	v->action = action;
+	v->action_thread = me;
+	struct pg_context sc;
+	memset(&sc, 0, sizeof sc);
+	sc.rip = (uintptr_t)sched_loop;
+	sc.rsp = plat_sched_stack(me->vcpu) - 8;
+	sc.rdi = (uint64_t)me->vcpu;
+	sc.rflags = 0x202;
+	pg_context_switch(&me->ctx, &sc);
+}
+
+void rt_preempted(int i, const struct pg_context *ctx, bool slice_end)
+{
+	struct vcpu_rt *v = &V[i];
+	if (slice_end)
+		v->slice_armed = false;
+	if (v->nopreempt || !v->cur) {
+		if (v->cur)
+			v->preempt_pending = true;
+		return; // resume it as it was
+	}
+	struct rt_thread *t = v->cur;
+	t->ctx = *ctx;
+	v->preemptions++;
+	v->action = A_YIELD;
+	v->action_thread = t;
+	sched_loop(i); // we are on the scheduler stack already
+}
+
+static void thread_start(struct rt_thread *t)
+{
+	t->fn(t->arg);
+	to_sched(A_EXIT);
+	plat_panic("finished thread resumed");
+}
+
+// ---- the public calls -----------------------------------------------------------------
+
+struct rt_thread *rt_spawn(void (*fn)(void *), void *arg)
+{
+	struct rt_thread *me = self();
+	struct vcpu_rt *v = &V[me->vcpu];
+	v->nopreempt++;
+	struct rt_thread *t = thread_alloc(v);
+	if (t) {
+		t->fn = fn;
+		t->arg = arg;
+		t->vcpu = me->vcpu;
+		t->state = TS_RUNNABLE;
+		n_live++;
+		n_unstarted++;
+		push(v, t);
+	}
+	rt_preempt_enable();
+	return t;
+}
+
+void rt_yield(void) { to_sched(A_YIELD); }
+
+// Blocks the caller, already findable by its waker with state TS_BLOCKING and
+// preemption off.
+static void block(void) { to_sched(A_BLOCK); }
+
+void rt_join(struct rt_thread *t)
+{
+	struct rt_thread *me = self(), *none = NULL;
+	rt_preempt_disable(); // a BLOCKING thread must not be preempted (it would be requeued)
+	me->state = TS_BLOCKING;
+	if (atomic_compare_exchange_strong(&t->joiner, &none, me)) {
+		block(); // woken by t's exit
+	} else {
+		me->state = TS_RUNNING; // t had finished
+		rt_preempt_enable();
+	}
+	struct vcpu_rt *v = my_vcpu();
+	v->nopreempt++;
+	t->next = v->free_threads;
+	v->free_threads = t;
+	n_live--;
+	rt_preempt_enable();
+}
+
+void rt_sleep_ns(uint64_t ns)
+{
+	self()->deadline = plat_now_ns() + ns;
+	to_sched(A_SLEEP);
+}
+
+void rt_get_stats(struct rt_stats *o)
+{
+	memset(o, 0, sizeof *o);
+	o->threads_live = n_live;
+	o->threads_unstarted = n_unstarted;
+	o->stacks = n_stacks;
+	o->stack_pages = n_stack_pages;
+	o->stack_growths = n_growths;
+	o->thread_bytes = n_live * sizeof(struct rt_thread);
+	for (int i = 0; i < nv; i++) {
+		o->preemptions += V[i].preemptions;
+		o->steals += V[i].steals;
+		o->switches += V[i].switches;
+	}
+}
+
+// ---- wait queues (sync.c builds on these) ---------------------------------------------
+
+void rt_waitq_lock(struct rt_waitq *q) { rt_preempt_disable(), lock(&q->lock); }
+void rt_waitq_unlock(struct rt_waitq *q) { unlock(&q->lock), rt_preempt_enable(); }
+
+// With q locked: queues the caller, unlocks q and blocks until woken.
+void rt_waitq_sleep_unlock(struct rt_waitq *q)
+{
+	struct rt_thread *me = self();
+	me->state = TS_BLOCKING;
+	me->next = NULL;
+	if (q->tail)
+		q->tail->next = me;
+	else
+		q->head = me;
+	q->tail = me;
+	unlock(&q->lock);
+	block(); // preemption stays off (TS_BLOCKING): the scheduler turns it back on
+}
+
+// With q locked: wakes the longest waiter; false if there was none.
+bool rt_waitq_wake_one(struct rt_waitq *q)
+{
+	struct rt_thread *t = q->head;
+	if (!t)
+		return false;
+	q->head = t->next;
+	if (!q->head)
+		q->tail = NULL;
+	wake(my_vcpu(), t);
+	return true;
+}
+
+// ---- start and end ---------------------------------------------------------------------
+
+static int (*main_fn)(void *);
+static void *main_arg;
+static int main_ret;
+
+static void main_thread(void *arg)
+{
+	(void)arg;
+	main_ret = main_fn(main_arg);
+	shutdown = 1;
+	for (int i = 0; i < nv; i++)
+		plat_wake();
+}
+
+int rt_main(int nvcpus, int (*fn)(void *), void *arg)
+{
+	if (nvcpus < 1 || nvcpus > RT_MAX_VCPUS)
+		return -1;
+	nv = nvcpus;
+	stack_base = plat_reserve(STACK_MAX_STACKS * STACK_SLOT);
+	if (!stack_base)
+		return -1;
+	main_fn = fn;
+	main_arg = arg;
+	struct rt_thread *t = thread_alloc(&V[0]);
+	if (!t)
+		return -1;
+	t->fn = main_thread;
+	t->state = TS_RUNNABLE;
+	n_live++;
+	n_unstarted++;
+	V[0].qhead = V[0].qtail = t;
+	V[0].qlen = 1;
+	if (plat_start_vcpus(nvcpus) != 0)
+		return -1;
+	plat_wait_vcpus();
+	return main_ret;
+}
+
+// With q locked: exactly one thread waits.
+bool rt_waitq_single(const struct rt_waitq *q) { return q->head && !q->head->next; }
