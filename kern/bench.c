@@ -101,6 +101,9 @@ void bench_run(void)
 	int err = uprog_run("shootbench", 0, 0, &r);
 	if (err != E_OK || r.status || r.faults)
 		panic("bench: shootbench failed (%d, status %d, %u faults)", err, r.status, r.faults);
+	err = uprog_run("rtbench", 0, 0, &r);
+	if (err != E_OK || r.status || r.faults)
+		panic("bench: rtbench failed (%d, status %d, %u faults)", err, r.status, r.faults);
 	kprintf("bench: done\n");
 	arch_exit(EXIT_SUCCESS_CODE);
 }

@@ -3,6 +3,7 @@
 // kernel heap, the frames of mem objects and the page tables are back where they were.
 // The programs print their own "utest:" lines, which tools/runtests.py counts too.
 #include "kern/ktest.h"
+#include "kern/console.h"
 #include "kern/uprog.h"
 #include "kern/space.h"
 #include "kern/mem.h"
@@ -61,6 +62,17 @@ KTEST(user_lazy) { run_one("lazy"); }
 KTEST(user_spaces) { run_one("spaces"); }
 KTEST(user_upcalls) { run_one("upcalls"); }
 KTEST(user_rtthreads) { run_one("rtthreads"); }
+
+// A million thread records need about 200 MiB: run where memory allows (the suite's
+// 6 GiB boot), and say so elsewhere.
+KTEST(user_rt_million_threads)
+{
+	if (frame_usable_count() < (1UL << 30) / 4096) {
+		kprintf("user_rt_million_threads: needs 1 GiB of RAM, runs in the 6 GiB boot\n");
+		return;
+	}
+	run_one("rt1m");
+}
 
 // The hog's budget is 20 IPIs a tick; the victim, in another space, must not notice.
 KTEST(user_budget)

@@ -1,0 +1,56 @@
+// rt1m.c: a million user-level threads in one space: all spawned (most before they
+// run), each runs, all joined. Reports the memory a thread costs; the kernel runs it
+// only where there is room for a million thread records (tests/kern/test_user.c).
+#include <stdatomic.h>
+#include "utest.h"
+#include "rt.h"
+
+#define N 1000000
+static struct rt_thread **ts;
+static _Atomic uint64_t ran;
+
+static void one(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add_explicit(&ran, 1, memory_order_relaxed);
+}
+
+static void million(const char *n)
+{
+	ts = (struct rt_thread **)0x200000000000UL; // 8 MB array, mapped below
+	size_t bytes = (N * sizeof *ts + 4095) & ~4095UL;
+	handle_t m = pg_mem_create(bytes);
+	if (!UCHECK(n, m > 0) || !UCHECK_EQ(n, pg_map(H_SELF, (uintptr_t)ts, m, 0, bytes, PROT_READ | PROT_WRITE), E_OK))
+		return;
+	uint64_t t0 = rt_now_ns();
+	struct rt_stats peak;
+	for (int i = 0; i < N; i++)
+		if (!(ts[i] = rt_spawn(one, NULL)))
+			break;
+	uint64_t t1 = rt_now_ns();
+	rt_get_stats(&peak);
+	for (int i = 0; i < N && ts[i]; i++)
+		rt_join(ts[i]);
+	uint64_t t2 = rt_now_ns();
+	UCHECK_EQ(n, ran, N);
+	uint64_t mem = peak.thread_bytes + peak.stack_pages * 4096;
+	pg_printf("rt1m: %d threads spawned in %lu ms, all run and joined in %lu ms; at the peak %lu live, "
+		  "%lu never run yet, %lu stacks: %lu bytes per thread\n", N, (t1 - t0) / 1000000,
+		  (t2 - t0) / 1000000, peak.threads_live, peak.threads_unstarted, peak.stacks, mem / peak.threads_live);
+	UCHECK(n, peak.stacks < 1000); // finished threads give their stacks back
+	pg_handle_close(m);
+}
+
+static const struct utest_case cases[] = { { "rt_million_threads", million } };
+
+static int prog(void *arg)
+{
+	(void)arg;
+	return UTEST_RUN(cases);
+}
+
+int main(uint64_t arg)
+{
+	(void)arg;
+	return rt_main(pg_cpu_count(), prog, NULL);
+}
