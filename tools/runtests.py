@@ -96,6 +96,23 @@ def run_negative_control(build, smp, timeout):
                f"(status {status})", None if ok else log)
     print(f"negative control smp={smp}: {'caught: ' + m.group(0) if ok else 'NOT caught'}, {secs:.1f} s")
 
+def run_hosted(binary, timeout):
+    """The thread runtime built for Linux runs its own tests natively."""
+    name = os.path.basename(binary)
+    try:
+        p = subprocess.run([binary], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=timeout)
+        out, status = p.stdout.decode(errors="replace"), p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, status = (e.stdout or b"").decode(errors="replace") + "\n[timeout]", None
+    ufail = set(re.findall(r"utest: FAIL (\w+)", out))
+    upass = set(re.findall(r"utest: PASS (\w+)", out)) - ufail
+    for n in sorted(upass | ufail):
+        record(n in upass, f"hosted/{name} {n}", None)
+    ok = status == 0 and upass
+    record(ok, f"hosted/{name} (exit status {status})", None if ok else out)
+    print(f"hosted/{name}: {len(upass)}/{len(upass | ufail)} cases passed")
+
 def run_spin(build, timeout):
     t0 = time.time()
     try:
@@ -119,9 +136,12 @@ def main():
     ap.add_argument("--timeout", type=int, default=240)
     ap.add_argument("--negctl", help="build dir of the negative-control kernel")
     ap.add_argument("--spin", action="store_true", help="check the Promela model")
+    ap.add_argument("--hosted", nargs="*", default=[], help="hosted runtime test binaries")
     a = ap.parse_args()
     for b in a.host:
         run_host(b)
+    for b in a.hosted:
+        run_hosted(b, 120)
     for smp in [int(s) for s in a.smp.split(",") if s]:
         run_ktests(a.build, smp, "512M", a.timeout)
     run_ktests(a.build, 2, "6G", a.timeout)  # frames above 4 GiB

@@ -62,6 +62,7 @@ KTEST(user_lazy) { run_one("lazy"); }
 KTEST(user_spaces) { run_one("spaces"); }
 KTEST(user_upcalls) { run_one("upcalls"); }
 KTEST(user_rtthreads) { run_one("rtthreads"); }
+KTEST(user_gcdemo) { run_one("gcdemo"); }
 
 // A million thread records need about 200 MiB: run where memory allows (the suite's
 // 6 GiB boot), and say so elsewhere.

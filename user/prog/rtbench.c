@@ -97,13 +97,13 @@ static void bench_1m(void)
 #define PROBE 0x300000000000UL
 static volatile uint64_t handled;
 
-static bool unprotect(uintptr_t addr, uint64_t code)
+static int unprotect(uintptr_t addr, uint64_t code)
 {
 	(void)code;
-	if (addr != PROBE)
-		return false;
+	if (addr != PROBE || pg_protect(H_SELF, PROBE, 4096, PROT_READ | PROT_WRITE) != E_OK)
+		return RT_FAULT_UNHANDLED;
 	handled++;
-	return pg_protect(H_SELF, PROBE, 4096, PROT_READ | PROT_WRITE) == E_OK;
+	return RT_FAULT_RETRY;
 }
 
 // A write to a read-only page -> fault upcall -> the runtime's handler -> protect ->

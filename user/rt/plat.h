@@ -37,7 +37,8 @@ __attribute__((noreturn)) void rt_vcpu_main(int i);
 // this does not return); false: resume it as it was.
 // slice_end: the interruption is the end of a plat_slice.
 void rt_preempted(int vcpu, const struct pg_context *ctx, bool slice_end);
-// A fault: true if handled (the access may be retried).
-bool rt_fault(uintptr_t addr, uint64_t code);
+// A fault: RT_FAULT_RETRY, RT_FAULT_YIELD (take the thread off the vcpu, as on a
+// preemption, and retry later) or RT_FAULT_UNHANDLED.
+int rt_fault(uintptr_t addr, uint64_t code);
 
 #endif

@@ -85,7 +85,13 @@ __attribute__((noreturn)) static void upcall(struct pg_upcall *u)
 		rt_preempted(i, &u->ctx, u->reason == UPCALL_TIMER); // returns if left be
 		break;
 	case UPCALL_FAULT:
-		if (!rt_fault(u->fault_addr, u->fault_code)) {
+		switch (rt_fault(u->fault_addr, u->fault_code)) {
+		case RT_FAULT_RETRY:
+			break;
+		case RT_FAULT_YIELD:
+			rt_preempted(i, &u->ctx, false); // returns if the thread cannot leave now
+			break;
+		default:
 			pg_printf("rt: unhandled fault at %#lx (code %#lx, rip %#lx)\n", u->fault_addr,
 				  u->fault_code, u->ctx.rip);
 			__builtin_trap(); // in the upcall: the kernel stops the vcpu and reports it

@@ -73,7 +73,7 @@ static uintptr_t stack_base;
 static _Atomic uint64_t stack_next, n_stacks, n_stack_pages, n_growths;
 static _Atomic uint64_t n_live, n_unstarted;
 static volatile uint32_t alloc_lock;
-static bool (*fault_handler)(uintptr_t, uint64_t);
+static int (*fault_handler)(uintptr_t, uint64_t);
 
 // ---- small pieces ---------------------------------------------------------------
 
@@ -110,7 +110,7 @@ void rt_preempt_enable(void)
 
 int rt_vcpu(void) { return self()->vcpu; }
 uint64_t rt_now_ns(void) { return plat_now_ns(); }
-void rt_set_fault_handler(bool (*fn)(uintptr_t, uint64_t)) { fault_handler = fn; }
+void rt_set_fault_handler(int (*fn)(uintptr_t, uint64_t)) { fault_handler = fn; }
 
 // ---- records and stacks -----------------------------------------------------------
 
@@ -166,21 +166,21 @@ static void stack_free(struct vcpu_rt *v, uintptr_t s)
 	v->free_stacks = s;
 }
 
-bool rt_fault(uintptr_t addr, uint64_t code)
+int rt_fault(uintptr_t addr, uint64_t code)
 {
 	if (stack_base && addr >= stack_base && addr < stack_base + STACK_MAX_STACKS * STACK_SLOT) {
 		uintptr_t s = addr & ~(STACK_SLOT - 1), *lo = (uintptr_t *)(s + STACK_SLOT - 16);
 		uintptr_t page = addr & ~(PAGE - 1);
 		if (page < s + PAGE || page >= *lo)
-			return false; // the guard page: a stack overflow, not growth
+			return RT_FAULT_UNHANDLED; // the guard page: a stack overflow, not growth
 		if (plat_map(page, *lo - page) != 0)
-			return false;
+			return RT_FAULT_UNHANDLED;
 		n_stack_pages += (*lo - page) / PAGE;
 		n_growths += (*lo - page) / PAGE;
 		*lo = page;
-		return true;
+		return RT_FAULT_RETRY;
 	}
-	return fault_handler && fault_handler(addr, code);
+	return fault_handler ? fault_handler(addr, code) : RT_FAULT_UNHANDLED;
 }
 
 // ---- run queues ---------------------------------------------------------------------

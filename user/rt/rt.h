@@ -27,8 +27,12 @@ void rt_preempt_disable(void);
 void rt_preempt_enable(void);
 
 // A fault no stack growth explains goes to this handler (on the upcall path, not a
-// thread): return true once the access may be retried. The GC read barrier uses it.
-void rt_set_fault_handler(bool (*fn)(uintptr_t addr, uint64_t code));
+// thread). It returns RT_FAULT_RETRY once the access may be retried, RT_FAULT_YIELD
+// to run other threads first and retry later (it must not wait in the handler: the
+// thread it waits for may be queued on this very vcpu), or RT_FAULT_UNHANDLED.
+// The GC read barrier (user/prog/gcdemo.c) uses it.
+enum { RT_FAULT_UNHANDLED, RT_FAULT_RETRY, RT_FAULT_YIELD };
+void rt_set_fault_handler(int (*fn)(uintptr_t addr, uint64_t code));
 
 struct rt_stats {
 	uint64_t threads_live;      // spawned, not yet joined

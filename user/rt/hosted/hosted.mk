@@ -1,0 +1,17 @@
+# hosted.mk: the thread runtime built for Linux (included by the top Makefile):
+# $(BUILD)/hosted/rtthreads (the runtime's tests) and $(BUILD)/hosted/rtbench.
+HBUILD := $(BUILD)/hosted
+HOSTED_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -DRT_HOSTED \
+	-I. -Iuser/lib -Iuser/rt -fno-omit-frame-pointer -Dmain=pg_program_main
+HOSTED_LIB := user/rt/rt.c user/rt/sync.c user/rt/hosted/plat_linux.c user/rt/hosted/pgshim.c \
+	user/lib/context.S user/lib/utest.c user/lib/printf.c user/lib/strerror.c lib/fmt.c
+HOSTED_BINS := $(HBUILD)/rtthreads $(HBUILD)/rtbench
+
+$(HBUILD)/rtthreads: tests/user/rtthreads.c $(HOSTED_LIB) $(wildcard user/rt/*.h user/lib/*.h)
+$(HBUILD)/rtbench: user/prog/rtbench.c $(HOSTED_LIB) $(wildcard user/rt/*.h user/lib/*.h)
+$(HOSTED_BINS):
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC $@"
+	$(Q)$(CC) $(HOSTED_CFLAGS) $(filter %.c %.S,$^) -o $@
+
+hosted: $(HOSTED_BINS)
