@@ -54,12 +54,15 @@ static void demo(void)
 	kprintf("pagoda: %u CPUs online, %lu of %lu frames free\n", ncpus_online,
 		frame_free_count(), frame_usable_count());
 	job_run(cpuset_online(), hello, NULL);
+	struct uprog_result r;
 	for (uint32_t i = 0; i < ncpus_online; i++) {
-		struct uprog_result r;
 		int err = uprog_run("hello", 0, (int)i, &r);
 		if (err != E_OK || r.status || r.faults)
 			panic("demo: user program failed (%d, status %d, %u faults)", err, r.status, r.faults);
 	}
+	int err = uprog_run("gcdemo", 0, 0, &r);
+	if (err != E_OK || r.status || r.faults)
+		panic("demo: gcdemo failed (%d, status %d, %u faults)", err, r.status, r.faults);
 	kprintf("pagoda: demo done\n");
 	arch_exit(EXIT_SUCCESS_CODE);
 }
