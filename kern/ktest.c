@@ -5,6 +5,7 @@
 #include "kern/kheap.h"
 #include "lib/string.h"
 #include "arch.h"
+#include "x86.h"
 
 extern const struct ktest _ktests_start[], _ktests_end[];
 static int failures_in_case;
@@ -15,17 +16,27 @@ void ktest_fail(const char *file, int line, const char *what, int64_t a, int64_t
 	kprintf("ktest:   %s:%d: expected %s (got %ld vs %ld)\n", file, line, what, a, b);
 }
 
+// filter: run the cases whose name starts with it; "!prefix": those that do not.
+static bool selected(const char *name, const char *filter)
+{
+	bool negate = filter[0] == '!';
+	const char *p = filter + negate;
+	size_t n = strlen(p);
+	return !n || (strncmp(name, p, n) == 0) != negate;
+}
+
 void ktest_run_all(const char *filter)
 {
 	int passed = 0, failed = 0;
-	size_t flen = strlen(filter);
 	for (const struct ktest *t = _ktests_start; t < _ktests_end; t++) {
-		if (flen && strncmp(t->name, filter, flen) != 0)
+		if (!selected(t->name, filter))
 			continue;
 		failures_in_case = 0;
 		kprintf("ktest: RUN  %s\n", t->name);
+		uint64_t t0 = rdtsc();
 		t->fn();
-		kprintf("ktest: %s %s\n", failures_in_case ? "FAIL" : "PASS", t->name);
+		uint64_t ms = tsc_to_ns(rdtsc() - t0, arch_tsc_hz()) / 1000000;
+		kprintf("ktest: %s %s (%lu ms)\n", failures_in_case ? "FAIL" : "PASS", t->name, ms);
 		if (failures_in_case)
 			failed++;
 		else

@@ -1,4 +1,4 @@
-// budget_hog.c: runs with a shootdown budget of 20 IPIs a tick (tests/kern/
+// budget_hog.c: runs with a shootdown budget of 1 IPI a tick (tests/kern/
 // test_user.c sets it) and hammers protect on a page that a spinner keeps live on
 // cpu1. It must be refused with E_BUDGET, and a refused call must change nothing.
 // budget_victim runs in another space at the same time and must not notice.

@@ -89,6 +89,11 @@ static void collector_cycle(int c)
 	for (int p = 0; p < NPAGES; p++)
 		if (atomic_load(&state[p]) == UNSCANNED && try_scan(p))
 			bg_scans++;
+	// A page a fault handler is still scanning must be finished before the next
+	// flip: a late scan would hand an unscanned page back to the mutators.
+	for (int p = 0; p < NPAGES; p++)
+		while (atomic_load(&state[p]) != SCANNED)
+			rt_yield();
 }
 
 static void gc(const char *n)
