@@ -14,10 +14,11 @@ UCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 ULDFLAGS := -nostdlib -static -no-pie -z noexecstack -z max-page-size=4096 \
 	-Wl,--build-id=none -Wl,--fatal-warnings -T user/user.ld
 
-# libpagoda: user/lib/*.{c,S}, plus the kernel's pure formatter (lib/fmt.c), shared so
-# there is one printf implementation, host-tested once. crt0 is linked first, not archived.
+# libpagoda: user/lib/*.{c,S} and user/rt/*.c, plus the kernel's pure formatter and string
+# routines (lib/fmt.c, lib/string.c), shared so there is one implementation of each,
+# host-tested once. crt0 is linked first, not archived.
 ULIB_SRCS := $(wildcard user/lib/*.c user/lib/*.S) $(wildcard user/rt/*.c)
-ULIB_SHARED := lib/fmt.c
+ULIB_SHARED := lib/fmt.c lib/string.c
 UCRT0 := $(UBUILD)/lib/crt0.o
 ULIB_OBJS := $(filter-out $(UCRT0),$(patsubst user/%,$(UBUILD)/%.o,$(basename $(ULIB_SRCS)))) \
 	$(ULIB_SHARED:lib/%.c=$(UBUILD)/klib/%.o)

@@ -2,6 +2,25 @@
 // which saves the registers as a struct trap_frame (trap.h) and calls trap_dispatch.
 #include "asm.h"
 
+// Saves the general registers in struct trap_frame order (trap.h).
+.macro PUSH_REGS
+	push %rax
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+.endm
+
 .text
 .align 16
 .global trap_stubs
@@ -25,21 +44,7 @@ trap_stubs:
 	.endr
 
 trap_common:
-	push %rax
-	push %rbx
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %rbp
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-	push %r12
-	push %r13
-	push %r14
-	push %r15
+	PUSH_REGS
 	cld
 	testb $3, 18*8(%rsp)            // frame->cs: from user mode?
 	jz 1f
@@ -96,21 +101,7 @@ syscall_entry:
 	pushq %rcx                      // rip
 	pushq $0                        // error
 	pushq $0x100                    // vector: "syscall"
-	push %rax
-	push %rbx
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %rbp
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-	push %r12
-	push %r13
-	push %r14
-	push %r15
+	PUSH_REGS
 	cld
 	mov %rsp, %rdi
 	call syscall_dispatch           // returns with interrupts off
