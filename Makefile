@@ -38,8 +38,9 @@ host_srcs_vmmap  := kern/vmmap.c
 host_srcs_epoch  := kern/epoch.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 include user/user.mk
+include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test bench gdb host-tests deps clean negctl deps-test
+.PHONY: all kernel run test bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted
 all: kernel
 kernel: $(BUILD)/kernel.bin
 
@@ -100,11 +101,26 @@ negctl:
 deps-test:
 	@./tools/deps.sh spin
 
-test: deps-test kernel host-tests negctl
-	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin
+test: deps-test kernel host-tests negctl hosted
+	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin \
+		--hosted $(HBUILD)/rtthreads
 
 bench: deps kernel
 	@python3 tools/bench.py --build $(BUILD)
+
+# The runtime hosted on Linux, next to pthreads, futexes and SIGSEGV on the same Linux
+# (linuxbench is also the Linux side of `make compare`).
+bench-hosted: deps hosted
+	@$(HBUILD)/rtbench
+	@$(CC) -O2 -pthread -o $(HBUILD)/linuxbench tools/compare/linuxbench.c
+	@$(HBUILD)/linuxbench | grep -E '^metric=linux_(sigsegv_rtt|pthread_spawn_join|futex_switch) '
+
+# pagoda against Linux in the same QEMU, with plots: tools/compare.py, docs/PERFORMANCE.md.
+# QUICK=1: one run at smp 1,2 (build/compare/results/ only); REPEAT=n; COMPARE_ARGS=...
+compare: deps kernel
+	@./tools/deps.sh gnuplot static-libc
+	@python3 tools/compare.py --build $(BUILD) $(if $(filter-out 0,$(QUICK)),--quick) \
+		$(if $(REPEAT),--repeat $(REPEAT)) $(COMPARE_ARGS)
 
 clean:
 	rm -rf $(BUILD)

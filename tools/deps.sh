@@ -16,6 +16,7 @@ for extra in "$@"; do
 	case "$extra" in
 	spin)    have spin    || need="$need spin" ;;
 	gnuplot) have gnuplot || need="$need gnuplot-nox" ;;
+	static-libc) pkg_ok libc6-dev || need="$need libc6-dev" ;;
 	esac
 done
 [ -z "$need" ] && exit 0
