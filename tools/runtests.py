@@ -148,7 +148,7 @@ def main():
     run_ktests(a.build, 2, "6G", a.timeout)  # frames above 4 GiB
     run_fault_child(a.build, 60)
     if a.negctl:
-        for smp in (2, 4):
+        for smp in (2, 4):  # one worker; three workers sharing the host's two cores
             run_negative_control(a.negctl, smp, a.timeout)
     if a.spin:
         run_spin(a.build, 600)

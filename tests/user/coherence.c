@@ -156,8 +156,8 @@ static void stress(const char *n)
 	for (int i = 0; i < nworkers; i++)
 		UCHECK_EQ(n, tc_spawn(worker, (uint64_t)i, ncpu == 1 ? 0 : i + 1, on_fault), E_OK);
 
-	// Fewer rounds where vCPUs outnumber host cores: each IPI then waits for a time slice.
-	int rounds = ncpu <= 2 ? 2000 : 400, done = 0;
+	// Fewer rounds where vCPUs far outnumber host cores: each IPI waits for a time slice.
+	int rounds = ncpu <= 2 ? 2000 : ncpu <= 4 ? 1000 : 400, done = 0;
 	for (int r = 0; r < rounds; r++, done++) {
 		bool ok = (r % 4 == 3) ? round_unmap(n, mem, 0x1000000000ULL + (uint64_t)r) : round_protect(n);
 		if (!ok)
