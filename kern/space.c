@@ -118,10 +118,11 @@ static void lazy_drop(const struct vm_range *v, void *arg)
 		(*n)++;
 }
 
+// Entries past ncpus stay unread: epoch.c reads only CPUs in a snapshot's set.
 static void read_counters(uint64_t *c)
 {
-	for (uint32_t i = 0; i < MAX_CPUS; i++)
-		c[i] = i < ncpus && cpus[i] ? atomic_load_explicit(&cpus[i]->qs_count, memory_order_acquire) : 0;
+	for (uint32_t i = 0; i < ncpus; i++)
+		c[i] = cpus[i] ? atomic_load_explicit(&cpus[i]->qs_count, memory_order_acquire) : 0;
 }
 
 // Frees the lazily unmapped ranges every CPU has since passed a quiescent point for:
@@ -200,12 +201,12 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 		goto out;
 	}
 	// Tables next: with the records' storage, the only steps that can fail now.
-	if ((err = mmu_range(s->root, va, n, true, NULL, NULL)) != E_OK)
+	if ((err = mmu_range(s->root, &s->leaves, va, n, true, NULL, NULL)) != E_OK)
 		goto out;
 	if ((err = vmmap_insert(&s->map, va, len, m, off, prot)) != E_OK)
 		goto out;
 	struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
-	mmu_range(s->root, va, n, false, set_pte, &f);
+	mmu_range(s->root, &s->leaves, va, n, false, set_pte, &f);
 	obj_ref_n(&m->obj, (int64_t)n); // one reference per mapped page
 out:
 	spin_unlock(&s->lock);
@@ -269,7 +270,7 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 		goto out;
 	if ((err = vmmap_protect(&s->map, va, len, prot)) != E_OK)
 		goto out;
-	mmu_range(s->root, va, n, false, reprot_pte, &r);
+	mmu_range(s->root, &s->leaves, va, n, false, reprot_pte, &r);
 	if (r.lowers)
 		shootdown(s, payer, va, n);
 out:
@@ -300,7 +301,7 @@ static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va,
 		err = vmmap_remove(&s->map, va, len, pieces, &n, n);
 	}
 	if (err == E_OK) {
-		mmu_range(s->root, va, len / PAGE_SIZE, false, clear_pte, NULL);
+		mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, false, clear_pte, NULL);
 		shootdown(s, payer, va, len / PAGE_SIZE);
 		// Only now may the frames go: no CPU can reach them any more.
 		for (uint32_t i = 0; i < n; i++)
@@ -327,7 +328,7 @@ static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len)
 		kfree(tag);
 		return err;
 	}
-	mmu_range(s->root, va, len / PAGE_SIZE, false, clear_pte, NULL);
+	mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, false, clear_pte, NULL);
 	struct cpu *me = this_cpu();
 	if (me->loaded == s)
 		for (uint64_t a = va; a < va + len; a += PAGE_SIZE)

@@ -13,6 +13,7 @@
 #include "kern/handle.h"
 #include "kern/vmmap.h"
 #include "include/pagoda/abi.h"
+#include "mmu.h"
 
 struct mem;
 struct lazy_tag;
@@ -29,6 +30,7 @@ struct space {
 	struct spinlock lock;
 	_Atomic cpuset_t cpus;
 	uint64_t root;                 // PML4, physical
+	struct mmu_cache leaves;       // lock: recently walked leaf tables
 	struct vmmap map;
 	struct htable handles;         // entries naming this space itself (H_SELF, dups) hold no reference
 	bool dead;                     // space_delete() was called

@@ -96,15 +96,31 @@ static uint64_t leaf_table(uint64_t root, uintptr_t va, bool alloc, int *err)
 	return t;
 }
 
+// leaf_table() through the cache: a hit costs no walk.
+static uint64_t cached_leaf(uint64_t root, struct mmu_cache *c, uintptr_t va, bool alloc, int *err)
+{
+	uint64_t tag = (va >> 21) + 1;
+	unsigned slot = (unsigned)(tag % MMU_CACHE);
+	if (c && c->tag[slot] == tag)
+		return c->leaf[slot];
+	uint64_t leaf = leaf_table(root, va, alloc, err);
+	if (c && leaf) {
+		c->tag[slot] = tag;
+		c->leaf[slot] = leaf;
+	}
+	return leaf;
+}
+
 // One pass over the range; fn may be NULL (used to pre-create tables).
-static int range_pass(uint64_t root, uintptr_t va, size_t npages, bool alloc, mmu_pte_fn fn, void *arg)
+static int range_pass(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t npages, bool alloc,
+		      mmu_pte_fn fn, void *arg)
 {
 	int err = E_OK;
 	while (npages) {
 		size_t n = 512 - idx(va, 0);
 		if (n > npages)
 			n = npages;
-		uint64_t leaf = leaf_table(root, va, alloc, &err);
+		uint64_t leaf = cached_leaf(root, c, va, alloc, &err);
 		if (!leaf && alloc)
 			return err;
 		if (leaf && fn) {
@@ -119,14 +135,15 @@ static int range_pass(uint64_t root, uintptr_t va, size_t npages, bool alloc, mm
 	return E_OK;
 }
 
-int mmu_range(uint64_t root, uintptr_t va, size_t npages, bool alloc, mmu_pte_fn fn, void *arg)
+int mmu_range(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t npages, bool alloc,
+	      mmu_pte_fn fn, void *arg)
 {
 	// Creating every table before touching a leaf makes E_NOMEM leave no half-edit;
 	// tables created before the failure stay, empty, and are freed with the root.
 	if (alloc) {
-		int err = range_pass(root, va, npages, true, NULL, NULL);
+		int err = range_pass(root, c, va, npages, true, NULL, NULL);
 		if (err != E_OK)
 			return err;
 	}
-	return range_pass(root, va, npages, false, fn, arg);
+	return range_pass(root, c, va, npages, false, fn, arg);
 }

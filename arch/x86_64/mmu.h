@@ -17,12 +17,23 @@ uint64_t mmu_tables_in_use(void);
 
 uint64_t mmu_prot_flags(unsigned prot);  // PROT_* -> leaf PTE bits (P|U, W, NX)
 
+// The leaf tables of recently used 2 MiB regions of one root, so a range walk maps
+// one table instead of four. Tables are freed only with their root, so a cached
+// address stays right for the root's life. Used under the owner's lock.
+#define MMU_CACHE 16
+struct mmu_cache {
+	uint64_t tag[MMU_CACHE];   // (va >> 21) + 1; 0: empty
+	uint64_t leaf[MMU_CACHE];  // physical address of the leaf table
+};
+
 // Calls fn on the leaf PTE of each page of [va, va + npages * 4 KiB), keeping each
 // leaf table mapped once per 2 MiB. With alloc, missing tables are created first and
 // E_NOMEM is returned (with fn not yet called on any page) if one cannot be; without
 // alloc, pages under missing tables are skipped.
 typedef void (*mmu_pte_fn)(pte_t *pte, uintptr_t va, void *arg);
-int mmu_range(uint64_t root, uintptr_t va, size_t npages, bool alloc, mmu_pte_fn fn, void *arg);
+// cache may be NULL.
+int mmu_range(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages, bool alloc,
+	      mmu_pte_fn fn, void *arg);
 
 static inline void arch_load_cr3(uint64_t root) { __asm__ volatile("mov %0, %%cr3" ::"r"(root) : "memory"); }
 static inline void arch_flush_page(uintptr_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
