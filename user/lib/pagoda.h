@@ -62,17 +62,10 @@ int pg_set_budget(handle_t space, uint64_t ipis_per_tick);
 // "E_NAME: short meaning" for every code in errors.h, "unknown error" otherwise.
 const char *pg_strerror(int err);
 
-// --- libc subset (string.c, printf.c) --------------------------------------------------
+// --- libc subset (lib/string.c, printf.c) ----------------------------------------------
 
-// gcc may emit calls to these itself, so they carry the standard names and semantics.
-void *memcpy(void *restrict dst, const void *restrict src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-size_t strnlen(const char *s, size_t max);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
+// mem*/str* with the standard names and semantics, shared with the kernel.
+#include "lib/string.h"
 
 // printf formatting (lib/fmt.c, shared with the kernel): %d %i %u %x %X %o %c %s %p %%,
 // length modifiers hh h l ll z, flags - 0 + space #, width and precision (digits or *).
