@@ -2,7 +2,8 @@
 """bench.py: boots the kernel with mode=bench for each CPU count and prints its
 "metric=NAME smp=N value=X unit=U" lines (also saved under <build>/bench.txt).
 Timing is never asserted; a run that fails or hangs makes the command fail."""
-import argparse, os, re, subprocess, sys
+import argparse, os, re, sys
+from runproc import run, qemu_cmd
 
 def main():
     ap = argparse.ArgumentParser()
@@ -13,16 +14,7 @@ def main():
     a = ap.parse_args()
     lines, ok = [], True
     for smp in a.smp.split(","):
-        cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", smp,
-               "-m", a.mem, "-kernel", os.path.join(a.build, "kernel.bin"), "-append", "mode=bench",
-               "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
-        try:
-            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, timeout=a.timeout)
-            out, status = p.stdout.decode(errors="replace"), p.returncode
-        except subprocess.TimeoutExpired as e:
-            out, status = (e.stdout or b"").decode(errors="replace"), None
+        status, out, _ = run(qemu_cmd(a.build, smp, a.mem, "mode=bench"), a.timeout)
         found = re.findall(r"^\[cpu\d+\] (metric=\S+ smp=\d+ value=\S+ unit=\S+)\r?$", out, re.M)
         lines += found
         for l in found:

@@ -19,6 +19,8 @@ the summary of what did succeed has been written.
 import argparse, glob, gzip, io, json, os, re, shutil, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import runproc  # noqa: E402
 HERE = os.path.join(ROOT, "tools", "compare")
 METRIC = re.compile(r"^(?:\[cpu\d+\] )?(metric=(\S+) smp=(\d+) value=(\S+) unit=(\S+))\r?$", re.M)
 QEMU_BASE = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max"]
@@ -199,15 +201,7 @@ def build_initramfs(cdir, ldir, bench):
 
 # ---------------------------------------------------------------- runs
 
-def run_qemu(cmd, timeout):
-    t0 = time.time()
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=timeout)
-        return p.returncode, p.stdout.decode(errors="replace"), time.time() - t0
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace")
-        return None, out + f"\n[killed after {timeout} s timeout]\n", time.time() - t0
+run_qemu = runproc.run
 
 
 def run_pagoda(pdir, smp, mem, timeout):

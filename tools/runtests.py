@@ -10,7 +10,8 @@ and the coherence test on the negative-control kernel (remote TLB flush skipped)
 which proves that test can catch a missing shootdown. The Promela model of the
 shootdown protocol is checked with spin (tools/spin/check.sh).
 """
-import argparse, os, re, subprocess, sys, time
+import argparse, os, re, sys
+from runproc import run, qemu_cmd
 
 SUCCESS, FAILURE = 33, 35  # isa-debug-exit statuses for EXIT_{SUCCESS,FAILURE}_CODE
 
@@ -27,24 +28,19 @@ def record(ok, name, log=None):
             print(f"---- serial log of {name} ----\n{log}\n---- end of log ----")
 
 def qemu(build, smp, mem, append, timeout):
-    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max",
-           "-smp", str(smp), "-m", mem, "-kernel", os.path.join(build, "kernel.bin"),
-           "-append", append, "-display", "none", "-serial", "stdio", "-monitor", "none",
-           "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
-    t0 = time.time()
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=timeout)
-        return p.returncode, p.stdout.decode(errors="replace"), time.time() - t0
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace")
-        return None, out + f"\n[killed after {timeout} s timeout]", time.time() - t0
+    return run(qemu_cmd(build, smp, mem, append), timeout)
+
+def count_utests(out, label):
+    """Records each user test case once by name (FAIL lines may repeat); returns (passed, all)."""
+    ufail = set(re.findall(r"utest: FAIL (\w+)", out))
+    upass = set(re.findall(r"utest: PASS (\w+)", out)) - ufail
+    for name in sorted(upass | ufail):
+        record(name in upass, f"{label} {name}", None)
+    return upass, upass | ufail
 
 def run_host(binary):
     name = os.path.basename(binary)
-    p = subprocess.run([binary, "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       stdin=subprocess.DEVNULL, timeout=300)
-    out = p.stdout.decode(errors="replace")
+    status, out, _ = run([binary, "--jobs", "2"], 300)
     m = re.search(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)", out)
     if not m:
         record(False, f"host/{name} (no Criterion summary)", out)
@@ -52,7 +48,7 @@ def run_host(binary):
     global passed, failed
     passed += int(m.group(2))
     failed += int(m.group(3)) + int(m.group(4))
-    if p.returncode != 0 or int(m.group(3)) + int(m.group(4)):
+    if status != 0 or int(m.group(3)) + int(m.group(4)):
         print(out)
     print(f"host/{name}: {m.group(2)}/{m.group(1)} passed")
 
@@ -62,16 +58,13 @@ def run_ktests(build, smp, mem, timeout, only=""):
     cases = re.findall(r"ktest: (PASS|FAIL) (\S+)", log)
     for verdict, name in cases:
         record(verdict == "PASS", f"{label} {name}", None)
-    ufail = set(re.findall(r"utest: FAIL (\w+)", log))
-    upass = set(re.findall(r"utest: PASS (\w+)", log)) - ufail
-    for name in sorted(upass | ufail):
-        record(name in upass, f"{label} utest {name}", None)
+    upass, uall = count_utests(log, f"{label} utest")
     ok = status == SUCCESS and cases and "ktest: done" in log
     record(ok, f"{label} (run, exit status {status})", None if ok else log)
     if any(v == "FAIL" for v, _ in cases) and ok:
         print(log)
     print(f"{label}: {sum(v == 'PASS' for v, _ in cases)}/{len(cases)} cases passed, "
-          f"{len(upass)}/{len(upass | ufail)} user cases, {secs:.1f} s")
+          f"{len(upass)}/{len(uall)} user cases, {secs:.1f} s")
 
 def run_fault_child(build, timeout):
     """A deliberate kernel page fault must be reported (dump, symbolized backtrace)
@@ -99,34 +92,20 @@ def run_negative_control(build, smp, timeout):
 def run_hosted(binary, timeout):
     """The thread runtime built for Linux runs its own tests natively."""
     name = os.path.basename(binary)
-    try:
-        p = subprocess.run([binary], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=timeout)
-        out, status = p.stdout.decode(errors="replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, status = (e.stdout or b"").decode(errors="replace") + "\n[timeout]", None
-    ufail = set(re.findall(r"utest: FAIL (\w+)", out))
-    upass = set(re.findall(r"utest: PASS (\w+)", out)) - ufail
-    for n in sorted(upass | ufail):
-        record(n in upass, f"hosted/{name} {n}", None)
+    status, out, _ = run([binary], timeout)
+    upass, uall = count_utests(out, f"hosted/{name}")
     ok = status == 0 and upass
     record(ok, f"hosted/{name} (exit status {status})", None if ok else out)
-    print(f"hosted/{name}: {len(upass)}/{len(upass | ufail)} cases passed")
+    print(f"hosted/{name}: {len(upass)}/{len(uall)} cases passed")
 
 def run_spin(build, timeout):
-    t0 = time.time()
-    try:
-        p = subprocess.run(["tools/spin/check.sh", os.path.join(build, "spin")], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
-        out, status = p.stdout.decode(errors="replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, status = (e.stdout or b"").decode(errors="replace") + "\n[timeout]", None
+    status, out, secs = run(["tools/spin/check.sh", os.path.join(build, "spin")], timeout)
     checks = re.findall(r"spin: (PASS|FAIL) (\S+)", out)
     for verdict, name in checks:
         record(verdict == "PASS", f"spin {name}", None)
     ok = status == 0 and checks
     record(ok, f"spin model check (status {status})", None if ok else out)
-    print(f"spin: {sum(v == 'PASS' for v, _ in checks)}/{len(checks)} checks passed, {time.time() - t0:.1f} s")
+    print(f"spin: {sum(v == 'PASS' for v, _ in checks)}/{len(checks)} checks passed, {secs:.1f} s")
 
 def main():
     ap = argparse.ArgumentParser()
