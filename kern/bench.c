@@ -15,8 +15,7 @@
 #include "kern/idle.h"
 #include "kern/uprog.h"
 #include "include/pagoda/errors.h"
-#include "arch.h"
-#include "x86.h"
+#include <arch/arch.h>
 
 #define WARMUP 200
 
@@ -33,10 +32,10 @@ static void bench_xcall(const char *name, cpuset_t targets, uint64_t iters)
 {
 	for (int i = 0; i < WARMUP; i++)
 		xcall_run(targets, nop, NULL);
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = arch_cycles();
 	for (uint64_t i = 0; i < iters; i++)
 		xcall_run(targets, nop, NULL);
-	report(name, rdtsc() - t0, iters);
+	report(name, arch_cycles() - t0, iters);
 }
 
 static void bench_kwin(uint64_t iters)
@@ -44,26 +43,26 @@ static void bench_kwin(uint64_t iters)
 	uint64_t pa;
 	if (frame_alloc(&pa) != E_OK)
 		panic("bench: no frame");
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = arch_cycles();
 	for (uint64_t i = 0; i < iters; i++) {
 		volatile uint64_t *w = kwin_map(pa);
 		w[0] = i; // touch it: the cost includes the TLB miss a real use pays
 		kwin_unmap((void *)w);
 	}
-	report("kwin_map_unmap", rdtsc() - t0, iters);
+	report("kwin_map_unmap", arch_cycles() - t0, iters);
 	frame_free(pa);
 }
 
 static void bench_frames(uint64_t iters)
 {
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = arch_cycles();
 	for (uint64_t i = 0; i < iters; i++) {
 		uint64_t pa;
 		if (frame_alloc(&pa) != E_OK)
 			panic("bench: no frame");
 		frame_free(pa);
 	}
-	report("frame_alloc_free", rdtsc() - t0, iters);
+	report("frame_alloc_free", arch_cycles() - t0, iters);
 }
 
 static _Atomic bool busy_done;

@@ -5,12 +5,12 @@
 #include "kern/spinlock.h"
 #include "kern/percpu.h"
 #include "lib/fmt.h"
-#include "serial.h"
+#include <arch/arch.h>
 
 static struct spinlock console_lock = SPINLOCK_INIT("console");
 static bool at_line_start = true; // guarded by console_lock
 
-void console_init(void) { serial_init(); }
+void console_init(void) { arch_console_init(); }
 
 static void emit_locked(const char *buf, int len)
 {
@@ -18,9 +18,9 @@ static void emit_locked(const char *buf, int len)
 		if (at_line_start) {
 			char pre[16];
 			int n = fmt_snprintf(pre, sizeof pre, "[cpu%u] ", cpu_id());
-			serial_write(pre, n);
+			arch_console_write(pre, (size_t)n);
 		}
-		serial_putc(buf[i]);
+		arch_console_write(&buf[i], 1);
 		at_line_start = buf[i] == '\n';
 	}
 }
@@ -53,5 +53,5 @@ void kprintf_unlocked(const char *fmt, ...)
 	va_end(ap);
 	if (n >= (int)sizeof buf)
 		n = sizeof buf - 1;
-	serial_write(buf, n);
+	arch_console_write(buf, (size_t)n);
 }

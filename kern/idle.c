@@ -7,7 +7,7 @@
 #include "kern/xcall.h"
 #include "kern/sched.h"
 #include "kern/panic.h"
-#include "x86.h"
+#include <arch/arch.h>
 
 struct job {
 	job_fn fn;

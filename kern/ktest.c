@@ -4,8 +4,7 @@
 #include "kern/console.h"
 #include "kern/kheap.h"
 #include "lib/string.h"
-#include "arch.h"
-#include "x86.h"
+#include <arch/arch.h>
 
 extern const struct ktest _ktests_start[], _ktests_end[];
 static int failures_in_case;
@@ -33,9 +32,9 @@ void ktest_run_all(const char *filter)
 			continue;
 		failures_in_case = 0;
 		kprintf("ktest: RUN  %s\n", t->name);
-		uint64_t t0 = rdtsc();
+		uint64_t t0 = arch_cycles();
 		t->fn();
-		uint64_t ms = tsc_to_ns(rdtsc() - t0, arch_tsc_hz()) / 1000000;
+		uint64_t ms = tsc_to_ns(arch_cycles() - t0, arch_tsc_hz()) / 1000000;
 		kprintf("ktest: %s %s (%lu ms)\n", failures_in_case ? "FAIL" : "PASS", t->name, ms);
 		if (failures_in_case)
 			failed++;

@@ -6,7 +6,7 @@
 #include "kern/frame.h"
 #include "kern/spinlock.h"
 #include "kern/panic.h"
-#include "paging.h"
+#include <arch/paging.h>
 #include "include/pagoda/errors.h"
 
 // lock protects: next, mapped.

@@ -9,8 +9,8 @@
 #include "kern/spinlock.h"
 #include "kern/panic.h"
 #include "lib/string.h"
-#include "paging.h"
-#include "x86.h"
+#include <arch/paging.h>
+#include <arch/mmu.h>
 
 _Static_assert(MAX_CPUS * KWIN_SLOTS <= 512, "windows fit in one page table");
 
@@ -37,7 +37,7 @@ void kwin_unmap(void *va)
 	unsigned s = slot - c->id * KWIN_SLOTS;
 	KASSERT(s < KWIN_SLOTS && (c->kwin_used & (1u << s)));
 	kwin_pt[slot] = 0;
-	invlpg(slot_va(slot));
+	arch_tlb_flush_page(slot_va(slot));
 	irq_save();
 	c->kwin_used &= ~(1u << s);
 	irq_restore();

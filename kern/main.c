@@ -14,11 +14,8 @@
 #include "kern/xcall.h"
 #include "lib/string.h"
 #include "include/pagoda/errors.h"
-#include "arch.h"
-#include "apic.h"
-#include "paging.h"
-#include "smp.h"
-#include "x86.h"
+#include <arch/arch.h>
+#include <arch/paging.h>
 
 extern char _image_start_pa[], _bss_end_pa[];
 
@@ -76,7 +73,7 @@ __attribute__((noinline)) static void fault_deliberately(void)
 
 void kmain(uint32_t magic, uint32_t mbi_pa)
 {
-	smp_init_bsp(); // from here on exceptions are reported
+	arch_early_init(); // from here on exceptions are reported
 	console_init();
 	kprintf("pagoda booting\n");
 	paging_init();
@@ -88,9 +85,8 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	boot_arg("ktest", filter, sizeof filter);
 	memory_init(strcmp(mode, "test") == 0);
 	sched_init_cpu(); // kmain becomes cpu0's idle thread: it runs when nothing else does
-	lapic_init_bsp();
-	lapic_init_cpu();
-	smp_boot_aps();
+	arch_timer_init();
+	arch_start_aps();
 	irq_enable();
 
 	if (strcmp(mode, "test") == 0)

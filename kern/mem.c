@@ -6,7 +6,7 @@
 #include "kern/frame.h"
 #include "kern/kheap.h"
 #include "include/pagoda/errors.h"
-#include "paging.h"
+#include <arch/paging.h>
 
 static _Atomic uint64_t frames_in_use;
 

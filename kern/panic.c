@@ -4,9 +4,7 @@
 #include "kern/console.h"
 #include "kern/percpu.h"
 #include "lib/fmt.h"
-#include "arch.h"
-#include "trap.h"
-#include "x86.h"
+#include <arch/arch.h>
 
 static _Atomic int panicking;
 
@@ -21,6 +19,6 @@ void panic(const char *fmt, ...)
 	fmt_vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	kprintf_unlocked("\nPANIC on cpu%u: %s\n", this_cpu() ? cpu_id() : 0, buf);
-	backtrace_from(read_rbp());
+	arch_backtrace_from(arch_frame_pointer());
 	arch_exit(EXIT_FAILURE_CODE);
 }

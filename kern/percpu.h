@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdatomic.h>
-#include "cpu.h"
+#include <arch/arch.h>
+#include <arch/cpu.h>
 #include "kern/spinlock.h"
 
 #define MAX_CPUS 64
@@ -66,12 +67,7 @@ extern struct cpu *cpus[MAX_CPUS];  // by dense id; set before the CPU starts
 extern _Atomic uint32_t ncpus_online;
 extern uint32_t ncpus;              // CPUs found by firmware tables (online or not)
 
-static inline struct cpu *this_cpu(void)
-{
-	struct cpu *c;
-	__asm__ volatile("mov %%gs:0, %0" : "=r"(c));
-	return c;
-}
+static inline struct cpu *this_cpu(void) { return arch_this_cpu(); }
 static inline uint32_t cpu_id(void) { return this_cpu()->id; }
 static inline cpuset_t cpuset_of(uint32_t id) { return (cpuset_t)1 << id; }
 static inline int cpuset_count(cpuset_t s) { return __builtin_popcountll(s); }

@@ -11,9 +11,9 @@
 #include "kern/kva.h"
 #include "kern/panic.h"
 #include "include/pagoda/errors.h"
-#include "paging.h"
-#include "mmu.h"
-#include "x86.h"
+#include <arch/paging.h>
+#include <arch/mmu.h>
+#include <arch/arch.h>
 
 void ctx_switch(uintptr_t *save_rsp, uintptr_t next_rsp);
 
@@ -178,7 +178,7 @@ void sched_idle_once(void)
 		sched_yield();
 		return;
 	}
-	__asm__ volatile("sti; hlt" ::: "memory"); // an enqueue's wake-up IPI ends the hlt
+	arch_wait_for_interrupt(); // an enqueue's wake-up IPI ends the hlt
 }
 
 void sched_tick(void)
@@ -190,7 +190,7 @@ void sched_tick(void)
 	// A quiescent point for lazy unmaps (epoch.h): drop this space's translations.
 	struct space *s = c->loaded;
 	if (s && space_lazy_waiting(s)) {
-		arch_flush_all();
+		arch_tlb_flush_all();
 		atomic_fetch_add(&c->qs_count, 1);
 	}
 }

@@ -13,23 +13,13 @@
 #include "kern/panic.h"
 #include "kern/timer.h"
 #include "include/pagoda/errors.h"
-#include "mmu.h"
+#include <arch/mmu.h>
 
 struct flush_req {
 	struct space *s;
 	uintptr_t va;
 	size_t npages;
 };
-
-static void flush_local(uintptr_t va, size_t npages)
-{
-	if (npages > SHOOTDOWN_FULL_PAGES) {
-		arch_flush_all();
-		return;
-	}
-	for (size_t i = 0; i < npages; i++)
-		arch_flush_page(va + i * PAGE_SIZE);
-}
 
 // Runs on each target, interrupts off; takes no lock (xcall.h).
 static void flush_remote(void *arg)
@@ -42,7 +32,7 @@ static void flush_remote(void *arg)
 #else
 	// A CPU that switched away since the caller read the set lost s's entries then.
 	if (c->loaded == r->s)
-		flush_local(r->va, r->npages);
+		arch_tlb_flush_range(r->va, r->npages);
 #endif
 	// The negative-control kernel (make test builds it) acks without flushing: the
 	// coherence test must catch the stale entries it leaves.
@@ -55,11 +45,11 @@ void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages
 	KASSERT(spin_holding(&s->lock));
 	struct cpu *me = this_cpu();
 	struct space_stats *st = &(payer ? payer : s)->stats;
-	bool full = npages > SHOOTDOWN_FULL_PAGES;
+	bool full = arch_tlb_flush_is_full(npages);
 	atomic_thread_fence(memory_order_seq_cst); // PTE writes before the read of cpus
 	cpuset_t targets = atomic_load(&s->cpus) & ~cpuset_of(me->id);
 	if (me->loaded == s) {
-		flush_local(va, npages);
+		arch_tlb_flush_range(va, npages);
 		count(&st->local_flushes, 1);
 		count(full ? &st->full_flushes : &st->pages_flushed, full ? 1 : npages);
 	}

@@ -1,8 +1,8 @@
 // shootdown.h: making a PTE downgrade coherent on every CPU (SPEC §2). The caller
 // holds s->lock and has already edited the PTEs; on return no CPU can use the old
 // translations. Only CPUs in s->cpus other than the caller are interrupted, all with
-// one request; each invalidates the range page by page up to SHOOTDOWN_FULL_PAGES,
-// else flushes its whole TLB. Every request is charged to payer.
+// one request; each invalidates the range with arch_tlb_flush_range (page by page up
+// to a threshold, else its whole TLB). Every request is charged to payer.
 #ifndef KERN_SHOOTDOWN_H
 #define KERN_SHOOTDOWN_H
 #include <stdint.h>
@@ -10,10 +10,6 @@
 #include "kern/percpu.h"
 
 struct space;
-
-#ifndef SHOOTDOWN_FULL_PAGES
-#define SHOOTDOWN_FULL_PAGES 32
-#endif
 
 void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages);
 // Whether payer may send IPIs to the CPUs of s other than the caller: E_OK, or

@@ -15,9 +15,9 @@
 #include "kern/panic.h"
 #include "lib/string.h"
 #include "include/pagoda/errors.h"
-#include "mmu.h"
-#include "uentry.h"
-#include "x86.h"
+#include <arch/mmu.h>
+#include <arch/uaccess.h>
+#include <arch/arch.h>
 
 // vmmap storage on the kernel heap; ctx is the space, which remembers the size.
 static void *map_grow(void *old, size_t bytes, void *ctx)
@@ -68,7 +68,7 @@ void space_switch(struct space *to)
 	// Join before loading, leave after loading (shootdown.c says why).
 	if (to)
 		atomic_fetch_or(&to->cpus, cpuset_of(c->id));
-	arch_load_cr3(to ? to->root : kernel_cr3);
+	arch_mmu_switch(to ? to->root : kernel_cr3);
 	c->loaded = to;
 	atomic_fetch_add_explicit(&c->qs_count, 1, memory_order_release);
 	if (from)
@@ -332,7 +332,7 @@ static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len)
 	struct cpu *me = this_cpu();
 	if (me->loaded == s)
 		for (uint64_t a = va; a < va + len; a += PAGE_SIZE)
-			arch_flush_page(a);
+			arch_tlb_flush_page(a);
 	atomic_thread_fence(memory_order_seq_cst); // PTE writes before the read of cpus
 	uint64_t counters[MAX_CPUS];
 	read_counters(counters);

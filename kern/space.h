@@ -13,7 +13,7 @@
 #include "kern/handle.h"
 #include "kern/vmmap.h"
 #include "include/pagoda/abi.h"
-#include "mmu.h"
+#include <arch/mmu.h>
 
 struct mem;
 struct lazy_tag;

@@ -3,7 +3,7 @@
 #include "kern/percpu.h"
 #include "kern/panic.h"
 #include "kern/xcall.h"
-#include "x86.h"
+#include <arch/arch.h>
 
 void spin_init(struct spinlock *l, const char *name)
 {

@@ -11,9 +11,9 @@
 #include "kern/kheap.h"
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
-#include "arch.h"
-#include "uentry.h"
-#include "x86.h"
+#include <arch/arch.h>
+#include <arch/uaccess.h>
+#include <arch/frame.h>
 
 typedef int64_t (*sys_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 
@@ -81,7 +81,7 @@ static int64_t sys_cpu_tlb_ipis(uint64_t cpu, uint64_t a1, uint64_t a2, uint64_t
 static int64_t sys_clock_ns(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
-	return (int64_t)tsc_to_ns(rdtsc(), arch_tsc_hz());
+	return (int64_t)arch_now_ns();
 }
 
 static int64_t sys_space_create(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)

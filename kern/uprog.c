@@ -14,7 +14,7 @@
 #include "kern/console.h"
 #include "lib/string.h"
 #include "include/pagoda/errors.h"
-#include "paging.h"
+#include <arch/paging.h>
 
 #define USTACK_TOP   0x7ffffff00000UL
 #define USTACK_PAGES 16

@@ -14,10 +14,10 @@
 #include "lib/string.h"
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
-#include "arch.h"
-#include "uentry.h"
-#include "paging.h"
-#include "x86.h"
+#include <arch/arch.h>
+#include <arch/uaccess.h>
+#include <arch/paging.h>
+#include <arch/frame.h>
 
 extern char ctx_thread_start[];
 void sched_finish(void);
@@ -27,7 +27,7 @@ static bool cpu_ok(int cpu)
 	return cpu == -1 || (cpu >= 0 && cpu < MAX_CPUS && (cpuset_online() & cpuset_of((uint32_t)cpu)));
 }
 
-static uint64_t now_ns(void) { return tsc_to_ns(rdtsc(), arch_tsc_hz()); }
+static uint64_t now_ns(void) { return arch_now_ns(); }
 
 // The new vcpu's first switch "returns" into ctx_thread_start with a user frame
 // right above; six zeros stand for the callee-saved registers.
@@ -35,7 +35,7 @@ static void build_stack(struct vcpu *v)
 {
 	uintptr_t top = v->kstack_base + KSTACK_PAGES * PAGE_SIZE;
 	struct trap_frame *f = (struct trap_frame *)top - 1;
-	uentry_frame(f, v->entry, v->upcall_top, 0);
+	arch_frame_user_entry(f, v->entry, v->upcall_top, 0);
 	uintptr_t *sp = (uintptr_t *)f;
 	*--sp = (uintptr_t)ctx_thread_start;
 	for (int i = 0; i < 6; i++)
@@ -76,31 +76,21 @@ static bool in_upcall(struct vcpu *v, uintptr_t rsp)
 	return rsp > v->upcall_top - PG_UPCALL_STACK_SIZE && rsp <= v->upcall_top;
 }
 
-static void save_context(struct pg_context *c, const struct trap_frame *f)
-{
-	*c = (struct pg_context){
-		.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx, .rsi = f->rsi,
-		.rdi = f->rdi, .rbp = f->rbp, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
-		.r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
-		.r15 = f->r15, .rip = f->rip, .rflags = f->rflags,
-	};
-}
-
 // Redirects f into an upcall. False (f untouched) if the vcpu is in an upcall
 // already or its upcall stack cannot be written.
 static bool upcall(struct trap_frame *f, struct pg_upcall *u)
 {
 	struct vcpu *v = current();
-	if (u->reason != UPCALL_START && in_upcall(v, f->rsp))
+	if (u->reason != UPCALL_START && in_upcall(v, arch_frame_sp(f)))
 		return false;
 	u->arg = v->arg;
 	u->cpu = v->cpu;
 	if (u->reason != UPCALL_START)
-		save_context(&u->ctx, f);
+		arch_frame_save_context(f, &u->ctx);
 	uintptr_t sp = v->upcall_top - sizeof *u;
 	if (copy_to_user(sp, u, sizeof *u) != E_OK)
 		return false;
-	uentry_frame(f, v->entry, sp - 8, sp); // rdi = the frame; rsp as after a call
+	arch_frame_user_entry(f, v->entry, sp - 8, sp); // arg = the frame; sp as after a call
 	return true;
 }
 
@@ -108,8 +98,10 @@ static bool upcall(struct trap_frame *f, struct pg_upcall *u)
 // space's handle sees it in space_stats.faults.
 __attribute__((noreturn)) static void stop_unhandled(struct trap_frame *f, const char *why, uint64_t addr)
 {
+	struct arch_fault flt;
+	arch_frame_fault(f, &flt);
 	kprintf("vcpu on cpu%u stopped: %s (vector %lu at rip %#lx, addr %#lx)\n", cpu_id(), why,
-		f->vector, f->rip, addr);
+		flt.code >> 32, arch_frame_pc(f), addr);
 	space_note_fault(current()->space);
 	vcpu_exit(-1);
 }
@@ -136,15 +128,16 @@ void vcpu_exit(int status)
 
 void vcpu_user_fault(struct trap_frame *f)
 {
-	uint64_t addr = f->vector == VEC_PF ? read_cr2() : f->rip;
+	struct arch_fault flt;
+	arch_frame_fault(f, &flt);
 	// Raising rights sends no IPI, so a CPU may fault once on its old, narrower
 	// entry; the fault dropped that entry, so retrying sees the new PTE.
-	if (f->vector == VEC_PF && space_fault_spurious(current()->space, addr, f->error))
+	if (flt.page && space_fault_spurious(current()->space, flt.addr, flt.pf_error))
 		return;
-	struct pg_upcall u = { .reason = UPCALL_FAULT, .fault_addr = addr,
-			       .fault_code = f->error | f->vector << 32 };
+	struct pg_upcall u = { .reason = UPCALL_FAULT, .fault_addr = flt.addr, .fault_code = flt.code };
 	if (!upcall(f, &u))
-		stop_unhandled(f, in_upcall(current(), f->rsp) ? "fault in an upcall" : "upcall stack not writable", addr);
+		stop_unhandled(f, in_upcall(current(), arch_frame_sp(f)) ? "fault in an upcall" : "upcall stack not writable",
+			       flt.addr);
 }
 
 void vcpu_user_return(struct trap_frame *f)
@@ -164,7 +157,7 @@ void vcpu_user_return(struct trap_frame *f)
 
 void vcpu_notify_return(struct trap_frame *f, uint64_t bits)
 {
-	f->rax = bits; // what the context returns when the runtime resumes it
+	arch_frame_set_return(f, bits); // what the context returns when the runtime resumes it
 	struct pg_upcall u = { .reason = UPCALL_NOTIFY, .notify_bits = bits };
 	upcall(f, &u); // in an upcall: notify_wait simply returns the bits
 }

@@ -7,9 +7,7 @@
 #include "kern/xcall.h"
 #include "kern/panic.h"
 #include "kern/spinlock.h"
-#include "trap.h"
-#include "apic.h"
-#include "x86.h"
+#include <arch/arch.h>
 
 struct xcall_req {
 	xcall_fn fn;
@@ -39,7 +37,7 @@ static void post(struct cpu *me, struct cpu *t, struct xcall_req *r)
 	// If bits were already pending, an IPI is on its way and the target's exchange
 	// has not happened yet, so it will see our bit too: no second IPI needed.
 	if (was == 0) {
-		lapic_send_ipi(t->apic_id, VEC_XCALL);
+		arch_send_xcall(t->apic_id);
 		atomic_fetch_add_explicit(&me->ipis_sent, 1, memory_order_relaxed);
 	}
 }

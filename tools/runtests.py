@@ -107,6 +107,12 @@ def run_spin(build, timeout):
     record(ok, f"spin model check (status {status})", None if ok else out)
     print(f"spin: {sum(v == 'PASS' for v, _ in checks)}/{len(checks)} checks passed, {secs:.1f} s")
 
+def run_check(script, timeout):
+    """A static check of the tree (e.g. tools/check_seam.sh): one case, by exit status."""
+    status, out, _ = run([script], timeout)
+    record(status == 0, f"check {os.path.basename(script)} (status {status})", None if status == 0 else out)
+    print(out.strip().splitlines()[-1] if out.strip() else f"{script}: no output")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -116,7 +122,10 @@ def main():
     ap.add_argument("--negctl", help="build dir of the negative-control kernel")
     ap.add_argument("--spin", action="store_true", help="check the Promela model")
     ap.add_argument("--hosted", nargs="*", default=[], help="hosted runtime test binaries")
+    ap.add_argument("--check", nargs="*", default=[], help="static checks of the tree (scripts)")
     a = ap.parse_args()
+    for c in a.check:
+        run_check(c, 60)
     for b in a.host:
         run_host(b)
     for b in a.hosted:

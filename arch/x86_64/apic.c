@@ -1,7 +1,7 @@
 // apic.c: local APIC access, IPIs, the per-CPU periodic timer, and TSC calibration
 // against the PIT (TCG's TSC runs at host speed, so it must be measured, not assumed).
 #include "apic.h"
-#include "arch.h"
+#include <arch/arch.h>
 #include "trap.h"
 #include "x86.h"
 #include "kern/kva.h"
@@ -152,3 +152,11 @@ void udelay(uint64_t us)
 	while (rdtsc() < end)
 		cpu_relax();
 }
+
+void arch_timer_init(void)
+{
+	lapic_init_bsp();
+	lapic_init_cpu();
+}
+
+void arch_send_xcall(uint32_t hw_id) { lapic_send_ipi(hw_id, VEC_XCALL); }

@@ -13,6 +13,5 @@ void lapic_send_sipi(uint32_t apic_id, uint8_t page);
 int lapic_is_x2apic(void);
 void udelay(uint64_t us);
 
-#define TIMER_HZ 100
 
 #endif

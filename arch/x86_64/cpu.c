@@ -1,6 +1,6 @@
 // cpu.c: per-CPU descriptor tables (GDT with a TSS, shared IDT) and GS base.
 // Each CPU owns its GDT and TSS (the TSS holds its own interrupt stacks).
-#include "cpu.h"
+#include <arch/cpu.h>
 #include "asm.h"
 #include "x86.h"
 #include "kern/percpu.h"

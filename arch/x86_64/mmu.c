@@ -1,6 +1,6 @@
 // mmu.c: user page tables: creation, teardown and range walks through kwin.
 // The callers (kern/space.c) serialise all edits of one root under the space's lock.
-#include "mmu.h"
+#include <arch/mmu.h>
 #include "kern/kwin.h"
 #include "kern/frame.h"
 #include "include/pagoda/abi.h"

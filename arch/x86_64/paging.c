@@ -1,7 +1,7 @@
 // paging.c: builds the kernel's own page tables (image + windows, nothing else) and
 // walks/edits 4-level tables through kwin. After paging_init() no physical memory is
 // mapped except the kernel image: there is no direct map (SPEC principle 5).
-#include "paging.h"
+#include <arch/paging.h>
 #include "asm.h"
 #include "x86.h"
 #include "kern/kwin.h"

@@ -1,10 +1,10 @@
-// serial.c: 16550 UART on COM1 (0x3F8), 115200 8N1, transmit only, polled.
-#include "serial.h"
+// serial.c: the console, a 16550 UART on COM1 (0x3F8), 115200 8N1, transmit only, polled.
+#include <arch/arch.h>
 #include "x86.h"
 
 #define COM1 0x3F8
 
-void serial_init(void)
+void arch_console_init(void)
 {
 	outb(COM1 + 1, 0x00); // no interrupts
 	outb(COM1 + 3, 0x80); // DLAB on
@@ -14,7 +14,7 @@ void serial_init(void)
 	outb(COM1 + 2, 0xC7); // FIFO on, cleared
 }
 
-void serial_putc(char c)
+static void serial_putc(char c)
 {
 	if (c == '\n')
 		serial_putc('\r');
@@ -23,8 +23,8 @@ void serial_putc(char c)
 	outb(COM1, (uint8_t)c);
 }
 
-void serial_write(const char *s, int n)
+void arch_console_write(const char *s, size_t n)
 {
-	for (int i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		serial_putc(s[i]);
 }

@@ -1,10 +1,10 @@
 // smp.c: per-CPU structures and AP start-up (INIT-SIPI-SIPI via trampoline.S).
 // APs are started one at a time; each announces itself by setting c->online.
-#include "smp.h"
+#include <arch/arch.h>
 #include "acpi.h"
 #include "apic.h"
 #include "asm.h"
-#include "paging.h"
+#include <arch/paging.h>
 #include "x86.h"
 #include "kern/percpu.h"
 #include "kern/kheap.h"
@@ -37,7 +37,7 @@ static void mark_online(struct cpu *c)
 	atomic_fetch_add(&ncpus_online, 1);
 }
 
-void smp_init_bsp(void)
+void arch_early_init(void)
 {
 	struct cpu *c = &bsp_cpu;
 	c->self = c;
@@ -109,7 +109,7 @@ static void copy_trampoline(void)
 	kwin_write_phys(TRAMPOLINE_PA, buf, n);
 }
 
-void smp_boot_aps(void)
+void arch_start_aps(void)
 {
 	uint32_t ids[MAX_CPUS];
 	int n = acpi_find_cpus(ids, MAX_CPUS);

@@ -3,7 +3,7 @@
 // a failure status (user-mode faults will be routed to upcalls, not here).
 #include <stddef.h>
 #include "trap.h"
-#include "arch.h"
+#include <arch/arch.h>
 #include "apic.h"
 #include "x86.h"
 #include "kern/percpu.h"
@@ -59,7 +59,7 @@ static void print_addr(uintptr_t a)
 
 // Walks saved-rbp links (the kernel keeps frame pointers). Stops at a null or
 // misaligned link, one outside the kernel half, or one that does not go up the stack.
-void backtrace_from(uintptr_t rbp)
+void arch_backtrace_from(uintptr_t rbp)
 {
 	kprintf_unlocked("backtrace:\n");
 	for (int depth = 0; depth < 32; depth++) {
@@ -85,7 +85,7 @@ void trap_dump(const struct trap_frame *f)
 	kprintf_unlocked("r13 %016lx r14 %016lx r15 %016lx\n", f->r13, f->r14, f->r15);
 	kprintf_unlocked("at:\n");
 	print_addr(f->rip);
-	backtrace_from(f->rbp);
+	arch_backtrace_from(f->rbp);
 }
 
 static _Atomic int in_fatal;

@@ -1,15 +1,9 @@
-// trap.h: the register frame entry.S builds, and the interrupt vectors in use.
+// trap.h: the interrupt vectors in use and the trap handlers (private to arch/x86_64/;
+// the frame itself is <arch/frame.h>).
 #ifndef ARCH_TRAP_H
 #define ARCH_TRAP_H
 #include <stdint.h>
-
-struct trap_frame {
-	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
-	uint64_t vector, error;
-	uint64_t rip, cs, rflags, rsp, ss;  // pushed by the CPU
-};
-_Static_assert(sizeof(struct trap_frame) == 22 * 8, "entry.S frame offsets");
+#include <arch/frame.h>
 
 #define VEC_PF       14
 #define VEC_TIMER    0x20
@@ -18,6 +12,5 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "entry.S frame offsets");
 
 void trap_dispatch(struct trap_frame *f);
 void trap_dump(const struct trap_frame *f);
-void backtrace_from(uintptr_t rbp);
 
 #endif

@@ -40,11 +40,32 @@ void uentry_init_cpu(void)
 	write_cr4(cr4);
 }
 
-void uentry_frame(struct trap_frame *f, uintptr_t rip, uintptr_t rsp, uint64_t arg)
+void arch_frame_user_entry(struct trap_frame *f, uintptr_t pc, uintptr_t sp, uint64_t arg)
 {
 	*f = (struct trap_frame){
-		.rip = rip, .cs = GDT_UCODE | 3, .rflags = RFLAGS_IF,
-		.rsp = rsp, .ss = GDT_UDATA | 3, .rdi = arg,
+		.rip = pc, .cs = GDT_UCODE | 3, .rflags = RFLAGS_IF,
+		.rsp = sp, .ss = GDT_UDATA | 3, .rdi = arg,
+	};
+}
+
+void arch_frame_save_context(const struct trap_frame *f, struct pg_context *c)
+{
+	*c = (struct pg_context){
+		.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx, .rsi = f->rsi,
+		.rdi = f->rdi, .rbp = f->rbp, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
+		.r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
+		.r15 = f->r15, .rip = f->rip, .rflags = f->rflags,
+	};
+}
+
+void arch_frame_fault(const struct trap_frame *f, struct arch_fault *out)
+{
+	bool page = f->vector == VEC_PF;
+	*out = (struct arch_fault){
+		.addr = page ? read_cr2() : f->rip, // read before anything can fault again
+		.code = f->error | f->vector << 32,
+		.page = page,
+		.pf_error = page ? f->error : 0,
 	};
 }
 

@@ -1,8 +1,10 @@
-// x86.h: thin inline wrappers for the instructions C cannot express.
+// x86.h: thin inline wrappers for the instructions C cannot express. Private to
+// arch/x86_64/: kern/ reaches the CPU through <arch/arch.h>, which this extends.
 #ifndef ARCH_X86_H
 #define ARCH_X86_H
 #include <stdint.h>
 #include <stdbool.h>
+#include <arch/arch.h>
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
@@ -30,12 +32,7 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
+static inline uint64_t rdtsc(void) { return arch_cycles(); }
 
 #define DEFINE_CR(n)                                                           \
 	static inline uint64_t read_cr##n(void)                                \
@@ -52,29 +49,14 @@ DEFINE_CR(4)
 #undef DEFINE_CR
 
 static inline void invlpg(uintptr_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
-// Spin-wait hint. `pause` is right on hardware and under KVM, but QEMU's TCG turns it
-// into an exit to its main loop that takes the global lock, which made a cross-call
-// round trip 15-40x slower (docs/foundation.md); cpu_init_relax() decides at boot.
-extern bool relax_with_pause;
-static inline void cpu_relax(void)
-{
-	if (relax_with_pause)
-		__asm__ volatile("pause" ::: "memory");
-	else
-		__asm__ volatile("" ::: "memory");
-}
 void cpu_init_relax(void);
 static inline void halt(void) { __asm__ volatile("hlt" ::: "memory"); }
-static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
-static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline uint64_t read_rflags(void)
 {
 	uint64_t f;
 	__asm__ volatile("pushfq; popq %0" : "=r"(f));
 	return f;
 }
-static inline bool irq_enabled(void) { return read_rflags() & (1 << 9); }
-static inline uintptr_t read_rbp(void) { return (uintptr_t)__builtin_frame_address(0); }
 
 #define MSR_APIC_BASE      0x1B
 #define MSR_FS_BASE        0xC0000100

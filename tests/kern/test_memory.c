@@ -7,8 +7,8 @@
 #include "kern/idle.h"
 #include "lib/string.h"
 #include "include/pagoda/errors.h"
-#include "paging.h"
-#include "x86.h"
+#include <arch/paging.h>
+#include <arch/arch.h>
 
 // Allocates every free frame, chaining them through their first word (written via a
 // window, so each frame is also touched), then frees them all.

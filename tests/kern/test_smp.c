@@ -5,8 +5,7 @@
 #include "kern/timer.h"
 #include "kern/percpu.h"
 #include "lib/string.h"
-#include "arch.h"
-#include "x86.h"
+#include <arch/arch.h>
 
 KTEST(every_cpu_found_is_online)
 {
@@ -24,9 +23,9 @@ KTEST(timer_ticks_on_every_cpu)
 	uint64_t before[MAX_CPUS];
 	for (uint32_t i = 0; i < ncpus; i++)
 		before[i] = timer_ticks(i);
-	uint64_t deadline = rdtsc() + 10 * arch_tsc_hz();
+	uint64_t deadline = arch_cycles() + 10 * arch_tsc_hz();
 	for (uint32_t i = 0; i < ncpus; i++) {
-		while (timer_ticks(i) < before[i] + 3 && rdtsc() < deadline)
+		while (timer_ticks(i) < before[i] + 3 && arch_cycles() < deadline)
 			cpu_relax();
 		EXPECT_TRUE(timer_ticks(i) >= before[i] + 3);
 	}

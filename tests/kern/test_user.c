@@ -13,8 +13,8 @@
 #include "kern/elf.h"
 #include "lib/string.h"
 #include "include/pagoda/errors.h"
-#include "mmu.h"
-#include "uentry.h"
+#include <arch/mmu.h>
+#include <arch/uaccess.h>
 
 struct usage {
 	uint64_t heap, mem_frames, tables;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <stdbool.h>
-#include "paging.h"
+#include <arch/paging.h>
 
 int mmu_create(uint64_t *root);    // E_OK or E_NOMEM
 // Frees every table of the user half. Leaves must be cleared already.
@@ -35,13 +35,35 @@ typedef void (*mmu_pte_fn)(pte_t *pte, uintptr_t va, void *arg);
 int mmu_range(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages, bool alloc,
 	      mmu_pte_fn fn, void *arg);
 
-static inline void arch_load_cr3(uint64_t root) { __asm__ volatile("mov %0, %%cr3" ::"r"(root) : "memory"); }
-static inline void arch_flush_page(uintptr_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+// Makes root the current user address space (a kernel-only root: kernel_cr3). Without
+// PCID this drops every non-global TLB entry: the old space's translations are gone.
+static inline void arch_mmu_switch(uint64_t root) { __asm__ volatile("mov %0, %%cr3" ::"r"(root) : "memory"); }
+static inline void arch_tlb_flush_page(uintptr_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 // Drops every non-global TLB entry (kernel mappings are global and stay).
-static inline void arch_flush_all(void)
+static inline void arch_tlb_flush_all(void)
 {
 	uint64_t r;
 	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(r) :: "memory");
+}
+
+// Past this many pages one full flush is cheaper than invlpg per page. Under TCG a full
+// flush is dear (QEMU refills its software TLB), so the number is measured: the bench
+// sweeps 8/16/32 pages (docs/shootdown.md).
+#ifndef TLB_FULL_FLUSH_PAGES
+#define TLB_FULL_FLUSH_PAGES 32
+#endif
+static inline bool arch_tlb_flush_is_full(size_t npages) { return npages > TLB_FULL_FLUSH_PAGES; }
+// Invalidates this CPU's translations of [va, va + npages pages): page by page, or the
+// whole TLB past the threshold. Returns whether it flushed everything (for the stats).
+static inline bool arch_tlb_flush_range(uintptr_t va, size_t npages)
+{
+	if (arch_tlb_flush_is_full(npages)) {
+		arch_tlb_flush_all();
+		return true;
+	}
+	for (size_t i = 0; i < npages; i++)
+		arch_tlb_flush_page(va + i * PAGE_SIZE);
+	return false;
 }
 
 #endif
