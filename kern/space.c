@@ -7,6 +7,7 @@
 #include "kern/space.h"
 #include "kern/mem.h"
 #include "kern/shootdown.h"
+#include "kern/gather.h"
 #include "kern/epoch.h"
 #include "kern/sched.h"
 #include "kern/notify.h"
@@ -80,6 +81,29 @@ bool space_lazy_waiting(struct space *s) { return atomic_load_explicit(&s->lazy_
 
 static void count(uint64_t *field, int64_t n) { __atomic_fetch_add(field, (uint64_t)n, __ATOMIC_RELAXED); }
 
+// ---- The gather's kernel side (gather.h) ------------------------------------------
+
+static void gather_shootdown(struct tlb_gather *g)
+{
+	shootdown(g->s, g->payer, g->start, (g->end - g->start) / PAGE_SIZE);
+}
+
+static void gather_unref(struct tlb_gather *g, const struct vm_range *piece)
+{
+	(void)g;
+	obj_unref_n(piece->obj, (int64_t)(piece->len / PAGE_SIZE));
+}
+
+static void gather_free_root(struct tlb_gather *g, uint64_t root)
+{
+	(void)g;
+	mmu_destroy(root);
+}
+
+static const struct gather_ops space_gather_ops = {
+	gather_shootdown, gather_unref, gather_free_root, kmalloc, kfree,
+};
+
 // ---- Lazy reclamation --------------------------------------------------------
 
 // One per lazy unmap call. The call's range may span several vmmap records, all
@@ -110,12 +134,17 @@ static bool lazy_done(uint64_t tag, void *arg)
 	return ((struct lazy_tag *)tag)->passed;
 }
 
+struct reclaim {
+	struct tlb_gather g;
+	uint32_t tags;   // tags freed
+};
+
 static void lazy_drop(const struct vm_range *v, void *arg)
 {
-	uint32_t *n = arg;
-	obj_unref_n(v->obj, (int64_t)(v->len / PAGE_SIZE));
+	struct reclaim *r = arg;
+	gather_defer_unref(&r->g, v);
 	if (lazy_tag_put(v))
-		(*n)++;
+		r->tags++;
 }
 
 // Entries past ncpus stay unread: epoch.c reads only CPUs in a snapshot's set.
@@ -127,8 +156,10 @@ static void read_counters(uint64_t *c)
 
 // Frees the lazily unmapped ranges every CPU has since passed a quiescent point for:
 // the passed prefix of the FIFO, detached first because reclaiming frees the tags.
+// The epoch did the flushing, so the gather flushes nothing (GATHER_QUIESCED).
 static void reclaim_locked(struct space *s)
 {
+	KASSERT(spin_holding(&s->lock));
 	if (!s->lazy_head)
 		return;
 	uint64_t counters[MAX_CPUS];
@@ -141,10 +172,12 @@ static void reclaim_locked(struct space *s)
 	s->lazy_head = t;
 	if (!t)
 		s->lazy_tail = NULL;
-	uint32_t n = 0;
-	vmmap_reclaim(&s->map, lazy_done, &n, lazy_drop);
-	atomic_fetch_sub(&s->lazy_count, n);
-	count(&s->stats.lazy_reclaimed, n);
+	struct reclaim r = { .tags = 0 };
+	gather_init(&r.g, &space_gather_ops, s, NULL, GATHER_QUIESCED);
+	vmmap_reclaim(&s->map, lazy_done, &r, lazy_drop);
+	gather_finish(&r.g);
+	atomic_fetch_sub(&s->lazy_count, r.tags);
+	count(&s->stats.lazy_reclaimed, r.tags);
 }
 
 // ---- Mapping calls -----------------------------------------------------------
@@ -270,9 +303,12 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 		goto out;
 	if ((err = vmmap_protect(&s->map, va, len, prot)) != E_OK)
 		goto out;
+	struct tlb_gather g;
+	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
 	mmu_range(s->root, &s->leaves, va, n, false, reprot_pte, &r);
 	if (r.lowers)
-		shootdown(s, payer, va, n);
+		gather_add_range(&g, va, n);
+	gather_finish(&g); // nothing to release: a downgrade frees nothing
 out:
 	spin_unlock(&s->lock);
 	return err;
@@ -285,30 +321,30 @@ static void clear_pte(pte_t *pte, uintptr_t va, void *arg)
 	*pte = 0;
 }
 
-#define PIECES_ON_STACK 8
-
+// The removed records land straight in the gather (on its stack up to
+// GATHER_PIECES_ON_STACK, else reserved on the heap before anything changes), so
+// finish flushes once and only then drops their references.
 static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va, uint64_t len)
 {
+	KASSERT(spin_holding(&s->lock));
 	int err = shootdown_budget_check(s, payer);
 	if (err != E_OK)
 		return err;
-	struct vm_range stack_pieces[PIECES_ON_STACK], *pieces = stack_pieces;
-	uint32_t n = 0;
-	err = vmmap_remove(&s->map, va, len, pieces, &n, PIECES_ON_STACK);
-	if (err == E_RANGE) { // more records than fit on the stack
-		if (!(pieces = kmalloc(n * sizeof *pieces)))
-			return E_NOMEM;
-		err = vmmap_remove(&s->map, va, len, pieces, &n, n);
+	struct tlb_gather g;
+	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
+	uint32_t room, n = 0;
+	struct vm_range *slots = gather_slots(&g, &room);
+	err = vmmap_remove(&s->map, va, len, slots, &n, room);
+	if (err == E_RANGE && (err = gather_reserve(&g, n)) == E_OK) { // more than fit on the stack
+		slots = gather_slots(&g, &room);
+		err = vmmap_remove(&s->map, va, len, slots, &n, room);
 	}
 	if (err == E_OK) {
 		mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, false, clear_pte, NULL);
-		shootdown(s, payer, va, len / PAGE_SIZE);
-		// Only now may the frames go: no CPU can reach them any more.
-		for (uint32_t i = 0; i < n; i++)
-			obj_unref_n(pieces[i].obj, (int64_t)(pieces[i].len / PAGE_SIZE));
+		gather_add_range(&g, va, len / PAGE_SIZE);
+		gather_commit(&g, n);
 	}
-	if (pieces != stack_pieces)
-		kfree(pieces);
+	gather_finish(&g); // on error: nothing gathered, nothing changed
 	return err;
 }
 
@@ -316,6 +352,7 @@ static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va,
 // space's translations has passed a quiescent point (epoch.h).
 static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len)
 {
+	KASSERT(spin_holding(&s->lock));
 	struct lazy_tag *tag = kmalloc(sizeof *tag);
 	if (!tag)
 		return E_NOMEM;
@@ -530,28 +567,32 @@ void space_note_fault(struct space *s) { atomic_fetch_add(&s->faults, 1); }
 // ---- Deletion and teardown -----------------------------------------------------
 
 // Drops every mapping, lazy range, handle and table. Runs once, when the space is
-// dead and has no threads left, so no CPU has it loaded and no shootdown is needed.
+// dead and has no threads left, so no CPU has it loaded and no shootdown is needed:
+// the gather is GATHER_QUIESCED, and frees the tables last.
 static void teardown(struct space *s)
 {
 	KASSERT(atomic_load(&s->cpus) == 0);
 	spin_lock(&s->lock); // waits out any call that checked `dead` before it was set
+	struct tlb_gather g;
+	gather_init(&g, &space_gather_ops, s, NULL, GATHER_QUIESCED);
 	struct vm_range r;
 	for (uint64_t va = 0; vmmap_next(&s->map, va, &r) == E_OK; va = r.va + r.len) {
 		if (r.state == VMR_LAZY)
 			lazy_tag_put(&r);
-		obj_unref_n(r.obj, (int64_t)(r.len / PAGE_SIZE));
+		gather_defer_unref(&g, &r);
 	}
 	vmmap_destroy(&s->map);
 	s->lazy_head = s->lazy_tail = NULL; // their tags went with their records
 	atomic_store(&s->lazy_count, 0);
+	gather_defer_root(&g, s->root);
+	s->root = 0;
+	gather_finish(&g);
 	struct handle e;
 	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {
 		htable_close(&s->handles, i, &e);
 		if (!weak(s, e.obj))
 			obj_unref(e.obj); // only objects nothing else reaches can go here (see top)
 	}
-	mmu_destroy(s->root);
-	s->root = 0;
 	spin_unlock(&s->lock);
 }
 
