@@ -8,14 +8,14 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "kern/percpu.h"
-
-struct space;
+#include "kern/space.h"
 
 #ifndef SHOOTDOWN_FULL_PAGES
 #define SHOOTDOWN_FULL_PAGES 32
 #endif
 
-void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages);
+// Called only through the gather (gather.h), which releases after it returns.
+void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages) REQUIRES(s->lock);
 // Whether payer may send IPIs to the CPUs of s other than the caller: E_OK, or
 // E_BUDGET (counted) if its budget for this tick is spent. Takes no space lock.
 int shootdown_budget_check(struct space *s, struct space *payer);

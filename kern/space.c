@@ -76,15 +76,19 @@ void space_switch(struct space *to)
 		atomic_fetch_and(&from->cpus, ~cpuset_of(c->id));
 }
 
-bool space_dead(struct space *s) { return __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE); }
+// Acquire: a reader that sees dead also sees what the deleter did before setting it.
+// Under s->lock the flag cannot change (it is set under the lock), so the value is exact.
+bool space_dead(struct space *s) { return atomic_load_explicit(&s->dead, memory_order_acquire); }
 bool space_lazy_waiting(struct space *s) { return atomic_load_explicit(&s->lazy_count, memory_order_relaxed) != 0; }
 
-static void count(uint64_t *field, int64_t n) { __atomic_fetch_add(field, (uint64_t)n, __ATOMIC_RELAXED); }
 
 // ---- The gather's kernel side (gather.h) ------------------------------------------
 
-static void gather_shootdown(struct tlb_gather *g)
+// Reached through the ops pointer, so the analysis cannot see the caller: the gather
+// flushes only under the space's lock (every gather_finish caller holds it).
+static void gather_shootdown(struct tlb_gather *g) REQUIRES(g->s->lock)
 {
+	spin_assert_held(&g->s->lock);
 	shootdown(g->s, g->payer, g->start, (g->end - g->start) / PAGE_SIZE);
 }
 
@@ -157,9 +161,9 @@ static void read_counters(uint64_t *c)
 // Frees the lazily unmapped ranges every CPU has since passed a quiescent point for:
 // the passed prefix of the FIFO, detached first because reclaiming frees the tags.
 // The epoch did the flushing, so the gather flushes nothing (GATHER_QUIESCED).
-static void reclaim_locked(struct space *s)
+static void reclaim_locked(struct space *s) REQUIRES(s->lock)
 {
-	KASSERT(spin_holding(&s->lock));
+	spin_assert_held(&s->lock);
 	if (!s->lazy_head)
 		return;
 	uint64_t counters[MAX_CPUS];
@@ -177,7 +181,7 @@ static void reclaim_locked(struct space *s)
 	vmmap_reclaim(&s->map, lazy_done, &r, lazy_drop);
 	gather_finish(&r.g);
 	atomic_fetch_sub(&s->lazy_count, r.tags);
-	count(&s->stats.lazy_reclaimed, r.tags);
+	space_count(&s->counters.lazy_reclaimed, r.tags);
 }
 
 // ---- Mapping calls -----------------------------------------------------------
@@ -201,7 +205,7 @@ static void set_pte(pte_t *pte, uintptr_t va, void *arg)
 }
 
 // True if a record of the given state overlaps [va, va + len).
-static bool overlaps_state(struct space *s, uintptr_t va, uint64_t len, uint32_t state)
+static bool overlaps_state(struct space *s, uintptr_t va, uint64_t len, uint32_t state) REQUIRES(s->lock)
 {
 	struct vm_range r;
 	for (uint64_t a = va; vmmap_next(&s->map, a, &r) == E_OK && r.va < va + len; a = r.va + r.len)
@@ -220,7 +224,7 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 	uint64_t n = len / PAGE_SIZE;
 	int err = E_OK;
 	spin_lock(&s->lock);
-	if (s->dead) {
+	if (space_dead(s)) {
 		err = E_NOENT;
 		goto out;
 	}
@@ -253,7 +257,7 @@ struct reprot {
 
 // True if some page of [va, va + len) (all mapped) has a right prot lacks. The
 // records mirror the PTEs, so this needs no page-table walk.
-static bool lowers_rights(struct space *s, uintptr_t va, uint64_t len, unsigned prot)
+static bool lowers_rights(struct space *s, uintptr_t va, uint64_t len, unsigned prot) REQUIRES(s->lock)
 {
 	struct vm_range r;
 	for (uint64_t a = va; vmmap_next(&s->map, a, &r) == E_OK && r.va < va + len; a = r.va + r.len)
@@ -270,14 +274,14 @@ static void reprot_pte(pte_t *pte, uintptr_t va, void *arg)
 }
 
 // Common checks of protect and unmap, taking the lock: E_OK with the lock held.
-static int edit_begin(struct space *s, uintptr_t va, uint64_t len)
+static int edit_begin(struct space *s, uintptr_t va, uint64_t len) TRY_ACQUIRES(E_OK, s->lock)
 {
 	if (!range_args_ok(va, len))
 		return E_INVAL;
 	if (!user_range_ok(va, len))
 		return E_RANGE;
 	spin_lock(&s->lock);
-	int err = s->dead ? E_NOENT : E_OK;
+	int err = space_dead(s) ? E_NOENT : E_OK;
 	if (err == E_OK) {
 		reclaim_locked(s);
 		if (!vmmap_covered(&s->map, va, len))
@@ -325,8 +329,9 @@ static void clear_pte(pte_t *pte, uintptr_t va, void *arg)
 // GATHER_PIECES_ON_STACK, else reserved on the heap before anything changes), so
 // finish flushes once and only then drops their references.
 static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va, uint64_t len)
+	REQUIRES(s->lock)
 {
-	KASSERT(spin_holding(&s->lock));
+	spin_assert_held(&s->lock);
 	int err = shootdown_budget_check(s, payer);
 	if (err != E_OK)
 		return err;
@@ -350,9 +355,9 @@ static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va,
 
 // No IPI: the PTEs go now, the VA and frames once every CPU that may hold the
 // space's translations has passed a quiescent point (epoch.h).
-static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len)
+static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len) REQUIRES(s->lock)
 {
-	KASSERT(spin_holding(&s->lock));
+	spin_assert_held(&s->lock);
 	struct lazy_tag *tag = kmalloc(sizeof *tag);
 	if (!tag)
 		return E_NOMEM;
@@ -410,12 +415,21 @@ bool space_fault_spurious(struct space *s, uintptr_t va, uint64_t err)
 void space_get_stats(struct space *s, struct space_stats *out)
 {
 	spin_lock(&s->lock);
-	if (!s->dead)
+	if (!space_dead(s))
 		reclaim_locked(s);
-	*out = s->stats;
+	struct space_counters *c = &s->counters;
+	*out = (struct space_stats){
+		.ipis_sent = atomic_load_explicit(&c->ipis_sent, memory_order_relaxed),
+		.remote_flushes = atomic_load_explicit(&c->remote_flushes, memory_order_relaxed),
+		.local_flushes = atomic_load_explicit(&c->local_flushes, memory_order_relaxed),
+		.full_flushes = atomic_load_explicit(&c->full_flushes, memory_order_relaxed),
+		.pages_flushed = atomic_load_explicit(&c->pages_flushed, memory_order_relaxed),
+		.lazy_reclaimed = atomic_load_explicit(&c->lazy_reclaimed, memory_order_relaxed),
+		.budget_denials = atomic_load_explicit(&c->budget_denials, memory_order_relaxed),
+	};
 	out->lazy_pending = atomic_load(&s->lazy_count);
 	out->frames_charged = atomic_load(&s->charged);
-	out->mappings = s->dead ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
+	out->mappings = space_dead(s) ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
 	out->vcpus = atomic_load(&s->nvcpus);
 	out->faults = atomic_load(&s->faults);
 	spin_unlock(&s->lock);
@@ -451,7 +465,7 @@ static bool weak(struct space *s, void *obj) { return obj == s; }
 int space_handle_add(struct space *s, struct object *o, unsigned type, uint32_t rights)
 {
 	spin_lock(&s->lock);
-	int idx = s->dead ? E_NOENT : htable_alloc(&s->handles, o, type, rights);
+	int idx = space_dead(s) ? E_NOENT : htable_alloc(&s->handles, o, type, rights);
 	if (idx >= 0 && !weak(s, o))
 		obj_ref(o);
 	spin_unlock(&s->lock);
@@ -481,7 +495,8 @@ int space_handle_close(struct space *s, int h)
 	return err;
 }
 
-static void lock_two(struct space *a, struct space *b)
+// Not analysed inside: for a == b it takes one lock, which clang counts as two.
+static void lock_two(struct space *a, struct space *b) ACQUIRES(a->lock, b->lock) NO_LOCK_ANALYSIS
 {
 	if (a == b) {
 		spin_lock(&a->lock);
@@ -494,7 +509,7 @@ static void lock_two(struct space *a, struct space *b)
 	}
 }
 
-static void unlock_two(struct space *a, struct space *b)
+static void unlock_two(struct space *a, struct space *b) RELEASES(a->lock, b->lock) NO_LOCK_ANALYSIS
 {
 	spin_unlock(&a->lock);
 	if (a != b)
@@ -510,7 +525,7 @@ int space_handle_transfer(struct space *s, int h, struct space *to)
 	lock_two(s, to);
 	int idx = htable_get(&s->handles, h, OBJ_ANY, R_TRANSFER, &obj);
 	if (idx == E_OK)
-		idx = to->dead ? E_NOENT : E_OK;
+		idx = space_dead(to) ? E_NOENT : E_OK;
 	if (idx == E_OK) {
 		struct handle e = s->handles.slot[h];
 		idx = htable_alloc(&to->handles, e.obj, e.type, e.rights);
@@ -544,7 +559,7 @@ void space_uncharge(struct space *s, uint64_t frames) { atomic_fetch_sub(&s->cha
 int space_vcpu_add(struct space *s, struct vcpu *v)
 {
 	spin_lock(&s->lock);
-	int err = s->dead ? E_NOENT : E_OK;
+	int err = space_dead(s) ? E_NOENT : E_OK;
 	if (err == E_OK) {
 		atomic_fetch_add(&s->nvcpus, 1);
 		obj_ref(&s->obj);
@@ -599,12 +614,13 @@ static void teardown(struct space *s)
 static void try_teardown(struct space *s)
 {
 	bool no = false;
+	// No lock: both ends of the race call here after their own step (space_delete after
+	// setting dead, space_vcpu_gone after dropping nvcpus), so the later one sees both;
+	// torn_down's exchange makes it run once.
 	if (space_dead(s) && atomic_load(&s->nvcpus) == 0 &&
 	    atomic_compare_exchange_strong(&s->torn_down, &no, true))
 		teardown(s);
 }
-
-static void nop(void *arg) { (void)arg; }
 
 // Ends the waits of a dead space's blocked vcpus. A vcpu that checked `dead` just
 // before it was set may block after this pass: waiters of a deletion call it again.
@@ -619,8 +635,8 @@ static void wake_blocked(struct space *s)
 int space_delete(struct space *s)
 {
 	spin_lock(&s->lock);
-	bool was_dead = s->dead;
-	__atomic_store_n(&s->dead, true, __ATOMIC_RELEASE);
+	bool was_dead = space_dead(s);
+	atomic_store_explicit(&s->dead, true, memory_order_release);
 	spin_unlock(&s->lock);
 	if (was_dead)
 		return E_NOENT;
@@ -628,7 +644,7 @@ int space_delete(struct space *s)
 	// Blocked ones are woken (their wait returns E_NOENT, then they stop).
 	cpuset_t running = atomic_load(&s->cpus) & ~cpuset_of(cpu_id());
 	if (running)
-		xcall_run(running, nop, NULL);
+		xcall_kick(running);
 	wake_blocked(s);
 	try_teardown(s);
 	return E_OK;
@@ -663,7 +679,7 @@ void space_vcpu_gone(struct space *s, struct vcpu *v)
 
 void space_destroy(struct space *s)
 {
-	__atomic_store_n(&s->dead, true, __ATOMIC_RELEASE);
+	atomic_store_explicit(&s->dead, true, memory_order_release); // the last reference: nobody races
 	try_teardown(s); // no threads: they hold references
 	kfree(s);
 }
