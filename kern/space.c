@@ -81,7 +81,6 @@ void space_switch(struct space *to)
 bool space_dead(struct space *s) { return atomic_load_explicit(&s->dead, memory_order_acquire); }
 bool space_lazy_waiting(struct space *s) { return atomic_load_explicit(&s->lazy_count, memory_order_relaxed) != 0; }
 
-
 // ---- The gather's kernel side (gather.h) ------------------------------------------
 
 // Reached through the ops pointer, so the analysis cannot see the caller: the gather

@@ -88,14 +88,18 @@ static void gather_job(void *arg)
 		caller_side();
 		return;
 	}
-	irq_save();
+	// Interrupts on while waiting, so each IPI is taken as it comes. With them off, a
+	// second IPI of the vector arriving while one is pending merges with it (one IRR
+	// bit per vector): nothing is lost but a count, and the later test
+	// ipi_counters_match_between_senders_and_receivers fails (seen at smp 4 and 8).
+	irq_save(); // space_switch runs with interrupts off
 	struct space *prev = this_cpu()->loaded;
 	space_switch(T.s);
+	irq_restore();
 	atomic_fetch_add(&T.joined, 1);
-	while (!atomic_load(&T.done)) {
-		xcall_poll();
+	while (!atomic_load(&T.done))
 		cpu_relax();
-	}
+	irq_save();
 	space_switch(prev);
 	irq_restore();
 }
