@@ -19,8 +19,6 @@
 
 #define WARMUP 200
 
-static void nop(void *arg) { (void)arg; }
-
 static void report(const char *name, uint64_t ticks, uint64_t iters)
 {
 	uint64_t ns = tsc_to_ns(ticks, arch_tsc_hz());
@@ -31,10 +29,10 @@ static void report(const char *name, uint64_t ticks, uint64_t iters)
 static void bench_xcall(const char *name, cpuset_t targets, uint64_t iters)
 {
 	for (int i = 0; i < WARMUP; i++)
-		xcall_run(targets, nop, NULL);
+		xcall_kick(targets);
 	uint64_t t0 = arch_cycles();
 	for (uint64_t i = 0; i < iters; i++)
-		xcall_run(targets, nop, NULL);
+		xcall_kick(targets);
 	report(name, arch_cycles() - t0, iters);
 }
 

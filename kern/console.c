@@ -8,12 +8,13 @@
 #include <arch/arch.h>
 
 static struct spinlock console_lock = SPINLOCK_INIT("console");
-static bool at_line_start = true; // guarded by console_lock
+static bool at_line_start GUARDED_BY(console_lock) = true;
 
 void console_init(void) { arch_console_init(); }
 
-static void emit_locked(const char *buf, int len)
+static void emit_locked(const char *buf, int len) REQUIRES(console_lock)
 {
+	spin_assert_held(&console_lock);
 	for (int i = 0; i < len; i++) {
 		if (at_line_start) {
 			char pre[16];

@@ -14,15 +14,16 @@
 
 // lock protects: pool, the bump cursor (early), ready.
 static struct spinlock frame_lock = SPINLOCK_INIT("frame");
-static struct fpool pool;
-static bool ready;
+static struct fpool pool GUARDED_BY(frame_lock);
+static bool ready GUARDED_BY(frame_lock);
 static struct mrange ranges[MAX_RANGES]; // usable RAM, written once at boot
-static size_t nranges;
-static size_t bump_range;                // early: range being consumed
-static uint64_t bump_next;               // early: next frame in it
-static uint64_t usable_frames;
+static size_t nranges;                   // written once at boot
+static size_t bump_range GUARDED_BY(frame_lock);  // early: range being consumed
+static uint64_t bump_next GUARDED_BY(frame_lock); // early: next frame in it
+static uint64_t usable_frames;           // written once in frame_init, before any reader
 
-void frame_early_init(const struct mrange *usable, size_t n)
+// Boot, one CPU, before any frame is allocated: nothing to lock against.
+void frame_early_init(const struct mrange *usable, size_t n) NO_LOCK_ANALYSIS
 {
 	KASSERT(n <= MAX_RANGES && n > 0);
 	for (size_t i = 0; i < n; i++)
@@ -31,8 +32,9 @@ void frame_early_init(const struct mrange *usable, size_t n)
 	bump_next = ranges[0].base;
 }
 
-static int bump_alloc_locked(uint64_t *pa)
+static int bump_alloc_locked(uint64_t *pa) REQUIRES(frame_lock)
 {
+	spin_assert_held(&frame_lock);
 	while (bump_range < nranges) {
 		struct mrange *r = &ranges[bump_range];
 		if (bump_next < r->base + r->len) {
@@ -47,8 +49,9 @@ static int bump_alloc_locked(uint64_t *pa)
 }
 
 // Frees every usable frame into the pool, then takes back what the bump handed out.
-static void pool_fill_locked(void)
+static void pool_fill_locked(void) REQUIRES(frame_lock)
 {
+	spin_assert_held(&frame_lock);
 	for (size_t i = 0; i < nranges; i++) {
 		usable_frames += fpool_add_range(&pool, PFN(ranges[i].base), PFN(ranges[i].len));
 		uint64_t used_end = i < bump_range ? ranges[i].base + ranges[i].len
@@ -68,9 +71,10 @@ void frame_init(void)
 	fpool_init(&pool, bits, PFN(top));
 	pool_fill_locked();
 	ready = true;
+	uint64_t nfree = pool.nfree;
 	spin_unlock(&frame_lock);
 	kprintf("frames: %lu usable, %lu free, highest %#lx, bitmap %zu KiB\n",
-		usable_frames, pool.nfree, frame_highest_usable(), bytes / 1024);
+		usable_frames, nfree, frame_highest_usable(), bytes / 1024);
 }
 
 int frame_alloc(uint64_t *pa)
@@ -113,6 +117,13 @@ int frame_claim(uint64_t pa)
 	return got == 1 ? E_OK : E_BUSY;
 }
 
-uint64_t frame_free_count(void) { return ready ? pool.nfree : 0; }
+uint64_t frame_free_count(void)
+{
+	spin_lock(&frame_lock);
+	uint64_t n = ready ? pool.nfree : 0;
+	spin_unlock(&frame_lock);
+	return n;
+}
+
 uint64_t frame_usable_count(void) { return usable_frames; }
 uint64_t frame_highest_usable(void) { return ranges[nranges - 1].base + ranges[nranges - 1].len - 4096; }

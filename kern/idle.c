@@ -39,8 +39,6 @@ void idle_loop(void)
 	}
 }
 
-static void nop(void *arg) { (void)arg; }
-
 void job_run(cpuset_t set, job_fn fn, void *arg)
 {
 	uint32_t me = cpu_id();
@@ -51,7 +49,7 @@ void job_run(cpuset_t set, job_fn fn, void *arg)
 		if (!atomic_compare_exchange_strong(&slots[__builtin_ctzll(s)], &expected, &j))
 			panic("job_run: cpu%d is busy", __builtin_ctzll(s));
 	}
-	xcall_run(set & ~cpuset_of(me), nop, NULL); // wake them
+	xcall_kick(set & ~cpuset_of(me)); // wake them
 	if (set & cpuset_of(me)) {
 		fn(arg);
 		atomic_fetch_sub(&j.pending, 1);

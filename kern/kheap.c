@@ -8,7 +8,7 @@
 
 // lock protects: heap.
 static struct spinlock kheap_lock = SPINLOCK_INIT("kheap");
-static struct heap heap;
+static struct heap heap GUARDED_BY(kheap_lock);
 
 static void *grow(void *ctx, size_t npages)
 {
@@ -22,7 +22,8 @@ static void corrupt(void *ctx, const void *p, const char *what)
 	panic("kernel heap: %s at %p", what, p);
 }
 
-void kheap_init(bool poison) { heap_init(&heap, grow, corrupt, NULL, poison); }
+// Boot, one CPU, before the first allocation: nothing to lock against yet.
+void kheap_init(bool poison) NO_LOCK_ANALYSIS { heap_init(&heap, grow, corrupt, NULL, poison); }
 
 void *kmalloc(size_t n)
 {

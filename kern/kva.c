@@ -9,18 +9,18 @@
 #include <arch/paging.h>
 #include "include/pagoda/errors.h"
 
-// lock protects: next, mapped.
+// lock protects: next.   mapped: atomic (bumped by back() outside the lock).
 static struct spinlock kva_lock = SPINLOCK_INIT("kva");
-static uintptr_t next = KGLOBAL_BASE;
-static size_t mapped;
+static uintptr_t next GUARDED_BY(kva_lock) = KGLOBAL_BASE;
+static _Atomic size_t mapped;
 
 static uintptr_t reserve(size_t npages)
 {
 	spin_lock(&kva_lock);
 	uintptr_t va = next;
 	next += npages * PAGE_SIZE;
-	spin_unlock(&kva_lock);
 	KASSERT(next <= KGLOBAL_END);
+	spin_unlock(&kva_lock);
 	return va;
 }
 
@@ -35,7 +35,7 @@ static int back(uintptr_t va, size_t npages)
 			frame_free(pa);
 			return err;
 		}
-		__atomic_fetch_add(&mapped, 1, __ATOMIC_RELAXED);
+		atomic_fetch_add_explicit(&mapped, 1, memory_order_relaxed);
 	}
 	return E_OK;
 }
@@ -65,4 +65,4 @@ void *kva_map_mmio(uint64_t pa, size_t npages)
 	return (void *)va;
 }
 
-size_t kva_pages_mapped(void) { return __atomic_load_n(&mapped, __ATOMIC_RELAXED); }
+size_t kva_pages_mapped(void) { return atomic_load_explicit(&mapped, memory_order_relaxed); }

@@ -27,14 +27,15 @@ void notify_destroy(struct notify *n)
 	kfree(n);
 }
 
-static struct vcpu *dequeue_locked(struct notify *n)
+static struct vcpu *dequeue_locked(struct notify *n) REQUIRES(n->lock)
 {
+	spin_assert_held(&n->lock);
 	struct vcpu *v = n->wait_head;
 	if (v) {
 		n->wait_head = v->next;
 		if (!n->wait_head)
 			n->wait_tail = NULL;
-		v->waiting = NULL;
+		atomic_store_explicit(&v->waiting, NULL, memory_order_relaxed);
 	}
 	return v;
 }
@@ -64,13 +65,15 @@ int64_t notify_wait(struct notify *n, bool *blocked)
 		spin_unlock(&n->lock);
 		return b;
 	}
+	// Without the space's lock: a delete that lands after this read finds the vcpu
+	// queued by then (we hold n->lock until it is) and cancels the wait (wake_blocked).
 	if (v->timer_pending || space_dead(v->space)) {
 		spin_unlock(&n->lock);
 		return v->timer_pending ? E_TIMEOUT : E_NOENT;
 	}
 	v->state = V_BLOCKED;
 	v->wake_bits = 0;
-	v->waiting = n;
+	atomic_store_explicit(&v->waiting, n, memory_order_relaxed); // published by the unlock
 	v->next = NULL;
 	if (n->wait_tail)
 		n->wait_tail->next = v;
@@ -87,11 +90,13 @@ int64_t notify_wait(struct notify *n, bool *blocked)
 
 void notify_cancel_wait(struct vcpu *v)
 {
-	struct notify *n = __atomic_load_n(&v->waiting, __ATOMIC_ACQUIRE);
+	// No lock yet: which notify to lock. A stale value is checked again under it; a
+	// wait that starts after this read sees the space dead (notify_wait).
+	struct notify *n = atomic_load_explicit(&v->waiting, memory_order_acquire);
 	if (!n)
 		return;
 	spin_lock(&n->lock);
-	bool queued = v->waiting == n;
+	bool queued = atomic_load_explicit(&v->waiting, memory_order_relaxed) == n;
 	if (queued) {
 		struct vcpu **p = &n->wait_head, *prev = NULL;
 		while (*p != v)
@@ -99,7 +104,7 @@ void notify_cancel_wait(struct vcpu *v)
 		*p = v->next;
 		if (n->wait_tail == v)
 			n->wait_tail = prev;
-		v->waiting = NULL;
+		atomic_store_explicit(&v->waiting, NULL, memory_order_relaxed);
 	}
 	spin_unlock(&n->lock);
 	if (queued)

@@ -10,7 +10,8 @@
 
 struct vcpu;
 
-// lock protects bits, the waiter queue and each waiter's `waiting`/`next`.
+// lock protects bits, the waiter queue and each waiter's `next`, and every change of
+// a waiter's `waiting` (an atomic, also read without the lock: notify_cancel_wait).
 struct notify {
 	struct object obj;
 	struct spinlock lock;

@@ -25,7 +25,7 @@ struct cpu {
 	uintptr_t user_rsp;      // gs:24: scratch for the syscall entry
 	int irq_depth;           // nesting of irq_save(); see spinlock.c
 	bool irq_was_on;         // interrupt state before the outermost irq_save()
-	bool online;
+	_Atomic bool online;     // set (release) by the CPU itself once it is up
 	uint32_t kwin_used;      // bitmap of this CPU's temporary-window slots in use
 	_Atomic uint64_t ticks;  // timer interrupts taken
 
@@ -41,11 +41,13 @@ struct cpu {
 	_Atomic uint64_t xcalls_run;
 
 	// Scheduling (sched.c). runq_lock protects runq_head/runq_tail/runq_len; the
-	// rest is written by this CPU only.
+	// rest is written by this CPU only. runq_head is also read without the lock (is
+	// anything queued?), hence atomic.
 	struct vcpu *current;
 	struct vcpu *idle;         // this CPU's boot context, runs idle_loop
 	struct vcpu *zombie;       // exited thread whose stack the next thread frees
-	struct vcpu *runq_head, *runq_tail;
+	struct vcpu *_Atomic runq_head;
+	struct vcpu *runq_tail;
 	uint32_t runq_len;
 	struct spinlock runq_lock;
 	bool need_resched;           // set by the timer, acted on at return to user

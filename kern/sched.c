@@ -19,9 +19,11 @@ void ctx_switch(uintptr_t *save_rsp, uintptr_t next_rsp);
 
 // Free kernel stacks: the global region never shrinks, so stacks are reused. The
 // link to the next free stack lives in the free stack itself.
+// stack_lock protects: stack_free_list.   stacks_cached: atomic (changed under the
+// lock, read without it by leak tests).
 static struct spinlock stack_lock = SPINLOCK_INIT("kstack");
-static uintptr_t stack_free_list;
-static uint64_t stacks_cached;
+static uintptr_t stack_free_list GUARDED_BY(stack_lock);
+static _Atomic uint64_t stacks_cached;
 
 int kstack_alloc(uintptr_t *base)
 {
@@ -29,7 +31,7 @@ int kstack_alloc(uintptr_t *base)
 	uintptr_t s = stack_free_list;
 	if (s) {
 		stack_free_list = *(uintptr_t *)s;
-		stacks_cached--;
+		atomic_fetch_sub_explicit(&stacks_cached, 1, memory_order_relaxed);
 	}
 	spin_unlock(&stack_lock);
 	if (s) {
@@ -44,11 +46,11 @@ void kstack_free(uintptr_t base)
 	spin_lock(&stack_lock);
 	*(uintptr_t *)base = stack_free_list;
 	stack_free_list = base;
-	stacks_cached++;
+	atomic_fetch_add_explicit(&stacks_cached, 1, memory_order_relaxed);
 	spin_unlock(&stack_lock);
 }
 
-uint64_t kstack_cached(void) { return __atomic_load_n(&stacks_cached, __ATOMIC_RELAXED); }
+uint64_t kstack_cached(void) { return atomic_load_explicit(&stacks_cached, memory_order_relaxed); }
 
 void sched_init_cpu(void)
 {
@@ -69,7 +71,7 @@ static void runq_push(struct cpu *c, struct vcpu *t)
 	if (c->runq_tail)
 		c->runq_tail->next = t;
 	else
-		c->runq_head = t;
+		atomic_store_explicit(&c->runq_head, t, memory_order_release);
 	c->runq_tail = t;
 	c->runq_len++;
 	spin_unlock(&c->runq_lock);
@@ -78,10 +80,10 @@ static void runq_push(struct cpu *c, struct vcpu *t)
 static struct vcpu *runq_pop(struct cpu *c)
 {
 	spin_lock(&c->runq_lock);
-	struct vcpu *t = c->runq_head;
+	struct vcpu *t = atomic_load_explicit(&c->runq_head, memory_order_relaxed);
 	if (t) {
-		c->runq_head = t->next;
-		if (!c->runq_head)
+		atomic_store_explicit(&c->runq_head, t->next, memory_order_relaxed);
+		if (!t->next)
 			c->runq_tail = NULL;
 		c->runq_len--;
 	}
@@ -89,14 +91,12 @@ static struct vcpu *runq_pop(struct cpu *c)
 	return t;
 }
 
-static void nop(void *arg) { (void)arg; }
-
 void sched_enqueue(struct vcpu *t)
 {
 	t->state = V_RUNNABLE;
 	runq_push(cpus[t->cpu], t);
 	if (t->cpu != cpu_id())
-		xcall_run(cpuset_of(t->cpu), nop, NULL); // wake it if it halts in idle
+		xcall_kick(cpuset_of(t->cpu)); // wake it if it halts in idle
 }
 
 // Runs right after every switch, on the incoming vcpu: the outgoing one, if it
@@ -173,7 +173,8 @@ void sched_exit(void)
 void sched_idle_once(void)
 {
 	irq_disable();
-	if (__atomic_load_n(&this_cpu()->runq_head, __ATOMIC_ACQUIRE)) {
+	// No lock: an enqueue after this read sends the wake-up IPI that ends the hlt.
+	if (atomic_load_explicit(&this_cpu()->runq_head, memory_order_acquire)) {
 		irq_enable();
 		sched_yield();
 		return;
@@ -185,7 +186,7 @@ void sched_tick(void)
 {
 	struct cpu *c = this_cpu();
 	vcpu_tick();
-	if (__atomic_load_n(&c->runq_head, __ATOMIC_RELAXED))
+	if (atomic_load_explicit(&c->runq_head, memory_order_relaxed)) // a miss waits a tick
 		c->need_resched = true;
 	// A quiescent point for lazy unmaps (epoch.h): drop this space's translations.
 	struct space *s = c->loaded;
@@ -204,6 +205,8 @@ void sched_user_return(struct trap_frame *f)
 		sched_yield();
 	}
 	struct vcpu *v = this_cpu()->current;
+	// No lock: a delete that lands just after this read kicks this CPU (space_delete
+	// cross-calls the CPUs in s->cpus), so the vcpu stops on its next way back.
 	if (space_dead(v->space))
 		vcpu_exit(0);
 	vcpu_user_return(f);

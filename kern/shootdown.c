@@ -38,29 +38,27 @@ static void flush_remote(void *arg)
 	// coherence test must catch the stale entries it leaves.
 }
 
-static void count(uint64_t *field, uint64_t n) { __atomic_fetch_add(field, n, __ATOMIC_RELAXED); }
-
 void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages)
 {
-	KASSERT(spin_holding(&s->lock));
+	spin_assert_held(&s->lock);
 	struct cpu *me = this_cpu();
-	struct space_stats *st = &(payer ? payer : s)->stats;
+	struct space_counters *st = &(payer ? payer : s)->counters; // payer's lock not held: atomics
 	bool full = arch_tlb_flush_is_full(npages);
 	atomic_thread_fence(memory_order_seq_cst); // PTE writes before the read of cpus
 	cpuset_t targets = atomic_load(&s->cpus) & ~cpuset_of(me->id);
 	if (me->loaded == s) {
 		arch_tlb_flush_range(va, npages);
-		count(&st->local_flushes, 1);
-		count(full ? &st->full_flushes : &st->pages_flushed, full ? 1 : npages);
+		space_count(&st->local_flushes, 1);
+		space_count(full ? &st->full_flushes : &st->pages_flushed, full ? 1 : npages);
 	}
 	if (!targets)
 		return;
 	uint64_t n = (uint64_t)cpuset_count(targets);
 	struct flush_req r = { s, va, npages };
 	xcall_run(targets, flush_remote, &r); // returns after every target acked
-	count(&st->ipis_sent, n);
-	count(&st->remote_flushes, n);
-	count(full ? &st->full_flushes : &st->pages_flushed, full ? n : n * npages);
+	space_count(&st->ipis_sent, n);
+	space_count(&st->remote_flushes, n);
+	space_count(full ? &st->full_flushes : &st->pages_flushed, full ? n : n * npages);
 }
 
 int shootdown_budget_check(struct space *s, struct space *payer)
@@ -87,6 +85,6 @@ int shootdown_budget_check(struct space *s, struct space *payer)
 	}
 	spin_unlock(&payer->budget_lock);
 	if (err != E_OK)
-		count(&payer->stats.budget_denials, 1);
+		space_count(&payer->counters.budget_denials, 1);
 	return err;
 }

@@ -8,10 +8,10 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "kern/percpu.h"
+#include "kern/space.h"
 
-struct space;
-
-void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages);
+// Called only through the gather (gather.h), which releases after it returns.
+void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages) REQUIRES(s->lock);
 // Whether payer may send IPIs to the CPUs of s other than the caller: E_OK, or
 // E_BUDGET (counted) if its budget for this tick is spent. Takes no space lock.
 int shootdown_budget_check(struct space *s, struct space *payer);

@@ -7,6 +7,7 @@
 #include "kern/space.h"
 #include "kern/mem.h"
 #include "kern/shootdown.h"
+#include "kern/gather.h"
 #include "kern/epoch.h"
 #include "kern/sched.h"
 #include "kern/notify.h"
@@ -75,10 +76,36 @@ void space_switch(struct space *to)
 		atomic_fetch_and(&from->cpus, ~cpuset_of(c->id));
 }
 
-bool space_dead(struct space *s) { return __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE); }
+// Acquire: a reader that sees dead also sees what the deleter did before setting it.
+// Under s->lock the flag cannot change (it is set under the lock), so the value is exact.
+bool space_dead(struct space *s) { return atomic_load_explicit(&s->dead, memory_order_acquire); }
 bool space_lazy_waiting(struct space *s) { return atomic_load_explicit(&s->lazy_count, memory_order_relaxed) != 0; }
 
-static void count(uint64_t *field, int64_t n) { __atomic_fetch_add(field, (uint64_t)n, __ATOMIC_RELAXED); }
+// ---- The gather's kernel side (gather.h) ------------------------------------------
+
+// Reached through the ops pointer, so the analysis cannot see the caller: the gather
+// flushes only under the space's lock (every gather_finish caller holds it).
+static void gather_shootdown(struct tlb_gather *g) REQUIRES(g->s->lock)
+{
+	spin_assert_held(&g->s->lock);
+	shootdown(g->s, g->payer, g->start, (g->end - g->start) / PAGE_SIZE);
+}
+
+static void gather_unref(struct tlb_gather *g, const struct vm_range *piece)
+{
+	(void)g;
+	obj_unref_n(piece->obj, (int64_t)(piece->len / PAGE_SIZE));
+}
+
+static void gather_free_root(struct tlb_gather *g, uint64_t root)
+{
+	(void)g;
+	mmu_destroy(root);
+}
+
+static const struct gather_ops space_gather_ops = {
+	gather_shootdown, gather_unref, gather_free_root, kmalloc, kfree,
+};
 
 // ---- Lazy reclamation --------------------------------------------------------
 
@@ -110,12 +137,17 @@ static bool lazy_done(uint64_t tag, void *arg)
 	return ((struct lazy_tag *)tag)->passed;
 }
 
+struct reclaim {
+	struct tlb_gather g;
+	uint32_t tags;   // tags freed
+};
+
 static void lazy_drop(const struct vm_range *v, void *arg)
 {
-	uint32_t *n = arg;
-	obj_unref_n(v->obj, (int64_t)(v->len / PAGE_SIZE));
+	struct reclaim *r = arg;
+	gather_defer_unref(&r->g, v);
 	if (lazy_tag_put(v))
-		(*n)++;
+		r->tags++;
 }
 
 // Entries past ncpus stay unread: epoch.c reads only CPUs in a snapshot's set.
@@ -127,8 +159,10 @@ static void read_counters(uint64_t *c)
 
 // Frees the lazily unmapped ranges every CPU has since passed a quiescent point for:
 // the passed prefix of the FIFO, detached first because reclaiming frees the tags.
-static void reclaim_locked(struct space *s)
+// The epoch did the flushing, so the gather flushes nothing (GATHER_QUIESCED).
+static void reclaim_locked(struct space *s) REQUIRES(s->lock)
 {
+	spin_assert_held(&s->lock);
 	if (!s->lazy_head)
 		return;
 	uint64_t counters[MAX_CPUS];
@@ -141,10 +175,12 @@ static void reclaim_locked(struct space *s)
 	s->lazy_head = t;
 	if (!t)
 		s->lazy_tail = NULL;
-	uint32_t n = 0;
-	vmmap_reclaim(&s->map, lazy_done, &n, lazy_drop);
-	atomic_fetch_sub(&s->lazy_count, n);
-	count(&s->stats.lazy_reclaimed, n);
+	struct reclaim r = { .tags = 0 };
+	gather_init(&r.g, &space_gather_ops, s, NULL, GATHER_QUIESCED);
+	vmmap_reclaim(&s->map, lazy_done, &r, lazy_drop);
+	gather_finish(&r.g);
+	atomic_fetch_sub(&s->lazy_count, r.tags);
+	space_count(&s->counters.lazy_reclaimed, r.tags);
 }
 
 // ---- Mapping calls -----------------------------------------------------------
@@ -168,7 +204,7 @@ static void set_pte(pte_t *pte, uintptr_t va, void *arg)
 }
 
 // True if a record of the given state overlaps [va, va + len).
-static bool overlaps_state(struct space *s, uintptr_t va, uint64_t len, uint32_t state)
+static bool overlaps_state(struct space *s, uintptr_t va, uint64_t len, uint32_t state) REQUIRES(s->lock)
 {
 	struct vm_range r;
 	for (uint64_t a = va; vmmap_next(&s->map, a, &r) == E_OK && r.va < va + len; a = r.va + r.len)
@@ -187,7 +223,7 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 	uint64_t n = len / PAGE_SIZE;
 	int err = E_OK;
 	spin_lock(&s->lock);
-	if (s->dead) {
+	if (space_dead(s)) {
 		err = E_NOENT;
 		goto out;
 	}
@@ -220,7 +256,7 @@ struct reprot {
 
 // True if some page of [va, va + len) (all mapped) has a right prot lacks. The
 // records mirror the PTEs, so this needs no page-table walk.
-static bool lowers_rights(struct space *s, uintptr_t va, uint64_t len, unsigned prot)
+static bool lowers_rights(struct space *s, uintptr_t va, uint64_t len, unsigned prot) REQUIRES(s->lock)
 {
 	struct vm_range r;
 	for (uint64_t a = va; vmmap_next(&s->map, a, &r) == E_OK && r.va < va + len; a = r.va + r.len)
@@ -237,14 +273,14 @@ static void reprot_pte(pte_t *pte, uintptr_t va, void *arg)
 }
 
 // Common checks of protect and unmap, taking the lock: E_OK with the lock held.
-static int edit_begin(struct space *s, uintptr_t va, uint64_t len)
+static int edit_begin(struct space *s, uintptr_t va, uint64_t len) TRY_ACQUIRES(E_OK, s->lock)
 {
 	if (!range_args_ok(va, len))
 		return E_INVAL;
 	if (!user_range_ok(va, len))
 		return E_RANGE;
 	spin_lock(&s->lock);
-	int err = s->dead ? E_NOENT : E_OK;
+	int err = space_dead(s) ? E_NOENT : E_OK;
 	if (err == E_OK) {
 		reclaim_locked(s);
 		if (!vmmap_covered(&s->map, va, len))
@@ -270,9 +306,12 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 		goto out;
 	if ((err = vmmap_protect(&s->map, va, len, prot)) != E_OK)
 		goto out;
+	struct tlb_gather g;
+	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
 	mmu_range(s->root, &s->leaves, va, n, false, reprot_pte, &r);
 	if (r.lowers)
-		shootdown(s, payer, va, n);
+		gather_add_range(&g, va, n);
+	gather_finish(&g); // nothing to release: a downgrade frees nothing
 out:
 	spin_unlock(&s->lock);
 	return err;
@@ -285,37 +324,39 @@ static void clear_pte(pte_t *pte, uintptr_t va, void *arg)
 	*pte = 0;
 }
 
-#define PIECES_ON_STACK 8
-
+// The removed records land straight in the gather (on its stack up to
+// GATHER_PIECES_ON_STACK, else reserved on the heap before anything changes), so
+// finish flushes once and only then drops their references.
 static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va, uint64_t len)
+	REQUIRES(s->lock)
 {
+	spin_assert_held(&s->lock);
 	int err = shootdown_budget_check(s, payer);
 	if (err != E_OK)
 		return err;
-	struct vm_range stack_pieces[PIECES_ON_STACK], *pieces = stack_pieces;
-	uint32_t n = 0;
-	err = vmmap_remove(&s->map, va, len, pieces, &n, PIECES_ON_STACK);
-	if (err == E_RANGE) { // more records than fit on the stack
-		if (!(pieces = kmalloc(n * sizeof *pieces)))
-			return E_NOMEM;
-		err = vmmap_remove(&s->map, va, len, pieces, &n, n);
+	struct tlb_gather g;
+	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
+	uint32_t room, n = 0;
+	struct vm_range *slots = gather_slots(&g, &room);
+	err = vmmap_remove(&s->map, va, len, slots, &n, room);
+	if (err == E_RANGE && (err = gather_reserve(&g, n)) == E_OK) { // more than fit on the stack
+		slots = gather_slots(&g, &room);
+		err = vmmap_remove(&s->map, va, len, slots, &n, room);
 	}
 	if (err == E_OK) {
 		mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, false, clear_pte, NULL);
-		shootdown(s, payer, va, len / PAGE_SIZE);
-		// Only now may the frames go: no CPU can reach them any more.
-		for (uint32_t i = 0; i < n; i++)
-			obj_unref_n(pieces[i].obj, (int64_t)(pieces[i].len / PAGE_SIZE));
+		gather_add_range(&g, va, len / PAGE_SIZE);
+		gather_commit(&g, n);
 	}
-	if (pieces != stack_pieces)
-		kfree(pieces);
+	gather_finish(&g); // on error: nothing gathered, nothing changed
 	return err;
 }
 
 // No IPI: the PTEs go now, the VA and frames once every CPU that may hold the
 // space's translations has passed a quiescent point (epoch.h).
-static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len)
+static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len) REQUIRES(s->lock)
 {
+	spin_assert_held(&s->lock);
 	struct lazy_tag *tag = kmalloc(sizeof *tag);
 	if (!tag)
 		return E_NOMEM;
@@ -373,12 +414,21 @@ bool space_fault_spurious(struct space *s, uintptr_t va, uint64_t err)
 void space_get_stats(struct space *s, struct space_stats *out)
 {
 	spin_lock(&s->lock);
-	if (!s->dead)
+	if (!space_dead(s))
 		reclaim_locked(s);
-	*out = s->stats;
+	struct space_counters *c = &s->counters;
+	*out = (struct space_stats){
+		.ipis_sent = atomic_load_explicit(&c->ipis_sent, memory_order_relaxed),
+		.remote_flushes = atomic_load_explicit(&c->remote_flushes, memory_order_relaxed),
+		.local_flushes = atomic_load_explicit(&c->local_flushes, memory_order_relaxed),
+		.full_flushes = atomic_load_explicit(&c->full_flushes, memory_order_relaxed),
+		.pages_flushed = atomic_load_explicit(&c->pages_flushed, memory_order_relaxed),
+		.lazy_reclaimed = atomic_load_explicit(&c->lazy_reclaimed, memory_order_relaxed),
+		.budget_denials = atomic_load_explicit(&c->budget_denials, memory_order_relaxed),
+	};
 	out->lazy_pending = atomic_load(&s->lazy_count);
 	out->frames_charged = atomic_load(&s->charged);
-	out->mappings = s->dead ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
+	out->mappings = space_dead(s) ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
 	out->vcpus = atomic_load(&s->nvcpus);
 	out->faults = atomic_load(&s->faults);
 	spin_unlock(&s->lock);
@@ -414,7 +464,7 @@ static bool weak(struct space *s, void *obj) { return obj == s; }
 int space_handle_add(struct space *s, struct object *o, unsigned type, uint32_t rights)
 {
 	spin_lock(&s->lock);
-	int idx = s->dead ? E_NOENT : htable_alloc(&s->handles, o, type, rights);
+	int idx = space_dead(s) ? E_NOENT : htable_alloc(&s->handles, o, type, rights);
 	if (idx >= 0 && !weak(s, o))
 		obj_ref(o);
 	spin_unlock(&s->lock);
@@ -444,7 +494,8 @@ int space_handle_close(struct space *s, int h)
 	return err;
 }
 
-static void lock_two(struct space *a, struct space *b)
+// Not analysed inside: for a == b it takes one lock, which clang counts as two.
+static void lock_two(struct space *a, struct space *b) ACQUIRES(a->lock, b->lock) NO_LOCK_ANALYSIS
 {
 	if (a == b) {
 		spin_lock(&a->lock);
@@ -457,7 +508,7 @@ static void lock_two(struct space *a, struct space *b)
 	}
 }
 
-static void unlock_two(struct space *a, struct space *b)
+static void unlock_two(struct space *a, struct space *b) RELEASES(a->lock, b->lock) NO_LOCK_ANALYSIS
 {
 	spin_unlock(&a->lock);
 	if (a != b)
@@ -473,7 +524,7 @@ int space_handle_transfer(struct space *s, int h, struct space *to)
 	lock_two(s, to);
 	int idx = htable_get(&s->handles, h, OBJ_ANY, R_TRANSFER, &obj);
 	if (idx == E_OK)
-		idx = to->dead ? E_NOENT : E_OK;
+		idx = space_dead(to) ? E_NOENT : E_OK;
 	if (idx == E_OK) {
 		struct handle e = s->handles.slot[h];
 		idx = htable_alloc(&to->handles, e.obj, e.type, e.rights);
@@ -507,7 +558,7 @@ void space_uncharge(struct space *s, uint64_t frames) { atomic_fetch_sub(&s->cha
 int space_vcpu_add(struct space *s, struct vcpu *v)
 {
 	spin_lock(&s->lock);
-	int err = s->dead ? E_NOENT : E_OK;
+	int err = space_dead(s) ? E_NOENT : E_OK;
 	if (err == E_OK) {
 		atomic_fetch_add(&s->nvcpus, 1);
 		obj_ref(&s->obj);
@@ -530,40 +581,45 @@ void space_note_fault(struct space *s) { atomic_fetch_add(&s->faults, 1); }
 // ---- Deletion and teardown -----------------------------------------------------
 
 // Drops every mapping, lazy range, handle and table. Runs once, when the space is
-// dead and has no threads left, so no CPU has it loaded and no shootdown is needed.
+// dead and has no threads left, so no CPU has it loaded and no shootdown is needed:
+// the gather is GATHER_QUIESCED, and frees the tables last.
 static void teardown(struct space *s)
 {
 	KASSERT(atomic_load(&s->cpus) == 0);
 	spin_lock(&s->lock); // waits out any call that checked `dead` before it was set
+	struct tlb_gather g;
+	gather_init(&g, &space_gather_ops, s, NULL, GATHER_QUIESCED);
 	struct vm_range r;
 	for (uint64_t va = 0; vmmap_next(&s->map, va, &r) == E_OK; va = r.va + r.len) {
 		if (r.state == VMR_LAZY)
 			lazy_tag_put(&r);
-		obj_unref_n(r.obj, (int64_t)(r.len / PAGE_SIZE));
+		gather_defer_unref(&g, &r);
 	}
 	vmmap_destroy(&s->map);
 	s->lazy_head = s->lazy_tail = NULL; // their tags went with their records
 	atomic_store(&s->lazy_count, 0);
+	gather_defer_root(&g, s->root);
+	s->root = 0;
+	gather_finish(&g);
 	struct handle e;
 	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {
 		htable_close(&s->handles, i, &e);
 		if (!weak(s, e.obj))
 			obj_unref(e.obj); // only objects nothing else reaches can go here (see top)
 	}
-	mmu_destroy(s->root);
-	s->root = 0;
 	spin_unlock(&s->lock);
 }
 
 static void try_teardown(struct space *s)
 {
 	bool no = false;
+	// No lock: both ends of the race call here after their own step (space_delete after
+	// setting dead, space_vcpu_gone after dropping nvcpus), so the later one sees both;
+	// torn_down's exchange makes it run once.
 	if (space_dead(s) && atomic_load(&s->nvcpus) == 0 &&
 	    atomic_compare_exchange_strong(&s->torn_down, &no, true))
 		teardown(s);
 }
-
-static void nop(void *arg) { (void)arg; }
 
 // Ends the waits of a dead space's blocked vcpus. A vcpu that checked `dead` just
 // before it was set may block after this pass: waiters of a deletion call it again.
@@ -578,8 +634,8 @@ static void wake_blocked(struct space *s)
 int space_delete(struct space *s)
 {
 	spin_lock(&s->lock);
-	bool was_dead = s->dead;
-	__atomic_store_n(&s->dead, true, __ATOMIC_RELEASE);
+	bool was_dead = space_dead(s);
+	atomic_store_explicit(&s->dead, true, memory_order_release);
 	spin_unlock(&s->lock);
 	if (was_dead)
 		return E_NOENT;
@@ -587,7 +643,7 @@ int space_delete(struct space *s)
 	// Blocked ones are woken (their wait returns E_NOENT, then they stop).
 	cpuset_t running = atomic_load(&s->cpus) & ~cpuset_of(cpu_id());
 	if (running)
-		xcall_run(running, nop, NULL);
+		xcall_kick(running);
 	wake_blocked(s);
 	try_teardown(s);
 	return E_OK;
@@ -622,7 +678,7 @@ void space_vcpu_gone(struct space *s, struct vcpu *v)
 
 void space_destroy(struct space *s)
 {
-	__atomic_store_n(&s->dead, true, __ATOMIC_RELEASE);
+	atomic_store_explicit(&s->dead, true, memory_order_release); // the last reference: nobody races
 	try_teardown(s); // no threads: they hold references
 	kfree(s);
 }

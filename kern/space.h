@@ -19,12 +19,27 @@ struct mem;
 struct lazy_tag;
 struct vcpu;
 
-// lock protects: root's PTEs, map, handles, dead, stats fields not noted atomic.
+// Counters of struct space_stats that are bumped where the work happens, by whoever
+// does it: a payer's shootdown counters by calls on other spaces, without their lock.
+// Each is an atomic counter read alone (space_get_stats is no snapshot across them).
+struct space_counters {
+	_Atomic uint64_t ipis_sent, remote_flushes, local_flushes, full_flushes, pages_flushed;
+	_Atomic uint64_t lazy_reclaimed, budget_denials;
+};
+
+static inline void space_count(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed); // statistics order nothing
+}
+
+// lock protects: root's PTEs, leaves, map, handles, vcpus, lazy_head/lazy_tail, and
+//   the transition of dead (set once, under the lock; see space_dead()).
 // cpus: atomic; a CPU sets its bit before loading root and clears it after loading
 //   another root (space_switch), so a reader after a PTE write sees every CPU that
 //   may hold a translation made before the write (docs/shootdown.md).
-// nvcpus, torn_down, lazy_count, charged: atomics.
+// dead, nvcpus, torn_down, lazy_count, charged, counters, exit_status, faults: atomics.
 // budget_*: budget_lock (a leaf lock: nothing is taken while holding it).
+// quota: written at creation only.
 struct space {
 	struct object obj;
 	struct spinlock lock;
@@ -33,7 +48,7 @@ struct space {
 	struct mmu_cache leaves;       // lock: recently walked leaf tables
 	struct vmmap map;
 	struct htable handles;         // entries naming this space itself (H_SELF, dups) hold no reference
-	bool dead;                     // space_delete() was called
+	_Atomic bool dead;             // space_delete() was called (release store, acquire loads)
 	_Atomic bool torn_down;        // mappings, handles and tables are gone
 	_Atomic uint32_t nvcpus;       // vcpus created and not yet reaped
 	struct vcpu *vcpus;            // lock: those vcpus (linked by space_next)
@@ -45,7 +60,7 @@ struct space {
 	uint64_t budget_per_tick;      // shootdown IPIs per 10 ms, 0 = unlimited
 	int64_t budget_tokens;
 	uint64_t budget_stamp;         // tick count of the last refill
-	struct space_stats stats;      // counters bumped with atomic adds
+	struct space_counters counters; // space_count() adds, atomic loads
 	_Atomic int exit_status;       // first non-zero status a vcpu stopped with
 	_Atomic uint32_t faults;       // vcpus stopped by a fault no upcall could take
 };
@@ -55,6 +70,8 @@ struct space {
 int space_create(struct space **out);   // one reference, the caller's
 void space_destroy(struct space *s);    // obj_unref_n() at zero
 int space_delete(struct space *s);      // E_NOENT if already deleted
+// Whether space_delete() was called. Exact under s->lock; without it a racing delete
+// may not be seen yet, and callers say why that is harmless where they read it.
 bool space_dead(struct space *s);
 // Waits (yielding) until a deleted space is torn down; gives up (false) if caller's
 // own space (NULL: the kernel) is deleted meanwhile.

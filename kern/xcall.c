@@ -4,6 +4,7 @@
 // then sets its bit in the target's pending mask; the target claims bits with an
 // atomic exchange and runs each request exactly once. Waiters keep serving their own
 // inbox, so CPUs cross-calling each other at the same time cannot deadlock.
+#include <stddef.h>
 #include "kern/xcall.h"
 #include "kern/panic.h"
 #include "kern/spinlock.h"
@@ -63,3 +64,7 @@ void xcall_run(cpuset_t targets, xcall_fn fn, void *arg)
 	}
 	me->xcall_active = false;
 }
+
+static void nop(void *arg) { (void)arg; }
+
+void xcall_kick(cpuset_t targets) { xcall_run(targets, nop, NULL); }

@@ -11,6 +11,9 @@ typedef void (*xcall_fn)(void *arg);
 // interrupt handler or from inside an xcall function. fn runs with interrupts off on
 // remote CPUs and must not take locks (see spinlock.h).
 void xcall_run(cpuset_t targets, xcall_fn fn, void *arg);
+// xcall_run of a function that does nothing: each target has taken an interrupt by the
+// return (a CPU halted in idle wakes, one in user mode passes through the kernel).
+void xcall_kick(cpuset_t targets);
 // Runs the requests queued for this CPU. Called by the IPI handler and by every
 // CPU that spins waiting (for acks or for a lock).
 void xcall_poll(void);

@@ -15,6 +15,7 @@ have pkg-config         || need="$need pkg-config"
 for extra in "$@"; do
 	case "$extra" in
 	spin)    have spin    || need="$need spin" ;;
+	clang)   have clang   || need="$need clang" ;;
 	gnuplot) have gnuplot || need="$need gnuplot-nox" ;;
 	static-libc) pkg_ok libc6-dev || need="$need libc6-dev" ;;
 	esac

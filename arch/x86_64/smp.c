@@ -32,7 +32,7 @@ cpuset_t cpuset_online(void) { return atomic_load_explicit(&online_set, memory_o
 
 static void mark_online(struct cpu *c)
 {
-	c->online = true;
+	atomic_store_explicit(&c->online, true, memory_order_release);
 	atomic_fetch_or(&online_set, cpuset_of(c->id));
 	atomic_fetch_add(&ncpus_online, 1);
 }
@@ -89,13 +89,13 @@ static int start_ap(struct cpu *c)
 	cpus[c->id] = c;
 	lapic_send_init(c->apic_id);
 	udelay(10000);
-	for (int i = 0; i < 2 && !c->online; i++) {
+	for (int i = 0; i < 2 && !atomic_load_explicit(&c->online, memory_order_acquire); i++) {
 		lapic_send_sipi(c->apic_id, TRAMPOLINE_PA >> 12);
 		udelay(200);
 	}
-	for (int ms = 0; ms < 1000 && !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE); ms++)
+	for (int ms = 0; ms < 1000 && !atomic_load_explicit(&c->online, memory_order_acquire); ms++)
 		udelay(1000);
-	return c->online ? E_OK : E_TIMEOUT;
+	return atomic_load_explicit(&c->online, memory_order_acquire) ? E_OK : E_TIMEOUT;
 }
 
 // The blob is linked (and loaded) low, where the kernel tables map nothing: copy it
