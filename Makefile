@@ -20,7 +20,9 @@ KASFLAGS := -D__ASSEMBLY__ -I. -Iarch/$(ARCH) -MMD -MP -g
 KLDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments \
 	-T arch/$(ARCH)/kernel.ld
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)
-HOSTCFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -I.
+# Host tests run under ASan and UBSan: a sanitizer report fails the test that triggered it.
+HOSTSAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOSTCFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -I. $(HOSTSAN)
 
 KSRCS := $(wildcard kern/*.c lib/*.c arch/$(ARCH)/*.c tests/kern/*.c)
 KASMS := $(wildcard arch/$(ARCH)/*.S)
@@ -86,7 +88,7 @@ gdb: deps kernel
 	$(QEMU) $(QEMU_ARGS) -append "mode=demo" -s -S
 
 .SECONDEXPANSION:
-$(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*)
+$(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $<"
 	$(Q)$(CC) $(HOSTCFLAGS) $< $(host_srcs_$*) -lcriterion -o $@
