@@ -76,16 +76,15 @@ $(BUILD)/kernel.elf: $(KOBJS) arch/$(ARCH)/kernel.ld tools/ksyms.sh
 $(BUILD)/kernel.bin: $(BUILD)/kernel.elf
 	$(Q)objcopy -O binary $< $@
 
-QEMU_ARGS = -accel tcg,thread=multi -cpu max -smp $(SMP) -m $(MEM) -kernel $(BUILD)/kernel.bin \
-	-display none -serial stdio -no-reboot -monitor none \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+# The one QEMU command line is tools/runproc.py's (the test runner and benchmarks use it too).
+BOOT = QEMU=$(QEMU) python3 tools/runproc.py --build $(BUILD) --smp $(SMP) --mem $(MEM)
 
 # The demo exits QEMU itself (status 33 = success), so `make run` ends on its own.
 run: deps kernel
-	@$(QEMU) $(QEMU_ARGS) -append "mode=demo"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
+	@$(BOOT) --append "mode=demo"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
 
 gdb: deps kernel
-	$(QEMU) $(QEMU_ARGS) -append "mode=demo" -s -S
+	$(BOOT) --append "mode=demo" -s -S
 
 .SECONDEXPANSION:
 $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) Makefile
