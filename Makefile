@@ -42,7 +42,7 @@ HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted
+.PHONY: all kernel run test check bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted
 all: kernel
 kernel: $(BUILD)/kernel.bin
 
@@ -102,9 +102,19 @@ negctl:
 deps-test:
 	@./tools/deps.sh spin
 
+# CHECKS: commands that each count as one case of `make test` by their exit status
+# (tools/runtests.py --check), e.g. the grep checks in tools/check_*.sh.
+CHECKS ?= $(sort $(wildcard tools/check_*.sh))
+
 test: deps-test kernel host-tests negctl hosted
 	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin \
-		--hosted $(HBUILD)/rtthreads
+		--hosted $(HBUILD)/rtthreads $(foreach c,$(CHECKS),--check $(c))
+
+# One test boot and its KTAP report: make check T=<ktest name prefix> [SMP=n] [MEM=m].
+# The user test programs run from the ktests user_<program> (tests/kern/test_user.c).
+check: deps kernel
+	@[ -n "$(T)" ] || { echo "check: say which tests, e.g. make check T=user_lazy SMP=2"; exit 1; }
+	@python3 tools/runtests.py --build $(BUILD) --smp $(SMP) --mem $(MEM) --only "$(T)"
 
 bench: deps kernel
 	@python3 tools/bench.py --build $(BUILD)
