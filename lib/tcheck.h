@@ -24,57 +24,57 @@ void tcheck_fail(const char *file, int line, const char *expr, enum tcheck_kind 
 #define TCHECK_UNSIGNED_(x) \
 	_Generic((x) + 0, unsigned int: 1, unsigned long: 1, unsigned long long: 1, default: 0)
 
-#define TCHECK_CMP_(a, op, b, on_fail)                                                   \
-	do {                                                                             \
-		long long ta_ = (long long)(a), tb_ = (long long)(b);                    \
-		bool tu_ = TCHECK_UNSIGNED_(a) || TCHECK_UNSIGNED_(b);                   \
+#define TCHECK_CMP_(a, op, b, expr, on_fail)                                                \
+	do {                                                                                \
+		long long ta_ = (long long)(a), tb_ = (long long)(b);                       \
+		bool tu_ = TCHECK_UNSIGNED_(a) || TCHECK_UNSIGNED_(b);                      \
 		if (!(tu_ ? (unsigned long long)ta_ op (unsigned long long)tb_ : ta_ op tb_)) { \
-			tcheck_fail(__FILE__, __LINE__, #a " " #op " " #b,                 \
-				    tu_ ? TCHECK_UINT : TCHECK_INT, ta_, tb_);            \
-			on_fail;                                                         \
-		}                                                                        \
+			tcheck_fail(__FILE__, __LINE__, expr,                               \
+				    tu_ ? TCHECK_UINT : TCHECK_INT, ta_, tb_);              \
+			on_fail;                                                            \
+		}                                                                           \
 	} while (0)
 
-#define TCHECK_TRUE_(c, on_fail)                                                         \
-	do {                                                                             \
-		if (!(c)) {                                                              \
-			tcheck_fail(__FILE__, __LINE__, #c, TCHECK_TRUE, 0, 0);          \
-			on_fail;                                                         \
-		}                                                                        \
+#define TCHECK_TRUE_(c, expr, on_fail)                                                      \
+	do {                                                                                \
+		if (!(c)) {                                                                 \
+			tcheck_fail(__FILE__, __LINE__, expr, TCHECK_TRUE, 0, 0);           \
+			on_fail;                                                            \
+		}                                                                           \
 	} while (0)
 
-#define TCHECK_ERR_(call, err, on_fail)                                                  \
-	do {                                                                             \
-		long long tr_ = (long long)(call), te_ = (long long)(err);               \
-		if (tr_ != te_) {                                                        \
-			tcheck_fail(__FILE__, __LINE__, #call, TCHECK_ERR, tr_, te_);     \
-			on_fail;                                                         \
-		}                                                                        \
+#define TCHECK_ERR_(call, err, expr, on_fail)                                               \
+	do {                                                                                \
+		long long tr_ = (long long)(call), te_ = (long long)(err);                  \
+		if (tr_ != te_) {                                                           \
+			tcheck_fail(__FILE__, __LINE__, expr, TCHECK_ERR, tr_, te_);        \
+			on_fail;                                                            \
+		}                                                                           \
 	} while (0)
 
 #define TCHECK_NOTHING_ ((void)0)
 
-#define EXPECT_TRUE(c)  TCHECK_TRUE_(c, TCHECK_NOTHING_)
-#define EXPECT_FALSE(c) TCHECK_TRUE_(!(c), TCHECK_NOTHING_)
-#define EXPECT_EQ(a, b) TCHECK_CMP_(a, ==, b, TCHECK_NOTHING_)
-#define EXPECT_NE(a, b) TCHECK_CMP_(a, !=, b, TCHECK_NOTHING_)
-#define EXPECT_LT(a, b) TCHECK_CMP_(a, <, b, TCHECK_NOTHING_)
-#define EXPECT_LE(a, b) TCHECK_CMP_(a, <=, b, TCHECK_NOTHING_)
-#define EXPECT_GT(a, b) TCHECK_CMP_(a, >, b, TCHECK_NOTHING_)
-#define EXPECT_GE(a, b) TCHECK_CMP_(a, >=, b, TCHECK_NOTHING_)
+#define EXPECT_TRUE(c)  TCHECK_TRUE_(c, #c, TCHECK_NOTHING_)
+#define EXPECT_FALSE(c) TCHECK_TRUE_(!(c), "!(" #c ")", TCHECK_NOTHING_)
+#define EXPECT_EQ(a, b) TCHECK_CMP_(a, ==, b, #a " == " #b, TCHECK_NOTHING_)
+#define EXPECT_NE(a, b) TCHECK_CMP_(a, !=, b, #a " != " #b, TCHECK_NOTHING_)
+#define EXPECT_LT(a, b) TCHECK_CMP_(a, <, b, #a " < " #b, TCHECK_NOTHING_)
+#define EXPECT_LE(a, b) TCHECK_CMP_(a, <=, b, #a " <= " #b, TCHECK_NOTHING_)
+#define EXPECT_GT(a, b) TCHECK_CMP_(a, >, b, #a " > " #b, TCHECK_NOTHING_)
+#define EXPECT_GE(a, b) TCHECK_CMP_(a, >=, b, #a " >= " #b, TCHECK_NOTHING_)
 // call must return exactly err (an E_* code; E_OK for success).
-#define EXPECT_ERR(call, err) TCHECK_ERR_(call, err, TCHECK_NOTHING_)
-#define EXPECT_OK(call)       TCHECK_ERR_(call, 0, TCHECK_NOTHING_)
+#define EXPECT_ERR(call, err) TCHECK_ERR_(call, err, #call, TCHECK_NOTHING_)
+#define EXPECT_OK(call)       TCHECK_ERR_(call, 0, #call, TCHECK_NOTHING_)
 
-#define ASSERT_TRUE(c)         TCHECK_TRUE_(c, return)
-#define ASSERT_FALSE(c)        TCHECK_TRUE_(!(c), return)
-#define ASSERT_EQ(a, b)        TCHECK_CMP_(a, ==, b, return)
-#define ASSERT_NE(a, b)        TCHECK_CMP_(a, !=, b, return)
-#define ASSERT_LT(a, b)        TCHECK_CMP_(a, <, b, return)
-#define ASSERT_LE(a, b)        TCHECK_CMP_(a, <=, b, return)
-#define ASSERT_GT(a, b)        TCHECK_CMP_(a, >, b, return)
-#define ASSERT_GE(a, b)        TCHECK_CMP_(a, >=, b, return)
-#define ASSERT_ERR(call, err)  TCHECK_ERR_(call, err, return)
-#define ASSERT_OK(call)        TCHECK_ERR_(call, 0, return)
+#define ASSERT_TRUE(c)         TCHECK_TRUE_(c, #c, return)
+#define ASSERT_FALSE(c)        TCHECK_TRUE_(!(c), "!(" #c ")", return)
+#define ASSERT_EQ(a, b)        TCHECK_CMP_(a, ==, b, #a " == " #b, return)
+#define ASSERT_NE(a, b)        TCHECK_CMP_(a, !=, b, #a " != " #b, return)
+#define ASSERT_LT(a, b)        TCHECK_CMP_(a, <, b, #a " < " #b, return)
+#define ASSERT_LE(a, b)        TCHECK_CMP_(a, <=, b, #a " <= " #b, return)
+#define ASSERT_GT(a, b)        TCHECK_CMP_(a, >, b, #a " > " #b, return)
+#define ASSERT_GE(a, b)        TCHECK_CMP_(a, >=, b, #a " >= " #b, return)
+#define ASSERT_ERR(call, err)  TCHECK_ERR_(call, err, #call, return)
+#define ASSERT_OK(call)        TCHECK_ERR_(call, 0, #call, return)
 
 #endif
