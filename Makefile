@@ -102,13 +102,15 @@ negctl:
 deps-test:
 	@./tools/deps.sh spin
 
-# CHECKS: commands that each count as one case of `make test` by their exit status
-# (tools/runtests.py --check), e.g. the grep checks in tools/check_*.sh.
+# CHECKS: scripts that each count as one case of `make test` by their exit status
+# (tools/runtests.py --check), e.g. the grep checks in tools/check_*.sh; so does the
+# self-test of the report reader.
 CHECKS ?= $(sort $(wildcard tools/check_*.sh))
 
 test: deps-test kernel host-tests negctl hosted
 	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin \
-		--hosted $(HBUILD)/rtthreads $(foreach c,$(CHECKS),--check $(c))
+		--hosted $(HBUILD)/rtthreads --check "python3 tools/test_ktap.py" \
+		$(foreach c,$(CHECKS),--check $(c))
 
 # One test boot and its KTAP report: make check T=<ktest name prefix> [SMP=n] [MEM=m].
 # The user test programs run from the ktests user_<program> (tests/kern/test_user.c).
