@@ -29,7 +29,8 @@ def qemu_cmd(build, smp, mem, append):
                         "-append", append] + QEMU_TAIL
 
 def main():
-    ap = argparse.ArgumentParser(description="boot pagoda in QEMU (replaces this process)")
+    ap = argparse.ArgumentParser(description="boot pagoda in QEMU (replaces this process)",
+                                 allow_abbrev=False)  # -s, -m... are QEMU's
     ap.add_argument("--build", default="build")
     ap.add_argument("--smp", default="4")
     ap.add_argument("--mem", default="512M")
