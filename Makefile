@@ -20,7 +20,9 @@ KASFLAGS := -D__ASSEMBLY__ -I. -Iarch/$(ARCH)/include -MMD -MP -g
 KLDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments \
 	-T arch/$(ARCH)/kernel.ld
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)
-HOSTCFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -I.
+# Host tests run under ASan and UBSan: a sanitizer report fails the test that triggered it.
+HOSTSAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOSTCFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -I. $(HOSTSAN)
 
 KSRCS := $(wildcard kern/*.c lib/*.c arch/$(ARCH)/*.c tests/kern/*.c)
 KASMS := $(wildcard arch/$(ARCH)/*.S)
@@ -41,7 +43,7 @@ HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted lockcheck
+.PHONY: all kernel run test check bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted lockcheck
 all: kernel
 kernel: $(BUILD)/kernel.bin
 
@@ -75,19 +77,18 @@ $(BUILD)/kernel.elf: $(KOBJS) arch/$(ARCH)/kernel.ld tools/ksyms.sh
 $(BUILD)/kernel.bin: $(BUILD)/kernel.elf
 	$(Q)objcopy -O binary $< $@
 
-QEMU_ARGS = -accel tcg,thread=multi -cpu max -smp $(SMP) -m $(MEM) -kernel $(BUILD)/kernel.bin \
-	-display none -serial stdio -no-reboot -monitor none \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+# The one QEMU command line is tools/runproc.py's (the test runner and benchmarks use it too).
+BOOT = QEMU=$(QEMU) python3 tools/runproc.py --build $(BUILD) --smp $(SMP) --mem $(MEM)
 
 # The demo exits QEMU itself (status 33 = success), so `make run` ends on its own.
 run: deps kernel
-	@$(QEMU) $(QEMU_ARGS) -append "mode=demo"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
+	@$(BOOT) --append "mode=demo"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
 
 gdb: deps kernel
-	$(QEMU) $(QEMU_ARGS) -append "mode=demo" -s -S
+	$(BOOT) --append "mode=demo" -s -S
 
 .SECONDEXPANSION:
-$(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*)
+$(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $<"
 	$(Q)$(CC) $(HOSTCFLAGS) $< $(host_srcs_$*) -lcriterion -o $@
@@ -115,10 +116,21 @@ lockcheck:
 	$(Q)for f in $(LOCKCHECK_SRCS); do clang $(LOCKCHECK_FLAGS) $$f || exit 1; done
 	@echo "lockcheck: passed"
 
+# CHECKS: scripts that each count as one case of `make test` by their exit status
+# (tools/runtests.py --check), e.g. the grep checks in tools/check_*.sh; so does the
+# self-test of the report reader.
+CHECKS ?= $(sort $(wildcard tools/check_*.sh))
+
 test: deps-test lockcheck kernel host-tests negctl hosted
 	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin \
-		--hosted $(HBUILD)/rtthreads \
-		--check tools/check_seam.sh
+		--hosted $(HBUILD)/rtthreads --check "python3 tools/test_ktap.py" \
+		$(foreach c,$(CHECKS),--check $(c))
+
+# One test boot and its KTAP report: make check T=<ktest name prefix> [SMP=n] [MEM=m].
+# The user test programs run from the ktests user_<program> (tests/kern/test_user.c).
+check: deps kernel
+	@[ -n "$(T)" ] || { echo "check: say which tests, e.g. make check T=user_lazy SMP=2"; exit 1; }
+	@python3 tools/runtests.py --build $(BUILD) --smp $(SMP) --mem $(MEM) --only "$(T)"
 
 bench: deps kernel
 	@python3 tools/bench.py --build $(BUILD)

@@ -662,7 +662,7 @@ bool space_wait_torn_down(struct space *s, struct space *caller)
 	return true;
 }
 
-void space_vcpu_gone(struct space *s, struct vcpu *v)
+void space_vcpu_unlink(struct space *s, struct vcpu *v)
 {
 	spin_lock(&s->lock);
 	for (struct vcpu **p = &s->vcpus; *p; p = &(*p)->space_next)
@@ -671,6 +671,10 @@ void space_vcpu_gone(struct space *s, struct vcpu *v)
 			break;
 		}
 	spin_unlock(&s->lock);
+}
+
+void space_vcpu_gone(struct space *s)
+{
 	atomic_fetch_sub(&s->nvcpus, 1);
 	try_teardown(s);
 	obj_unref(&s->obj);

@@ -106,7 +106,11 @@ void space_uncharge(struct space *s, uint64_t frames);
 
 // vcpus (vcpu.c).
 int space_vcpu_add(struct space *s, struct vcpu *v);  // E_NOENT if deleted
-void space_vcpu_gone(struct space *s, struct vcpu *v);
+// v leaves s's list of vcpus; then it may be freed.
+void space_vcpu_unlink(struct space *s, struct vcpu *v);
+// One of s's vcpus is gone, everything it owned already freed: whoever waits for s's
+// vcpus to end (uprog_run_group's leak checks) sees the kernel heap as it will stay.
+void space_vcpu_gone(struct space *s);
 void space_note_exit(struct space *s, int status);
 void space_note_fault(struct space *s);
 

@@ -212,6 +212,7 @@ void vcpu_reap(struct vcpu *v)
 	struct space *s = v->space;
 	timer_unlink(this_cpu(), v);
 	kstack_free(v->kstack_base);
-	space_vcpu_gone(s, v);
+	space_vcpu_unlink(s, v);
 	kfree(v);
+	space_vcpu_gone(s); // last: a waiter may count the heap as soon as nvcpus drops
 }

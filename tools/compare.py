@@ -23,9 +23,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import runproc  # noqa: E402
 HERE = os.path.join(ROOT, "tools", "compare")
 METRIC = re.compile(r"^(?:\[cpu\d+\] )?(metric=(\S+) smp=(\d+) value=(\S+) unit=(\S+))\r?$", re.M)
-QEMU_BASE = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max"]
-QEMU_TAIL = ["-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+QEMU_BASE, QEMU_TAIL = runproc.QEMU_BASE, runproc.QEMU_TAIL  # the one QEMU command line
 LINUX_APPEND = "console=ttyS0 quiet"
 
 # (key, pagoda metric, Linux metric, label, unit) -- the order of the table and plots.

@@ -1,6 +1,9 @@
-"""runproc.py: running a command with a timeout, and pagoda's QEMU command line.
-Shared by runtests.py, bench.py and compare.py."""
-import os, subprocess, time
+#!/usr/bin/env python3
+"""runproc.py: running a command with a timeout, and pagoda's one QEMU command line.
+Shared by runtests.py, bench.py and compare.py; the Makefile's run and gdb targets boot
+through it too:  runproc.py [--build B] [--smp N] [--mem M] [--append A] [QEMU ARG...]
+execs QEMU ($QEMU, default qemu-system-x86_64) with the extra arguments appended."""
+import argparse, os, subprocess, sys, time
 
 def run(cmd, timeout):
     """(exit status or None if killed at the timeout, combined output, seconds)."""
@@ -13,9 +16,29 @@ def run(cmd, timeout):
         out = (e.stdout or b"").decode(errors="replace")
         return None, out + f"\n[killed after {timeout} s timeout]\n", time.time() - t0
 
+# The machine every pagoda (and, in compare.py, Linux) boot runs on: the kernel, its
+# memory and command line go between these two.
+QEMU_BASE = [os.environ.get("QEMU") or "qemu-system-x86_64",
+             "-accel", "tcg,thread=multi", "-cpu", "max"]
+QEMU_TAIL = ["-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
 def qemu_cmd(build, smp, mem, append):
-    """Boots build/kernel.bin as `make run` does, serial on stdout, exit via isa-debug-exit."""
-    return ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max",
-            "-smp", str(smp), "-m", mem, "-kernel", os.path.join(build, "kernel.bin"),
-            "-append", append, "-display", "none", "-serial", "stdio", "-monitor", "none",
-            "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    """Boots build/kernel.bin, serial on stdout, exit status via isa-debug-exit."""
+    return QEMU_BASE + ["-smp", str(smp), "-m", mem, "-kernel", os.path.join(build, "kernel.bin"),
+                        "-append", append] + QEMU_TAIL
+
+def main():
+    ap = argparse.ArgumentParser(description="boot pagoda in QEMU (replaces this process)",
+                                 allow_abbrev=False)  # -s, -m... are QEMU's
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--smp", default="4")
+    ap.add_argument("--mem", default="512M")
+    ap.add_argument("--append", default="mode=demo")
+    a, extra = ap.parse_known_args()
+    cmd = qemu_cmd(a.build, a.smp, a.mem, a.append) + extra
+    sys.stdout.flush()
+    os.execvp(cmd[0], cmd)
+
+if __name__ == "__main__":
+    main()

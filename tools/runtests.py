@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
-"""runtests.py: runs every test of `make test` and prints one summary line.
+"""runtests.py: runs every test of `make test`, aggregates their reports and prints one
+summary line, "N passed, N failed" (exit status 1 if anything failed).
 
-Host unit tests (Criterion binaries) count their own cases. Each QEMU run counts one
-case per "ktest: PASS/FAIL" line and per user test case ("utest: PASS/FAIL name",
-counted once per name), plus one for the run itself (it must exit with the kernel's
-success status within its timeout); a hung or crashed run fails and its serial log
-is shown. Two runs must *fail*, in the expected way: the deliberate kernel fault,
-and the coherence test on the negative-control kernel (remote TLB flush skipped),
-which proves that test can catch a missing shootdown. The Promela model of the
-shootdown protocol is checked with spin (tools/spin/check.sh).
+Every test speaks one protocol, KTAP/TAP (tools/ktap.py): the host unit tests
+(Criterion, --tap), each QEMU boot in mode=test (a plan of the selected ktests; a ktest
+that runs user programs has them as subtests, and each program its own cases one level
+deeper) and the hosted runtime tests. Every result line anywhere in a report is one
+case, and so is every protocol error (e.g. a boot that reports fewer results than its
+plan announced). Each run also counts one case of its own: it must end with the
+expected exit status within its timeout; a hung or crashed run fails and its log is
+shown. Two runs must *fail*, in the expected way: the deliberate kernel fault, and the
+coherence test on the negative-control kernel (remote TLB flush skipped), which proves
+that test can catch a missing shootdown. The Promela model of the shootdown protocol is
+checked with spin (tools/spin/check.sh), and each --check command (e.g. a grep check
+script) counts as one case by its exit status.
+
+`--only PREFIX` runs one boot (mode=test ktest=PREFIX) at the first --smp and prints
+its KTAP report: `make check T=PREFIX SMP=N`.
 """
-import argparse, os, re, sys
+import argparse, os, re, shlex, sys, tempfile
 from runproc import run, qemu_cmd
+import ktap
 
 SUCCESS, FAILURE = 33, 35  # isa-debug-exit statuses for EXIT_{SUCCESS,FAILURE}_CODE
 
@@ -25,51 +34,79 @@ def record(ok, name, log=None):
         failed += 1
         print(f"FAIL {name}")
         if log is not None:
-            print(f"---- serial log of {name} ----\n{log}\n---- end of log ----")
+            print(f"---- log of {name} ----\n{log}\n---- end of log ----")
 
-def qemu(build, smp, mem, append, timeout):
-    return run(qemu_cmd(build, smp, mem, append), timeout)
+def record_report(label, text):
+    """Counts every case of the KTAP/TAP report in text; returns (doc, passed, failed),
+    doc None if there is no report at all (itself a failure)."""
+    doc = ktap.parse(text)
+    if doc is None:
+        record(False, f"{label} (no KTAP/TAP report)")
+        return None, 0, 0
+    p = f = 0
+    for path, ok, note in ktap.walk(doc):
+        record(ok, f"{label} {path}" + (f": {note}" if note and not ok else ""))
+        p, f = p + ok, f + (not ok)
+    return doc, p, f
 
-def count_utests(out, label):
-    """Records each user test case once by name (FAIL lines may repeat); returns (passed, all)."""
-    ufail = set(re.findall(r"utest: FAIL (\w+)", out))
-    upass = set(re.findall(r"utest: PASS (\w+)", out)) - ufail
-    for name in sorted(upass | ufail):
-        record(name in upass, f"{label} {name}", None)
-    return upass, upass | ufail
+def tap_lines(text):
+    """The report's own lines of a log (console prefixes removed), for printing."""
+    out = []
+    for line in text.splitlines():
+        line = ktap.PREFIX.sub("", line.rstrip("\r"))
+        body = line.lstrip(" ")
+        if ktap.VERSION.match(body) or ktap.PLAN.match(body) or ktap.RESULT.match(body) \
+                or body.startswith("#"):
+            out.append(line)
+    return "\n".join(out)
 
 def run_host(binary):
+    """A Criterion binary: its TAP report goes to a file, its output (assertion and
+    sanitizer reports) is shown if anything failed."""
     name = os.path.basename(binary)
-    status, out, _ = run([binary, "--jobs", "2"], 300)
-    m = re.search(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)", out)
-    if not m:
-        record(False, f"host/{name} (no Criterion summary)", out)
-        return
-    global passed, failed
-    passed += int(m.group(2))
-    failed += int(m.group(3)) + int(m.group(4))
-    if status != 0 or int(m.group(3)) + int(m.group(4)):
+    with tempfile.NamedTemporaryFile("r", suffix=".tap") as tap:
+        status, out, _ = run([binary, "--jobs", "2", f"--tap={tap.name}"], 300)
+        report = tap.read()
+    before = failed
+    _, p, f = record_report(f"host/{name}", report)
+    if status != 0 and f == 0:  # it failed, but not in any case it reported
+        record(False, f"host/{name} (exit status {status})")
+    if failed != before:
         print(out)
-    print(f"host/{name}: {m.group(2)}/{m.group(1)} passed")
+    print(f"host/{name}: {p}/{p + f} passed")
+
+def boot(build, smp, mem, only, timeout):
+    append = "mode=test" + (f" ktest={only}" if only else "")
+    return run(qemu_cmd(build, smp, mem, append), timeout)
 
 def run_ktests(build, smp, mem, timeout, only=""):
     label = f"ktest smp={smp} mem={mem}" + (f" ktest={only}" if only else "")
-    status, log, secs = qemu(build, smp, mem, "mode=test" + (f" ktest={only}" if only else ""), timeout)
-    cases = re.findall(r"ktest: (PASS|FAIL) (\S+)", log)
-    for verdict, name in cases:
-        record(verdict == "PASS", f"{label} {name}", None)
-    upass, uall = count_utests(log, f"{label} utest")
-    ok = status == SUCCESS and cases and "ktest: done" in log
-    record(ok, f"{label} (run, exit status {status})", None if ok else log)
-    if any(v == "FAIL" for v, _ in cases) and ok:
-        print(log)
-    print(f"{label}: {sum(v == 'PASS' for v, _ in cases)}/{len(cases)} cases passed, "
-          f"{len(upass)}/{len(uall)} user cases, {secs:.1f} s")
+    status, log, secs = boot(build, smp, mem, only, timeout)
+    before = failed
+    doc, p, f = record_report(label, log)
+    ok = status == SUCCESS and doc is not None and doc.tests
+    record(ok, f"{label} (run, exit status {status})")
+    if failed != before:
+        print(f"---- serial log of {label} ----\n{log}\n---- end of log ----")
+    print(f"{label}: {p}/{p + f} cases passed, {secs:.1f} s")
+
+def run_check_one(build, smp, mem, only, timeout):
+    """make check: one boot, its report printed as it came."""
+    label = f"ktest smp={smp} mem={mem} ktest={only}"
+    status, log, secs = boot(build, smp, mem, only, timeout)
+    print(tap_lines(log))
+    before = failed
+    doc, _, _ = record_report(label, log)
+    ok = status == SUCCESS and doc is not None and doc.tests
+    record(ok, f"{label} (run, exit status {status})")
+    if failed != before:
+        print(f"---- serial log of {label} ----\n{log}\n---- end of log ----")
+    print(f"{label}: {secs:.1f} s")
 
 def run_fault_child(build, timeout):
     """A deliberate kernel page fault must be reported (dump, symbolized backtrace)
     and must end QEMU with the failure status."""
-    status, log, _ = qemu(build, 2, "256M", "mode=fault", timeout)
+    status, log, _ = run(qemu_cmd(build, 2, "256M", "mode=fault"), timeout)
     want = ["KERNEL EXCEPTION 14 (#PF page fault)", "cr2 ffffff7fdead0000",
             "backtrace:", "fault_deliberately", "kmain"]
     missing = [w for w in want if w not in log]
@@ -81,10 +118,12 @@ def run_fault_child(build, timeout):
 def run_negative_control(build, smp, timeout):
     """The kernel built with -DSHOOTDOWN_SKIP_REMOTE_FLUSH acks shootdowns without
     flushing: the coherence stress test must catch the stale translations."""
-    status, log, secs = qemu(build, smp, "512M", "mode=test ktest=user_coherence", timeout)
+    status, log, secs = boot(build, smp, "512M", "user_coherence", timeout)
     m = re.search(r"coherence: .* (\d+) late writes, (\d+) late reads", log)
     caught = m is not None and (int(m.group(1)) > 0 or int(m.group(2)) > 0)
-    ok = status == FAILURE and "ktest: FAIL user_coherence" in log and caught
+    doc = ktap.parse(log)
+    verdict = [t.ok for t in doc.tests if t.name == "user_coherence"] if doc else []
+    ok = status == FAILURE and verdict == [False] and caught
     record(ok, f"negative control smp={smp}: coherence test fails without remote flushes "
                f"(status {status})", None if ok else log)
     print(f"negative control smp={smp}: {'caught: ' + m.group(0) if ok else 'NOT caught'}, {secs:.1f} s")
@@ -93,44 +132,57 @@ def run_hosted(binary, timeout):
     """The thread runtime built for Linux runs its own tests natively."""
     name = os.path.basename(binary)
     status, out, _ = run([binary], timeout)
-    upass, uall = count_utests(out, f"hosted/{name}")
-    ok = status == 0 and upass
-    record(ok, f"hosted/{name} (exit status {status})", None if ok else out)
-    print(f"hosted/{name}: {len(upass)}/{len(uall)} cases passed")
+    before = failed
+    doc, p, f = record_report(f"hosted/{name}", out)
+    ok = status == 0 and doc is not None and doc.tests
+    record(ok, f"hosted/{name} (exit status {status})")
+    if failed != before:
+        print(out)
+    print(f"hosted/{name}: {p}/{p + f} cases passed")
 
 def run_spin(build, timeout):
     status, out, secs = run(["tools/spin/check.sh", os.path.join(build, "spin")], timeout)
-    checks = re.findall(r"spin: (PASS|FAIL) (\S+)", out)
-    for verdict, name in checks:
-        record(verdict == "PASS", f"spin {name}", None)
-    ok = status == 0 and checks
-    record(ok, f"spin model check (status {status})", None if ok else out)
-    print(f"spin: {sum(v == 'PASS' for v, _ in checks)}/{len(checks)} checks passed, {secs:.1f} s")
+    before = failed
+    doc, p, f = record_report("spin", out)
+    ok = status == 0 and doc is not None and doc.tests
+    record(ok, f"spin model check (status {status})")
+    if failed != before:
+        print(out)
+    print(f"spin: {p}/{p + f} checks passed, {secs:.1f} s")
 
-def run_check(script, timeout):
-    """A static check of the tree (e.g. tools/check_seam.sh): one case, by exit status."""
-    status, out, _ = run([script], timeout)
-    record(status == 0, f"check {os.path.basename(script)} (status {status})", None if status == 0 else out)
-    print(out.strip().splitlines()[-1] if out.strip() else f"{script}: no output")
+def run_check(cmd, timeout):
+    """A check command (e.g. tools/check_seam.sh): one case, passed iff it exits 0;
+    its output (one line, by convention) is shown."""
+    status, out, _ = run(shlex.split(cmd), timeout)
+    record(status == 0, f"check {cmd} (exit status {status})")
+    print(f"check {cmd}: {out.strip() or ('ok' if status == 0 else 'failed')}")
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--host", nargs="*", default=[])
     ap.add_argument("--smp", default="1,2,4,8")
+    ap.add_argument("--mem", default="512M", help="memory of an --only boot")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--negctl", help="build dir of the negative-control kernel")
     ap.add_argument("--spin", action="store_true", help="check the Promela model")
     ap.add_argument("--hosted", nargs="*", default=[], help="hosted runtime test binaries")
-    ap.add_argument("--check", nargs="*", default=[], help="static checks of the tree (scripts)")
+    ap.add_argument("--check", action="append", default=[],
+                    help="a command counted as one case by its exit status (repeatable)")
+    ap.add_argument("--only", help="run one boot of the ktests starting with ONLY and print its report")
     a = ap.parse_args()
+    smps = [int(s) for s in a.smp.split(",") if s]
+    if a.only is not None:
+        run_check_one(a.build, smps[0], a.mem, a.only, a.timeout)
+        print(f"{passed} passed, {failed} failed")
+        sys.exit(1 if failed else 0)
     for c in a.check:
-        run_check(c, 60)
+        run_check(c, 120)
     for b in a.host:
         run_host(b)
     for b in a.hosted:
         run_hosted(b, 120)
-    for smp in [int(s) for s in a.smp.split(",") if s]:
+    for smp in smps:
         # 8 vCPUs share 2 host cores: the kernel's own tests only (user_* run at 1, 2, 4).
         run_ktests(a.build, smp, "512M", a.timeout, "!user_" if smp > 4 else "")
     run_ktests(a.build, 2, "6G", a.timeout)  # frames above 4 GiB

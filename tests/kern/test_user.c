@@ -1,7 +1,8 @@
 // test_user.c: runs the user test programs (tests/user/) and checks what they cannot
 // see themselves: every program exits 0 with no thread killed, and afterwards the
 // kernel heap, the frames of mem objects and the page tables are back where they were.
-// The programs print their own "utest:" lines, which tools/runtests.py counts too.
+// Each program is a KTAP subtest of the case that runs it, reported here by how it
+// ended; the program prints its own cases one level deeper (user/lib/utest.h).
 #include "kern/ktest.h"
 #include "kern/console.h"
 #include "kern/uprog.h"
@@ -12,6 +13,7 @@
 #include "kern/sched.h"
 #include "kern/elf.h"
 #include "lib/string.h"
+#include "lib/fmt.h"
 #include "include/pagoda/errors.h"
 #include <arch/mmu.h>
 #include <arch/uaccess.h>
@@ -33,15 +35,31 @@ static void expect_usage(struct usage before)
 	EXPECT_EQ(before.tables, after.tables);
 }
 
+// Reports program name as the running case's next subtest: ok if it ran (err) and
+// ended with want_status after want_faults threads were killed by faults.
+static void report(const char *name, int err, const struct uprog_result *r, int want_status,
+		   uint32_t want_faults)
+{
+	char why[128];
+	bool ok = err == E_OK && r->status == want_status && r->faults == want_faults;
+	if (err != E_OK)
+		fmt_snprintf(why, sizeof why, "could not run: error %d", err);
+	else if (!ok)
+		fmt_snprintf(why, sizeof why, "exit status %d (want %d), %u threads killed by faults (want %u)",
+			     r->status, want_status, r->faults, want_faults);
+	ktest_subtest(ok, name, ok ? NULL : why);
+}
+
+// Runs specs[0, n) at once: each must exit 0 with no thread killed, and together
+// leave nothing behind.
 static void run_group(const struct uprog_spec *specs, int n)
 {
 	struct usage before = usage_now();
 	struct uprog_result r[UPROG_GROUP_MAX];
-	EXPECT_EQ(E_OK, uprog_run_group(specs, n, r));
-	for (int i = 0; i < n; i++) {
-		EXPECT_EQ(0, r[i].status);
-		EXPECT_EQ(0, r[i].faults);
-	}
+	ktest_plan(n);
+	int err = uprog_run_group(specs, n, r);
+	for (int i = 0; i < n; i++)
+		report(specs[i].name, err, &r[i], 0, 0);
 	expect_usage(before);
 }
 
@@ -69,7 +87,7 @@ KTEST(user_gcdemo) { run_one("gcdemo"); }
 KTEST(user_rt_million_threads)
 {
 	if (frame_usable_count() < (1UL << 30) / 4096) {
-		kprintf("user_rt_million_threads: needs 1 GiB of RAM, runs in the 6 GiB boot\n");
+		ktest_skip("needs 1 GiB of RAM, runs in the 6 GiB boot");
 		return;
 	}
 	run_one("rt1m");
@@ -92,10 +110,10 @@ KTEST(user_budget)
 KTEST(user_spaces_free_frames_exact)
 {
 	struct uprog_result r;
-	EXPECT_EQ(E_OK, uprog_run("spaces", 0, 0, &r));
+	ktest_plan(2);
+	report("spaces", uprog_run("spaces", 0, 0, &r), &r, 0, 0);
 	uint64_t before = frame_free_count();
-	EXPECT_EQ(E_OK, uprog_run("spaces", 0, 0, &r));
-	EXPECT_EQ(0, r.status);
+	report("spaces", uprog_run("spaces", 0, 0, &r), &r, 0, 0);
 	EXPECT_EQ(before, frame_free_count());
 }
 
@@ -149,19 +167,19 @@ static int load_copy(corrupt_fn fn, size_t keep)
 KTEST(elf_good_image_loads)
 {
 	struct usage before = usage_now();
-	EXPECT_EQ(E_OK, load_copy(NULL, 0));
+	EXPECT_OK(load_copy(NULL, 0));
 	expect_usage(before);
 }
 
 KTEST(elf_malformed_images_fail)
 {
 	struct usage before = usage_now();
-	EXPECT_EQ(E_INVAL, load_copy(bad_magic, 0));
-	EXPECT_EQ(E_INVAL, load_copy(bad_class, 0));
-	EXPECT_EQ(E_INVAL, load_copy(bad_phoff, 0));
-	EXPECT_EQ(E_INVAL, load_copy(truncated, 100));
-	EXPECT_EQ(E_RANGE, load_copy(kernel_vaddr, 0));
-	EXPECT_EQ(E_RANGE, load_copy(entry_outside, 0));
+	EXPECT_ERR(load_copy(bad_magic, 0), E_INVAL);
+	EXPECT_ERR(load_copy(bad_class, 0), E_INVAL);
+	EXPECT_ERR(load_copy(bad_phoff, 0), E_INVAL);
+	EXPECT_ERR(load_copy(truncated, 100), E_INVAL);
+	EXPECT_ERR(load_copy(kernel_vaddr, 0), E_RANGE);
+	EXPECT_ERR(load_copy(entry_outside, 0), E_RANGE);
 	expect_usage(before);
 }
 
@@ -173,8 +191,7 @@ KTEST(user_unhandled_fault_stops_vcpu)
 {
 	struct usage before = usage_now();
 	struct uprog_result r;
-	EXPECT_EQ(E_OK, uprog_run("faulty", 0, 0, &r));
-	EXPECT_EQ(1, r.faults);
-	EXPECT_EQ(-1, r.status);
+	ktest_plan(1);
+	report("faulty", uprog_run("faulty", 0, 0, &r), &r, -1, 1);
 	expect_usage(before);
 }

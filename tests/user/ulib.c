@@ -140,16 +140,32 @@ static void memset_memcmp(const char *n)
 
 static void strcmp_strlen(const char *n)
 {
-	UCHECK(n, strcmp("", "") == 0);
-	UCHECK(n, strcmp("abc", "abc") == 0);
-	UCHECK(n, strcmp("abc", "abd") < 0);
-	UCHECK(n, strcmp("abd", "abc") > 0);
-	UCHECK(n, strcmp("ab", "abc") < 0);
-	UCHECK(n, strcmp("abc", "ab") > 0);
-	UCHECK(n, strcmp("\xff", "a") > 0); // chars compare as unsigned
-	UCHECK_EQ(n, strlen(""), 0);
-	UCHECK_EQ(n, strlen("pagoda"), 6);
-	UCHECK_EQ(n, strnlen("pagoda", 3), 3);
+	(void)n;
+	EXPECT_EQ(strcmp("", ""), 0);
+	EXPECT_EQ(strcmp("abc", "abc"), 0);
+	EXPECT_LT(strcmp("abc", "abd"), 0);
+	EXPECT_GT(strcmp("abd", "abc"), 0);
+	EXPECT_LT(strcmp("ab", "abc"), 0);
+	EXPECT_GT(strcmp("abc", "ab"), 0);
+	EXPECT_GT(strcmp("\xff", "a"), 0); // chars compare as unsigned
+	EXPECT_EQ(strlen(""), 0);
+	EXPECT_EQ(strlen("pagoda"), 6);
+	EXPECT_EQ(strnlen("pagoda", 3), 3);
+}
+
+// The checks themselves: typed comparisons (an unsigned side compares unsigned, as
+// in C) and error codes, each argument evaluated once.
+static void checks_are_typed(const char *n)
+{
+	int calls = 0, before = utest_failures();
+
+	(void)n;
+	EXPECT_GT(~0UL, 1); // unsigned: 2^64-1 > 1, not -1 > 1
+	EXPECT_LT(-1, 1);
+	EXPECT_ERR(pg_handle_close(12345), E_BADH);
+	EXPECT_EQ(++calls, 1);
+	EXPECT_EQ(calls, 1);
+	EXPECT_EQ(utest_failures(), before);
 }
 
 static const struct utest_case cases[] = {
@@ -163,6 +179,7 @@ static const struct utest_case cases[] = {
 	{ "ulib_memmove_overlap", memmove_overlap },
 	{ "ulib_memset_memcmp", memset_memcmp },
 	{ "ulib_strcmp_strlen", strcmp_strlen },
+	{ "ulib_checks_are_typed", checks_are_typed },
 };
 
 int main(uint64_t arg)

@@ -3,13 +3,14 @@
 #
 # usage: tools/spin/check.sh [BUILD_DIR]     (default: build/spin in the repository)
 #
-# Runs every configuration in a fresh temporary directory under BUILD_DIR and prints,
-# per check, "spin: info ..." lines (states, time, memory, what was found) and then
-# exactly one of
-#   spin: PASS <name>
-#   spin: FAIL <name>
-# For the correct model PASS means a complete exhaustive search with no assertion
-# violation and no invalid end state; for a deliberately broken variant PASS means
+# Runs every configuration in a fresh temporary directory under BUILD_DIR and reports
+# in TAP (as every pagoda test does; tools/ktap.py): a plan, then per check
+# "# spin: ..." diagnostic lines (states, time, memory, what was found) and exactly one
+# of
+#   ok N <name>
+#   not ok N <name>
+# For the correct model ok means a complete exhaustive search with no assertion
+# violation and no invalid end state; for a deliberately broken variant ok means
 # spin found the expected kind of violation. Exits non-zero if any check failed.
 # See docs/shootdown-model.md.
 
@@ -55,14 +56,17 @@ LIMIT=300          # seconds per check, a hang guard only (checks take seconds)
 
 names() { printf '%s\n' "$CHECKS" | cut -d'|' -f1; }
 fail_all() {
-	echo "spin: info $1"
-	for n in $(names); do echo "spin: FAIL $n"; done
+	echo "# spin: $1"
+	i=0
+	for n in $(names); do i=$((i + 1)); echo "not ok $i $n"; done
 	exit 1
 }
+echo "TAP version 13"
+echo "1..$(names | grep -c .)"
 
 if ! command -v spin >/dev/null 2>&1; then
 	if [ "$(id -u)" -eq 0 ]; then
-		echo "spin: info spin not found, installing it (apt-get install -y spin)"
+		echo "# spin: spin not found, installing it (apt-get install -y spin)"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y spin >/dev/null 2>&1 ||
 			{ apt-get update -qq >/dev/null 2>&1 &&
 			  DEBIAN_FRONTEND=noninteractive apt-get install -y spin >/dev/null 2>&1; }
@@ -83,6 +87,7 @@ have_timeout=0
 command -v timeout >/dev/null 2>&1 && have_timeout=1
 
 failed=0
+i=0
 start_all=$(now)
 # Each check: spin -a (generate pan.c), cc, pan. A here-document keeps the loop in
 # this shell, so $failed survives it.
@@ -103,9 +108,9 @@ while IFS='|' read -r name expect defs; do
 			(cd "$dir" && ./pan $PAN_FLAGS) >"$dir/pan.log" 2>&1
 		fi
 		rc=$?
-		[ $rc -eq 124 ] && echo "spin: info $name timed out after ${LIMIT}s"
+		[ $rc -eq 124 ] && echo "# spin: $name timed out after ${LIMIT}s"
 	else
-		echo "spin: info $name could not be built (see $dir/*.log)"
+		echo "# spin: $name could not be built (see $dir/*.log)"
 	fi
 	t1=$(now)
 	log="$dir/pan.log"
@@ -115,7 +120,7 @@ while IFS='|' read -r name expect defs; do
 	errors=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$log" 2>/dev/null | head -n 1)
 	mem=$(awk '/total actual memory usage/ { print $1; exit }' "$log" 2>/dev/null)
 	search=$(sed -n 's/^pan: elapsed time \([0-9.e+-]*\).*/\1/p' "$log" 2>/dev/null | head -n 1)
-	echo "spin: info $name states=${states:-?} transitions=${trans:-?} depth=${depth:-?} memory=${mem:-?}MB search=${search:-?}s total=$(elapsed "$t0" "$t1")s ($defs)"
+	echo "# spin: $name states=${states:-?} transitions=${trans:-?} depth=${depth:-?} memory=${mem:-?}MB search=${search:-?}s total=$(elapsed "$t0" "$t1")s ($defs)"
 
 	# A search that stopped early proves nothing.
 	incomplete=0
@@ -131,9 +136,9 @@ while IFS='|' read -r name expect defs; do
 			found=$(grep -m 1 -E '^pan:[0-9]+: (assertion violated|invalid end state)' "$log" 2>/dev/null |
 				sed 's/^pan:[0-9]*: //; s/ *(at depth.*//')
 			if [ -n "$found" ]; then
-				echo "spin: info $name found: property ($(property "$found")): $found"
+				echo "# spin: $name found: property ($(property "$found")): $found"
 			elif [ $incomplete -eq 1 ]; then
-				echo "spin: info $name search incomplete (depth or memory bound)"
+				echo "# spin: $name search incomplete (depth or memory bound)"
 			fi
 		fi
 		;;
@@ -141,27 +146,32 @@ while IFS='|' read -r name expect defs; do
 		found=$(grep -m 1 -E '^pan:[0-9]+: (assertion violated|invalid end state)' "$log" 2>/dev/null |
 			sed 's/^pan:[0-9]*: //; s/ *(at depth.*//')
 		if [ -z "$found" ]; then
-			echo "spin: info $name: no violation found, but the variant is broken"
+			echo "# spin: $name: no violation found, but the variant is broken"
 		else
 			prop=$(property "$found")
-			echo "spin: info $name found: property ($prop): $found"
+			echo "# spin: $name found: property ($prop): $found"
 			case "$expect" in
 			*"$prop"*) [ $ok -eq 1 ] && verdict=PASS ;;
-			*) echo "spin: info $name expected a violation of ($expect)" ;;
+			*) echo "# spin: $name expected a violation of ($expect)" ;;
 			esac
 		fi
 		;;
 	esac
-	echo "spin: $verdict $name"
-	[ $verdict = PASS ] || failed=1
+	i=$((i + 1))
+	if [ $verdict = PASS ]; then
+		echo "ok $i $name"
+	else
+		echo "not ok $i $name"
+		failed=1
+	fi
 done <<EOF
 $CHECKS
 EOF
 
-echo "spin: info all checks took $(elapsed "$start_all" "$(now)")s"
+echo "# spin: all checks took $(elapsed "$start_all" "$(now)")s"
 if [ $failed -eq 0 ]; then
 	rm -rf "$tmp"
 else
-	echo "spin: info logs and trails kept in $tmp"
+	echo "# spin: logs and trails kept in $tmp"
 fi
 exit $failed

@@ -7,7 +7,7 @@ HOSTED_LIB := user/rt/rt.c user/rt/sync.c user/rt/hosted/plat_linux.c user/rt/ho
 	user/lib/context.S user/lib/utest.c user/lib/printf.c user/lib/strerror.c lib/fmt.c
 HOSTED_BINS := $(HBUILD)/rtthreads $(HBUILD)/rtbench
 
-$(HBUILD)/rtthreads: tests/user/rtthreads.c $(HOSTED_LIB) $(wildcard user/rt/*.h user/lib/*.h)
+$(HBUILD)/rtthreads: tests/user/rtthreads.c $(HOSTED_LIB) $(wildcard user/rt/*.h user/lib/*.h) lib/tcheck.h
 $(HBUILD)/rtbench: user/prog/rtbench.c $(HOSTED_LIB) $(wildcard user/rt/*.h user/lib/*.h)
 $(HOSTED_BINS):
 	@mkdir -p $(dir $@)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 int pg_program_main(uint64_t arg);
+extern int utest_depth; // user/lib/utest.c
 
 int pg_debug_write(const char *s, size_t len) { return write(1, s, len) < 0 ? -1 : 0; }
 
@@ -26,4 +27,9 @@ uint64_t pg_clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int main(void) { return pg_program_main(0); }
+// Hosted, the program's KTAP report is the whole output: not nested.
+int main(void)
+{
+	utest_depth = 0;
+	return pg_program_main(0);
+}
