@@ -12,10 +12,10 @@ KCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-ffreestanding -fno-builtin -fno-pie -fno-pic -fno-stack-protector \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-mno-red-zone -mcmodel=kernel -mgeneral-regs-only \
-	-I. -Iarch/$(ARCH)
+	-I. -Iarch/$(ARCH) -Iarch/$(ARCH)/include
 # KDEFS: extra defines, e.g. the negative-control kernel's -DSHOOTDOWN_SKIP_REMOTE_FLUSH.
 KCFLAGS += $(KDEFS)
-KASFLAGS := -D__ASSEMBLY__ -I. -Iarch/$(ARCH) -MMD -MP -g
+KASFLAGS := -D__ASSEMBLY__ -I. -Iarch/$(ARCH) -Iarch/$(ARCH)/include -MMD -MP -g
 # .boot holds the 32-bit entry and boot tables together: one RWX segment, on purpose.
 KLDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments \
 	-T arch/$(ARCH)/kernel.ld

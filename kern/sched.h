@@ -32,6 +32,8 @@ struct vcpu {
 	bool timer_pending;       // expired, TIMER upcall not delivered yet
 	bool preempted;           // the timer took the CPU: a PREEMPTED upcall is due
 	uint64_t wake_bits;       // notify bits that ended a blocking wait
+	uint64_t return_notify;   // non-zero: the current system call returns through a
+	                          // NOTIFY upcall with these bits (own CPU only, vcpu.h)
 	struct notify *waiting;   // the notify it blocks on (its lock guards this and next)
 	struct vcpu *timer_next;  // this CPU's armed timers (cpu->timers)
 	struct vcpu *space_next;  // its space's vcpus (space lock)
