@@ -27,7 +27,7 @@ KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
 # Host unit tests: tests/host/test_X.c links with the kernel sources it names below.
-HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch
+HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch sysarg strerror
 host_srcs_fmt    := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
@@ -36,7 +36,12 @@ host_srcs_elf    := kern/elf.c
 host_srcs_handle := kern/handle.c
 host_srcs_vmmap  := kern/vmmap.c
 host_srcs_epoch  := kern/epoch.c
+host_srcs_sysarg :=
+host_srcs_strerror := user/lib/strerror.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
+# Headers the host tests compile: rebuild when they change (sysarg is all header).
+$(HOST_BINS): $(wildcard include/pagoda/*.h include/pagoda/*.def)
+$(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
