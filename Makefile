@@ -45,7 +45,8 @@ $(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted
+.PHONY: all kernel run test bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted \
+	abi-doc check-abi-doc
 all: kernel
 kernel: $(BUILD)/kernel.bin
 
@@ -96,7 +97,14 @@ $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*)
 	@echo "  HOSTCC $<"
 	$(Q)$(CC) $(HOSTCFLAGS) $< $(host_srcs_$*) -lcriterion -o $@
 
-host-tests: $(HOST_BINS)
+host-tests: check-abi-doc $(HOST_BINS)
+
+# docs/abi.md's tables of calls and errors come from include/pagoda/*.def: abi-doc
+# rewrites them, check-abi-doc (part of host-tests and test) fails if they are stale.
+abi-doc:
+	@python3 tools/abidoc.py docs/abi.md
+check-abi-doc:
+	@python3 tools/abidoc.py --check docs/abi.md
 
 # The negative-control kernel skips remote TLB flushes: its coherence test must fail.
 NEGCTL := $(BUILD)/negctl
@@ -106,7 +114,7 @@ negctl:
 deps-test:
 	@./tools/deps.sh spin
 
-test: deps-test kernel host-tests negctl hosted
+test: deps-test check-abi-doc kernel host-tests negctl hosted
 	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin \
 		--hosted $(HBUILD)/rtthreads
 

@@ -68,6 +68,6 @@ Test(strerror, values_are_stable)
 	cr_assert_eq(E_BUDGET, -11);
 	cr_assert_eq(E_NOSYS, -12);
 	cr_assert_eq(E_TIMEOUT, -13);
-	cr_assert_eq(E_LAST, E_TIMEOUT);
+	cr_assert_leq(E_LAST, E_TIMEOUT); // new codes take the next values
 	cr_assert_str_eq(pg_strerror(E_BADH), "E_BADH: handle index invalid or closed");
 }
