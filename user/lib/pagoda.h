@@ -1,5 +1,5 @@
 // pagoda.h: libpagoda's one public header for user programs. Owns the typed wrappers
-// for every SYS_* call in include/pagoda/abi.h, error names (pg_strerror), and a small
+// for every call in include/pagoda/syscalls.def, error names (pg_strerror), and a small
 // libc subset (mem*/str*, pg_printf/pg_snprintf). Calls return >= 0 on success (a value,
 // a handle or E_OK) and a negative E_* code (include/pagoda/errors.h) on failure.
 #ifndef PAGODA_USER_PAGODA_H
@@ -25,18 +25,18 @@
 #undef PG_UPROTO
 #undef PG_UPROTO_
 
-// pg_vcpu_stop as a function that cannot return: ends the calling thread; the space's
-// last thread ends the test with this status (if the kernel ever returned, the program
-// traps with ud2).
+// pg_vcpu_stop that cannot return: ends the calling thread; the space's last thread
+// ends the test with this status (if the kernel ever returned, the program traps with
+// ud2).
 void pg_exit(int status) __attribute__((noreturn));
 int pg_yield(void); // pg_vcpu_yield
 // pg_mem_size: size in bytes, or an E_* code.
 // pg_handle_transfer: moves h into `space` and returns its index there; h is closed.
+// pg_notify_wait: bits, E_TIMEOUT, or an error.
 
 // vcpus and upcalls (abi.h): pg_vcpu_create's entry(struct pg_upcall *) runs for every
 // event of the vcpu, on its upcall stack (upcall_stack is its top; PG_UPCALL_STACK_SIZE
-// bytes below it must be mapped), on `cpu` (-1: any). pg_vcpu_timer(ns): a TIMER upcall
-// after ns (0 cancels). pg_notify_wait: bits, E_TIMEOUT, or an error.
+// bytes below it must be mapped), on `cpu` (-1: any).
 // Resumes c (every register) without a system call. Never returns.
 __attribute__((noreturn)) void pg_context_resume(const struct pg_context *c);
 // Saves the caller in save (resuming save returns from this call) and resumes next.
