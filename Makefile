@@ -29,7 +29,7 @@ KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
 # Host unit tests: tests/host/test_X.c links with the kernel sources it names below.
-HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch gather
+HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch gather sysarg strerror
 host_srcs_fmt    := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
@@ -39,11 +39,17 @@ host_srcs_handle := kern/handle.c
 host_srcs_vmmap  := kern/vmmap.c
 host_srcs_epoch  := kern/epoch.c
 host_srcs_gather := kern/gather.c
+host_srcs_sysarg :=
+host_srcs_strerror := user/lib/strerror.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
+# Headers the host tests compile: rebuild when they change (sysarg is all header).
+$(HOST_BINS): $(wildcard include/pagoda/*.h include/pagoda/*.def)
+$(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test check bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted lockcheck
+.PHONY: all kernel run test check bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted lockcheck \
+	abi-doc check-abi-doc
 all: kernel
 kernel: $(BUILD)/kernel.bin
 
@@ -93,7 +99,14 @@ $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) Makefi
 	@echo "  HOSTCC $<"
 	$(Q)$(CC) $(HOSTCFLAGS) $< $(host_srcs_$*) -lcriterion -o $@
 
-host-tests: $(HOST_BINS)
+host-tests: check-abi-doc $(HOST_BINS)
+
+# docs/abi.md's tables of calls and errors come from include/pagoda/*.def: abi-doc
+# rewrites them, check-abi-doc (part of host-tests and test) fails if they are stale.
+abi-doc:
+	@python3 tools/abidoc.py docs/abi.md
+check-abi-doc:
+	@python3 tools/abidoc.py --check docs/abi.md
 
 # The negative-control kernel skips remote TLB flushes: its coherence test must fail.
 NEGCTL := $(BUILD)/negctl
@@ -121,7 +134,7 @@ lockcheck:
 # self-test of the report reader.
 CHECKS ?= $(sort $(wildcard tools/check_*.sh))
 
-test: deps-test lockcheck kernel host-tests negctl hosted
+test: deps-test lockcheck check-abi-doc kernel host-tests negctl hosted
 	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin \
 		--hosted $(HBUILD)/rtthreads --check "python3 tools/test_ktap.py" \
 		$(foreach c,$(CHECKS),--check $(c))

@@ -32,6 +32,8 @@ struct vcpu {
 	bool timer_pending;       // expired, TIMER upcall not delivered yet
 	bool preempted;           // the timer took the CPU: a PREEMPTED upcall is due
 	uint64_t wake_bits;       // notify bits that ended a blocking wait
+	uint64_t return_notify;   // non-zero: the current system call returns through a
+	                          // NOTIFY upcall with these bits (own CPU only, vcpu.h)
 	struct notify *_Atomic waiting; // the notify it blocks on: changed under that notify's
 	                          // lock (which also guards next), read without it (notify.c)
 	struct vcpu *timer_next;  // this CPU's armed timers (cpu->timers)

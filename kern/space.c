@@ -273,7 +273,7 @@ static void reprot_pte(pte_t *pte, uintptr_t va, void *arg)
 }
 
 // Common checks of protect and unmap, taking the lock: E_OK with the lock held.
-static int edit_begin(struct space *s, uintptr_t va, uint64_t len) TRY_ACQUIRES(E_OK, s->lock)
+static int edit_begin(struct space *s, uintptr_t va, uint64_t len) TRY_ACQUIRES(0, s->lock) // 0: E_OK (an enum constant, which clang 14 does not take here)
 {
 	if (!range_args_ok(va, len))
 		return E_INVAL;
@@ -296,7 +296,7 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 	if (prot & ~PROT_ALL)
 		return E_INVAL;
 	int err = edit_begin(s, va, len);
-	if (err != E_OK)
+	if (err != 0) // not E_OK: clang's lock analysis follows literals, not enum constants
 		return err;
 	uint64_t n = len / PAGE_SIZE;
 	struct reprot r = { leaf_flags(prot), lowers_rights(s, va, len, prot) };
@@ -392,7 +392,7 @@ int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len
 	if (flags & ~UNMAP_LAZY)
 		return E_INVAL;
 	int err = edit_begin(s, va, len);
-	if (err != E_OK)
+	if (err != 0) // not E_OK: clang's lock analysis follows literals, not enum constants
 		return err;
 	err = (flags & UNMAP_LAZY) ? unmap_lazy_locked(s, va, len) : unmap_sync_locked(s, payer, va, len);
 	spin_unlock(&s->lock);

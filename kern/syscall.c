@@ -1,6 +1,8 @@
-// syscall.c: the system-call table. Each call checks its arguments and handles
-// (type, then rights) before acting, and returns an E_* code that says which check
-// failed; a failed call changes nothing. Calls run with interrupts on.
+// syscall.c: the system-call handlers and the table, both made to the list in
+// include/pagoda/syscalls.def: each handler takes its parameters typed, already
+// narrowed by kern/sysarg.h, checks them and its handles (type, then rights) before
+// acting, and returns an E_* code that says which check failed; a failed call changes
+// nothing. Calls run with interrupts on.
 #include <stddef.h>
 #include "kern/space.h"
 #include "kern/mem.h"
@@ -11,32 +13,39 @@
 #include "kern/kheap.h"
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
+#include "kern/sysarg.h"
 #include <arch/arch.h>
 #include <arch/uaccess.h>
-#include <arch/frame.h>
+#include <arch/syscall.h>
 
-typedef int64_t (*sys_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+// The handlers, as syscalls.def types them: a definition below that disagrees with
+// its line there does not compile.
+#define SYSARG_PARAM(i, p) SYSARG_PARAM_ p
+#define SYSARG_PARAM_(t, n) SYSARG_T_##t n
+#define SYSCALL(nr, NAME, name, ret, what, ...) \
+	static int64_t sys_##name(PG_LIST(SYSARG_PARAM, void, __VA_ARGS__));
+#include "include/pagoda/syscalls.def"
+#undef SYSCALL
+
+// Every flag set leaves bit 31 free, so a sanitised wide value stays out of range.
+_Static_assert(PROT_ALL < SYSARG_FLAGS_BAD && R_ALL < SYSARG_FLAGS_BAD && UNMAP_LAZY < SYSARG_FLAGS_BAD,
+	       "flags must stay below bit 31 (kern/sysarg.h)");
 
 static struct space *self(void) { return current()->space; }
 
-// A handle argument: anything outside the table becomes -1, which the table rejects
-// with E_BADH (a plain cast could wrap a huge value onto a valid index).
-static int harg(uint64_t v) { return v < HTABLE_SLOTS ? (int)v : -1; }
-
-static int get_space(uint64_t h, uint32_t need, struct space **s)
+static int get_space(handle_t h, uint32_t need, struct space **s)
 {
-	return space_handle_get(self(), harg(h), OBJ_SPACE, need, (struct object **)s);
+	return space_handle_get(self(), h, OBJ_SPACE, need, (struct object **)s);
 }
 
 #define DEBUG_WRITE_MAX 1024
 
-static int64_t sys_debug_write(uint64_t p, uint64_t len, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_debug_write(uptr_t s, size_t len)
 {
-	(void)a2, (void)a3, (void)a4, (void)a5;
 	if (len > DEBUG_WRITE_MAX)
 		return E_INVAL;
 	char buf[DEBUG_WRITE_MAX + 1];
-	int err = copy_from_user(buf, p, len);
+	int err = copy_from_user(buf, s, len);
 	if (err != E_OK)
 		return err;
 	buf[len] = 0;
@@ -44,49 +53,43 @@ static int64_t sys_debug_write(uint64_t p, uint64_t len, uint64_t a2, uint64_t a
 	return E_OK;
 }
 
-static int64_t sys_vcpu_stop(uint64_t status, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_vcpu_stop(int status)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	irq_disable();
-	vcpu_exit((int)status);
+	vcpu_exit(status);
 }
 
-static int64_t sys_vcpu_yield(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_vcpu_yield(void)
 {
-	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	sched_yield();
 	return E_OK;
 }
 
-static int64_t sys_cpu_id(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_cpu_id(void)
 {
-	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	return cpu_id();
 }
 
-static int64_t sys_cpu_count(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_cpu_count(void)
 {
-	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	return ncpus_online;
 }
 
-static int64_t sys_cpu_tlb_ipis(uint64_t cpu, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+// cpu is -1 .. MAX_CPUS-1 or CPU_INVALID (sysarg.h): only 0 and up name a CPU.
+static int64_t sys_cpu_tlb_ipis(int cpu)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
-	if (cpu >= MAX_CPUS || !cpus[cpu])
+	if (cpu < 0 || !cpus[cpu])
 		return E_INVAL;
 	return (int64_t)atomic_load(&cpus[cpu]->tlb_ipis);
 }
 
-static int64_t sys_clock_ns(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_clock_ns(void)
 {
-	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	return (int64_t)arch_now_ns();
 }
 
-static int64_t sys_space_create(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_space_create(void)
 {
-	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct space *s;
 	int err = space_create(&s);
 	if (err != E_OK)
@@ -96,11 +99,10 @@ static int64_t sys_space_create(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t 
 	return h;
 }
 
-static int64_t sys_space_delete(uint64_t h, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_space_delete(handle_t space)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct space *s;
-	int err = get_space(h, R_DELETE, &s);
+	int err = get_space(space, R_DELETE, &s);
 	if (err != E_OK)
 		return err;
 	err = space_delete(s);
@@ -110,11 +112,10 @@ static int64_t sys_space_delete(uint64_t h, uint64_t a1, uint64_t a2, uint64_t a
 	return err;
 }
 
-static int64_t sys_space_stats(uint64_t h, uint64_t out, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_space_stats(handle_t space, uptr_t out)
 {
-	(void)a2, (void)a3, (void)a4, (void)a5;
 	struct space *s;
-	int err = get_space(h, R_READ, &s);
+	int err = get_space(space, R_READ, &s);
 	if (err != E_OK)
 		return err;
 	struct space_stats st;
@@ -123,9 +124,8 @@ static int64_t sys_space_stats(uint64_t h, uint64_t out, uint64_t a2, uint64_t a
 	return copy_to_user(out, &st, sizeof st);
 }
 
-static int64_t sys_mem_create(uint64_t size, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_mem_create(size_t size)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct mem *m;
 	int err = mem_create(self(), size, &m);
 	if (err != E_OK)
@@ -135,11 +135,10 @@ static int64_t sys_mem_create(uint64_t size, uint64_t a1, uint64_t a2, uint64_t 
 	return h;
 }
 
-static int64_t sys_mem_size(uint64_t h, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_mem_size(handle_t mem)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct mem *m;
-	int err = space_handle_get(self(), harg(h), OBJ_MEM, R_READ, (struct object **)&m);
+	int err = space_handle_get(self(), mem, OBJ_MEM, R_READ, (struct object **)&m);
 	if (err != E_OK)
 		return err;
 	int64_t size = (int64_t)(m->npages * 4096);
@@ -147,97 +146,90 @@ static int64_t sys_mem_size(uint64_t h, uint64_t a1, uint64_t a2, uint64_t a3, u
 	return size;
 }
 
-static int64_t sys_map(uint64_t sh, uint64_t va, uint64_t mh, uint64_t off, uint64_t len, uint64_t prot)
+static int64_t sys_map(handle_t space, uptr_t va, handle_t mem, size_t off, size_t len, unsigned prot)
 {
 	struct space *s;
 	struct mem *m;
-	int err = get_space(sh, R_WRITE, &s);
+	int err = get_space(space, R_WRITE, &s);
 	if (err != E_OK)
 		return err;
 	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0);
-	err = space_handle_get(self(), harg(mh), OBJ_MEM, need, (struct object **)&m);
+	err = space_handle_get(self(), mem, OBJ_MEM, need, (struct object **)&m);
 	if (err == E_OK) {
-		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, (unsigned)prot);
+		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, prot);
 		obj_unref(&m->obj);
 	}
 	obj_unref(&s->obj);
 	return err;
 }
 
-static int64_t sys_unmap(uint64_t sh, uint64_t va, uint64_t len, uint64_t flags, uint64_t a4, uint64_t a5)
+static int64_t sys_unmap(handle_t space, uptr_t va, size_t len, unsigned flags)
 {
-	(void)a4, (void)a5;
 	struct space *s;
-	int err = get_space(sh, R_WRITE, &s);
+	int err = get_space(space, R_WRITE, &s);
 	if (err != E_OK)
 		return err;
-	err = flags > UNMAP_LAZY ? E_INVAL : space_unmap(s, self(), va, len, (unsigned)flags);
+	err = flags > UNMAP_LAZY ? E_INVAL : space_unmap(s, self(), va, len, flags);
 	obj_unref(&s->obj);
 	return err;
 }
 
-static int64_t sys_protect(uint64_t sh, uint64_t va, uint64_t len, uint64_t prot, uint64_t a4, uint64_t a5)
+static int64_t sys_protect(handle_t space, uptr_t va, size_t len, unsigned prot)
 {
-	(void)a4, (void)a5;
 	struct space *s;
-	int err = get_space(sh, R_WRITE, &s);
+	int err = get_space(space, R_WRITE, &s);
 	if (err != E_OK)
 		return err;
-	err = prot > PROT_ALL ? E_INVAL : space_protect(s, self(), va, len, (unsigned)prot);
+	err = prot > PROT_ALL ? E_INVAL : space_protect(s, self(), va, len, prot);
 	obj_unref(&s->obj);
 	return err;
 }
 
-static int64_t sys_handle_dup(uint64_t h, uint64_t rights, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_handle_dup(handle_t h, unsigned rights)
 {
-	(void)a2, (void)a3, (void)a4, (void)a5;
 	if (rights > R_ALL)
 		return E_INVAL;
-	return space_handle_dup(self(), harg(h), (uint32_t)rights);
+	return space_handle_dup(self(), h, rights);
 }
 
-static int64_t sys_handle_close(uint64_t h, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_handle_close(handle_t h)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
-	return space_handle_close(self(), harg(h));
+	return space_handle_close(self(), h);
 }
 
-static int64_t sys_handle_transfer(uint64_t h, uint64_t sh, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_handle_transfer(handle_t h, handle_t space)
 {
-	(void)a2, (void)a3, (void)a4, (void)a5;
 	struct space *to;
-	int err = get_space(sh, R_WRITE, &to);
+	int err = get_space(space, R_WRITE, &to);
 	if (err != E_OK)
 		return err;
-	err = space_handle_transfer(self(), harg(h), to);
+	err = space_handle_transfer(self(), h, to);
 	obj_unref(&to->obj);
 	return err;
 }
 
-static int64_t sys_vcpu_create(uint64_t sh, uint64_t entry, uint64_t ustack, uint64_t arg, uint64_t cpu, uint64_t a5)
+// vcpu_create refuses a cpu that is not -1 or online, CPU_INVALID included (E_INVAL).
+static int64_t sys_vcpu_create(handle_t space, uptr_t entry, uptr_t upcall_stack, uint64_t arg, int cpu)
 {
-	(void)a5;
 	struct space *s;
-	int err = get_space(sh, R_EXEC, &s);
+	int err = get_space(space, R_EXEC, &s);
 	if (err != E_OK)
 		return err;
-	err = vcpu_create(s, entry, ustack, arg, (int64_t)cpu < -1 || (int64_t)cpu >= MAX_CPUS ? -2 : (int)cpu);
+	err = vcpu_create(s, entry, upcall_stack, arg, cpu);
 	obj_unref(&s->obj);
 	return err;
 }
 
-static int64_t sys_vcpu_timer(uint64_t ns, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_vcpu_timer(uint64_t ns)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	if (ns > (1ULL << 62))
 		return E_RANGE;
 	vcpu_timer_set(ns);
 	return E_OK;
 }
 
-static int64_t sys_notify_create(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_notify_create(void)
 {
-	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct notify *n;
 	int err = notify_create(&n);
 	if (err != E_OK)
@@ -247,11 +239,10 @@ static int64_t sys_notify_create(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t
 	return h;
 }
 
-static int64_t sys_notify_signal(uint64_t h, uint64_t bits, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_notify_signal(handle_t notify, uint64_t bits)
 {
-	(void)a2, (void)a3, (void)a4, (void)a5;
 	struct notify *n;
-	int err = space_handle_get(self(), harg(h), OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
+	int err = space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
 	if (err != E_OK)
 		return err;
 	if (bits == 0)
@@ -262,75 +253,68 @@ static int64_t sys_notify_signal(uint64_t h, uint64_t bits, uint64_t a2, uint64_
 	return err;
 }
 
-// Returns the bits; after a blocking wait the vcpu resumes through a NOTIFY upcall.
-static int64_t sys_notify_wait(uint64_t h, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+// Returns the bits; after a blocking wait the return becomes a NOTIFY upcall, which
+// the common return path below delivers (the vcpu records it).
+static int64_t sys_notify_wait(handle_t notify)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct notify *n;
-	int err = space_handle_get(self(), harg(h), OBJ_NOTIFY, R_WAIT, (struct object **)&n);
+	int err = space_handle_get(self(), notify, OBJ_NOTIFY, R_WAIT, (struct object **)&n);
 	if (err != E_OK)
 		return err;
 	bool blocked;
 	int64_t bits = notify_wait(n, &blocked); // our reference keeps n alive meanwhile
 	obj_unref(&n->obj);
 	if (bits > 0 && blocked)
-		current()->wake_bits = (uint64_t)bits; // delivered at the return to user mode
-	else
-		current()->wake_bits = 0;
+		vcpu_return_notify((uint64_t)bits);
 	return bits;
 }
 
-static int64_t sys_set_budget(uint64_t sh, uint64_t n, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t sys_set_budget(handle_t space, uint64_t ipis_per_tick)
 {
-	(void)a2, (void)a3, (void)a4, (void)a5;
 	struct space *s;
-	int err = get_space(sh, R_BUDGET, &s);
+	int err = get_space(space, R_BUDGET, &s);
 	if (err != E_OK)
 		return err;
-	space_set_budget(s, n);
+	space_set_budget(s, ipis_per_tick);
 	obj_unref(&s->obj);
 	return E_OK;
 }
 
-static const sys_fn table[SYS_COUNT] = {
-	[SYS_DEBUG_WRITE] = sys_debug_write,
-	[SYS_VCPU_STOP] = sys_vcpu_stop,
-	[SYS_VCPU_YIELD] = sys_vcpu_yield,
-	[SYS_CPU_ID] = sys_cpu_id,
-	[SYS_CPU_COUNT] = sys_cpu_count,
-	[SYS_CPU_TLB_IPIS] = sys_cpu_tlb_ipis,
-	[SYS_CLOCK_NS] = sys_clock_ns,
-	[SYS_SPACE_CREATE] = sys_space_create,
-	[SYS_SPACE_DELETE] = sys_space_delete,
-	[SYS_SPACE_STATS] = sys_space_stats,
-	[SYS_MEM_CREATE] = sys_mem_create,
-	[SYS_MEM_SIZE] = sys_mem_size,
-	[SYS_MAP] = sys_map,
-	[SYS_UNMAP] = sys_unmap,
-	[SYS_PROTECT] = sys_protect,
-	[SYS_HANDLE_DUP] = sys_handle_dup,
-	[SYS_HANDLE_CLOSE] = sys_handle_close,
-	[SYS_HANDLE_TRANSFER] = sys_handle_transfer,
-	[SYS_VCPU_CREATE] = sys_vcpu_create,
-	[SYS_VCPU_TIMER] = sys_vcpu_timer,
-	[SYS_NOTIFY_CREATE] = sys_notify_create,
-	[SYS_NOTIFY_SIGNAL] = sys_notify_signal,
-	[SYS_NOTIFY_WAIT] = sys_notify_wait,
-	[SYS_SET_BUDGET] = sys_set_budget,
+// ---- The table: one entry per syscalls.def line ---------------------------------------
+
+// sysent_NAME: reads the call's arguments from the frame, narrows each to its type
+// (sysarg.h) and runs the handler, which the compiler inlines here.
+#define SYSARG_ARG(i, p) SYSARG_SAN(PG_PTYPE p, arch_syscall_arg(f, i))
+#define SYSARG_SAN(t, v) SYSARG_SAN_(t, v)
+#define SYSARG_SAN_(t, v) SYSARG_##t(v)
+#define SYSCALL(nr, NAME, name, ret, what, ...)                                         \
+	_Static_assert(nr < SYS_COUNT, "syscalls.def: numbers are 0 .. SYS_COUNT - 1"); \
+	static int64_t sysent_##name(const struct trap_frame *f)                        \
+	{                                                                               \
+		(void)f;                                                                \
+		return sys_##name(PG_LIST(SYSARG_ARG, , __VA_ARGS__));                  \
+	}
+#include "include/pagoda/syscalls.def"
+#undef SYSCALL
+
+// SYS_COUNT entries, each number below SYS_COUNT, none twice (-Woverride-init): every
+// slot is filled.
+static int64_t (*const table[SYS_COUNT])(const struct trap_frame *f) = {
+#define SYSCALL(nr, NAME, name, ...) [SYS_##NAME] = sysent_##name,
+#include "include/pagoda/syscalls.def"
+#undef SYSCALL
 };
 
-// entry.S, interrupts off; returns with interrupts off.
+// entry.S, interrupts off; returns with interrupts off. A handler that wants its
+// return to be an upcall records that on the vcpu (vcpu_return_notify) and it is
+// delivered here, whatever the call.
 void syscall_dispatch(struct trap_frame *f)
 {
 	irq_enable();
-	uint64_t nr = f->rax;
-	f->rax = (uint64_t)(nr < SYS_COUNT && table[nr] ? table[nr](f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9)
-						     : E_NOSYS);
+	uint64_t nr = arch_syscall_nr(f);
+	arch_syscall_set_ret(f, nr < SYS_COUNT ? table[nr](f) : E_NOSYS);
 	irq_disable();
-	struct vcpu *v = current();
-	if (nr == SYS_NOTIFY_WAIT && v->wake_bits) {
-		vcpu_notify_return(f, v->wake_bits);
-		v->wake_bits = 0;
-	}
+	if (current()->return_notify)
+		vcpu_deliver_return_notify(f);
 	sched_user_return(f);
 }

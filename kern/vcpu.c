@@ -18,6 +18,7 @@
 #include <arch/uaccess.h>
 #include <arch/paging.h>
 #include <arch/frame.h>
+#include <arch/syscall.h>
 
 extern char ctx_thread_start[];
 void sched_finish(void);
@@ -155,9 +156,17 @@ void vcpu_user_return(struct trap_frame *f)
 	}
 }
 
-void vcpu_notify_return(struct trap_frame *f, uint64_t bits)
+void vcpu_return_notify(uint64_t bits)
 {
-	arch_frame_set_return(f, bits); // what the context returns when the runtime resumes it
+	current()->return_notify = bits;
+}
+
+void vcpu_deliver_return_notify(struct trap_frame *f)
+{
+	struct vcpu *v = current();
+	uint64_t bits = v->return_notify;
+	v->return_notify = 0;
+	arch_syscall_set_ret(f, (int64_t)bits); // what the context returns when the runtime resumes it
 	struct pg_upcall u = { .reason = UPCALL_NOTIFY, .notify_bits = bits };
 	upcall(f, &u); // in an upcall: notify_wait simply returns the bits
 }

@@ -15,9 +15,13 @@ __attribute__((noreturn)) void vcpu_exit(int status);
 void vcpu_user_fault(struct trap_frame *f);
 // Just before returning to user mode: pending PREEMPTED/TIMER upcalls.
 void vcpu_user_return(struct trap_frame *f);
-// A blocked notify_wait ended with bits: the vcpu resumes in a NOTIFY upcall
-// (or, in an upcall, just returns them).
-void vcpu_notify_return(struct trap_frame *f, uint64_t bits);
+// A system call's handler (a blocked notify_wait that ended with bits): the current
+// call's return becomes a NOTIFY upcall with these bits (or, in an upcall, the call
+// just returns them). Recorded in v->return_notify; delivered by
+// vcpu_deliver_return_notify, which syscall_dispatch calls for any call that set it,
+// interrupts off, before sched_user_return.
+void vcpu_return_notify(uint64_t bits);
+void vcpu_deliver_return_notify(struct trap_frame *f);
 void vcpu_timer_set(uint64_t ns);
 void vcpu_tick(void);                // expires this CPU's current vcpu's timer
 void vcpu_reap(struct vcpu *v);      // sched.c, after the vcpu's last switch

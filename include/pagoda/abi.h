@@ -1,7 +1,8 @@
 // abi.h: the system-call interface shared by the kernel and libpagoda.
 // Calls: `syscall` with the number in rax and arguments in rdi, rsi, rdx, r10, r8, r9;
 // the result comes back in rax: >= 0 success (a value or E_OK), < 0 an E_* code
-// (errors.h). A failed call changes nothing.
+// (errors.h). A failed call changes nothing. The kernel narrows each 64-bit argument to
+// its declared type so that no out-of-range value becomes a valid one (syscalls.def).
 #ifndef PAGODA_ABI_H
 #define PAGODA_ABI_H
 #include <stdint.h>
@@ -36,33 +37,9 @@ typedef int32_t handle_t; // index into the calling space's handle table
 #define USER_BASE 0x1000UL
 #define USER_TOP  0x800000000000UL
 
-enum {
-	SYS_DEBUG_WRITE = 0,   // (const char *s, size_t len) -> E_OK
-	SYS_VCPU_STOP,         // (int status): the calling vcpu ends (status: first non-zero wins)
-	SYS_VCPU_YIELD,        // (): give up the CPU; returns when scheduled again (no upcall)
-	SYS_CPU_ID,            // () -> CPU running the caller
-	SYS_CLOCK_NS,          // () -> ns since boot
-	SYS_SPACE_CREATE,      // () -> handle with R_ALL
-	SYS_SPACE_DELETE,      // (handle space)
-	SYS_SPACE_STATS,       // (handle space, struct space_stats *out)
-	SYS_MEM_CREATE,        // (size_t size) -> handle; frames charged to the caller's quota
-	SYS_MEM_SIZE,          // (handle mem) -> size
-	SYS_MAP,               // (handle space, uintptr_t va, handle mem, size_t off, size_t len, unsigned prot)
-	SYS_UNMAP,             // (handle space, uintptr_t va, size_t len, unsigned flags)
-	SYS_PROTECT,           // (handle space, uintptr_t va, size_t len, unsigned prot)
-	SYS_HANDLE_DUP,        // (handle h, unsigned rights) -> new handle with rights & old rights
-	SYS_HANDLE_CLOSE,      // (handle h)
-	SYS_HANDLE_TRANSFER,   // (handle h, handle space) -> handle in that space; h is closed
-	SYS_VCPU_CREATE,       // (handle space, entry, upcall_stack, arg, int cpu (-1: any)) -> E_OK
-	SYS_SET_BUDGET,        // (handle space, uint64_t ipis_per_tick): needs R_BUDGET
-	SYS_CPU_COUNT,         // () -> CPUs online
-	SYS_CPU_TLB_IPIS,      // (int cpu) -> shootdown requests that CPU has run (tests)
-	SYS_VCPU_TIMER,        // (uint64_t ns): a TIMER upcall after ns (0 cancels)
-	SYS_NOTIFY_CREATE,     // () -> handle with R_SIGNAL | R_WAIT | R_DUP | R_TRANSFER
-	SYS_NOTIFY_SIGNAL,     // (handle notify, uint64_t bits): OR bits in, wake waiters
-	SYS_NOTIFY_WAIT,       // (handle notify) -> bits (taken); blocks while none: see below
-	SYS_COUNT
-};
+// The calls, their numbers (SYS_*, SYS_COUNT), parameters and results: one line each in
+// syscalls.def (docs/abi.md has them as a table).
+#include "include/pagoda/syscalls.h"
 
 // Upcalls (scheduler activations). Every event a vcpu gets enters its space at the
 // vcpu's entry point, on its upcall stack [upcall_stack - PG_UPCALL_STACK_SIZE,

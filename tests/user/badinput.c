@@ -37,6 +37,9 @@ enum {
 	FN,        // a thread entry that must never run
 	STK,       // a good stack top
 	NCPU,      // the first CPU number not online
+	HN,        // a notify, all its rights
+	HM4_2_32,  // HM4 + 2^32
+	HN_2_32,   // HN + 2^32
 	NPH
 };
 static uint64_t ph[NPH];
@@ -219,6 +222,52 @@ static const struct bad handle_cases[] = {
 	{ "set_budget a mem", SYS_SET_BUDGET, { PH(HM), 10 }, E_TYPE },
 };
 
+// High bits above a valid value in every argument the kernel narrows (handles, prot,
+// flags, rights, cpu): each is refused with the error the whole value deserves, never
+// taken as the valid low bits. Where the truncated value would succeed or fail
+// differently, the case says so.
+#define HI  (1UL << 32)
+#define TOP (1UL << 63)
+static const struct bad narrow_cases[] = {
+	{ "space_delete H_SELF + 1<<32 (would delete itself)", SYS_SPACE_DELETE, { H_SELF | HI }, E_BADH },
+	{ "space_delete H_SELF + 1<<63", SYS_SPACE_DELETE, { H_SELF | TOP }, E_BADH },
+	{ "space_stats H_SELF + 1<<32", SYS_SPACE_STATS, { H_SELF | HI, PH(STK) - 256 }, E_BADH },
+	{ "mem_size mem + 1<<63", SYS_MEM_SIZE, { PH(HM) | TOP }, E_BADH },
+	{ "map mem + 1<<32", SYS_MAP, { H_SELF, FREE_VA, PH(HM4_2_32), 0, P, RW }, E_BADH },
+	{ "map space H_SELF + 1<<63", SYS_MAP, { H_SELF | TOP, FREE_VA, PH(HM4), 0, P, RW }, E_BADH },
+	{ "map prot RW + 1<<32", SYS_MAP, { H_SELF, FREE_VA, PH(HM4), 0, P, HI | RW }, E_INVAL },
+	{ "map prot R + 1<<63", SYS_MAP, { H_SELF, FREE_VA, PH(HM4), 0, P, TOP | PROT_READ }, E_INVAL },
+	{ "map prot R + bits 32-63", SYS_MAP, { H_SELF, FREE_VA, PH(HM4), 0, P, 0xffffffff00000001UL }, E_INVAL },
+	{ "map prot R + bit 31", SYS_MAP, { H_SELF, FREE_VA, PH(HM4), 0, P, (1UL << 31) | PROT_READ }, E_INVAL },
+	// The rights check still sees the low bits: R without R_WRITE is not E_RIGHTS...
+	{ "map prot R + 1<<32, mem without R_WRITE", SYS_MAP, { H_SELF, FREE_VA, PH(HM_NOWR), 0, P, HI | PROT_READ }, E_INVAL },
+	// ...and W without it still is, as before the narrowing.
+	{ "map prot W + 1<<32, mem without R_WRITE", SYS_MAP, { H_SELF, FREE_VA, PH(HM_NOWR), 0, P, HI | PROT_WRITE }, E_RIGHTS },
+	{ "unmap flags lazy + 1<<32", SYS_UNMAP, { H_SELF, V, P, HI | UNMAP_LAZY }, E_INVAL },
+	{ "unmap flags 0 + 1<<63", SYS_UNMAP, { H_SELF, V, P, TOP }, E_INVAL },
+	{ "unmap space H_SELF + 1<<32", SYS_UNMAP, { H_SELF | HI, V, P, 0 }, E_BADH },
+	{ "protect prot RW + 1<<32", SYS_PROTECT, { H_SELF, V, P, HI | RW }, E_INVAL },
+	{ "protect prot R + 1<<33", SYS_PROTECT, { H_SELF, V, P, (1UL << 33) | PROT_READ }, E_INVAL },
+	{ "protect space H_SELF + 1<<32", SYS_PROTECT, { H_SELF | HI, V, P, PROT_READ }, E_BADH },
+	{ "dup rights R + 1<<32", SYS_HANDLE_DUP, { PH(HM), HI | R_READ }, E_INVAL },
+	{ "dup rights R_ALL + 1<<63", SYS_HANDLE_DUP, { PH(HM), TOP | R_ALL }, E_INVAL },
+	{ "dup mem + 1<<32", SYS_HANDLE_DUP, { PH(HM) | HI, R_READ }, E_BADH },
+	{ "close mem4 + 1<<32", SYS_HANDLE_CLOSE, { PH(HM4_2_32) }, E_BADH },
+	{ "transfer mem + 1<<32", SYS_HANDLE_TRANSFER, { PH(HM) | HI, H_SELF }, E_BADH },
+	{ "transfer to H_SELF + 1<<32", SYS_HANDLE_TRANSFER, { PH(HM), H_SELF | HI }, E_BADH },
+	{ "vcpu space H_SELF + 1<<63", SYS_VCPU_CREATE, { H_SELF | TOP, PH(FN), PH(STK), 0, -1UL, 0 }, E_BADH },
+	{ "vcpu cpu 1 + 1<<32", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, HI | 1, 0 }, E_INVAL },
+	{ "vcpu cpu 0 + bits 32-63", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, 0xffffffff00000000UL, 0 }, E_INVAL },
+	{ "vcpu cpu 0 + 1<<63", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, TOP, 0 }, E_INVAL },
+	{ "vcpu cpu -1 + 1<<32 (not \"any\")", SYS_VCPU_CREATE, { H_SELF, PH(FN), PH(STK), 0, 0x1ffffffffUL, 0 }, E_INVAL },
+	{ "cpu_tlb_ipis 0 + 1<<32", SYS_CPU_TLB_IPIS, { HI }, E_INVAL },
+	{ "cpu_tlb_ipis -1", SYS_CPU_TLB_IPIS, { -1UL }, E_INVAL },
+	{ "cpu_tlb_ipis -1 as 32 bits", SYS_CPU_TLB_IPIS, { 0xffffffffUL }, E_INVAL },
+	{ "set_budget H_SELF + 1<<32 (not H_SELF's E_RIGHTS)", SYS_SET_BUDGET, { H_SELF | HI, 10 }, E_BADH },
+	{ "notify_signal notify + 1<<32", SYS_NOTIFY_SIGNAL, { PH(HN_2_32), 1 }, E_BADH },
+	{ "notify_wait notify + 1<<32", SYS_NOTIFY_WAIT, { PH(HN_2_32) }, E_BADH },
+};
+
 // ---- The checks after each call -------------------------------------------------------
 
 static uint64_t seed = 1;
@@ -349,12 +398,15 @@ static bool setup(const char *n)
 	ph[HS_NOEXEC] = (uint64_t)pg_handle_dup(H_SELF, R_ALL & ~R_EXEC);
 	ph[HS_NODEL] = (uint64_t)pg_handle_dup(H_SELF, R_ALL & ~R_DELETE);
 	ph[HM_NORD] = (uint64_t)pg_handle_dup(m4, R_ALL & ~R_READ);
+	ph[HN] = (uint64_t)pg_notify_create();
 	handle_t c = pg_handle_dup(H_SELF, R_READ);
 	UCHECK_EQ(n, pg_handle_close(c), E_OK);
 	ph[HCLOSED] = (uint64_t)c; // the lowest free slot: check_unchanged's dup takes it and gives it back
 	ph[HM_256] = (uint64_t)m + 256;
 	ph[HM_2_32] = (uint64_t)m + (1UL << 32);
 	ph[NCPU] = (uint64_t)pg_cpu_count();
+	ph[HM4_2_32] = (uint64_t)m4 + (1UL << 32);
+	ph[HN_2_32] = ph[HN] + (1UL << 32);
 	ph[FN] = (uint64_t)(uintptr_t)stray_entry;
 	static uint64_t stack[512] __attribute__((aligned(16)));
 	ph[STK] = (uint64_t)(uintptr_t)&stack[512];
@@ -385,6 +437,15 @@ CASES(bad_unmap_fails, unmap_cases)
 CASES(bad_mem_fails, mem_cases)
 CASES(bad_vcpu_create_fails, vcpu_cases)
 CASES(bad_handle_calls_fails, handle_cases)
+
+// The table, then: the notify_signal on a wide handle left no bits behind.
+static void bad_narrow_args_fails(const char *n)
+{
+	run_cases(n, narrow_cases, sizeof narrow_cases / sizeof narrow_cases[0]);
+	handle_t hn = (handle_t)ph[HN];
+	UCHECK_EQ(n, pg_notify_signal(hn, 2), E_OK);
+	UCHECK_EQ(n, pg_notify_wait(hn), 2);
+}
 
 // ---- Cases outside the table ---------------------------------------------------------
 
@@ -485,6 +546,7 @@ static const struct utest_case cases[] = {
 	{ "badinput_mem_fails", bad_mem_fails },
 	{ "badinput_vcpu_create_fails", bad_vcpu_create_fails },
 	{ "badinput_handle_calls_fails", bad_handle_calls_fails },
+	{ "badinput_narrow_args_fails", bad_narrow_args_fails },
 	{ "badinput_mem_create_too_big_fails", mem_create_too_big_fails },
 	{ "badinput_map_over_lazy_range_fails", map_over_lazy_range_fails },
 };

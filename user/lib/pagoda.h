@@ -1,5 +1,5 @@
 // pagoda.h: libpagoda's one public header for user programs. Owns the typed wrappers
-// for every SYS_* call in include/pagoda/abi.h, error names (pg_strerror), and a small
+// for every call in include/pagoda/syscalls.def, error names (pg_strerror), and a small
 // libc subset (mem*/str*, pg_printf/pg_snprintf). Calls return >= 0 on success (a value,
 // a handle or E_OK) and a negative E_* code (include/pagoda/errors.h) on failure.
 #ifndef PAGODA_USER_PAGODA_H
@@ -14,38 +14,29 @@
 
 // --- System calls (sys.c): one wrapper per SYS_* -----------------------------------
 
-int pg_debug_write(const char *s, size_t len);
-// Ends the calling thread; the space's last thread ends the test with this status.
-// Never returns (if the kernel ever returned, the program traps with ud2).
+// pg_NAME for every line SYSCALL(nr, NAME, name, return, what, (type, param)...) of
+// include/pagoda/syscalls.def, e.g. int pg_map(handle_t space, uintptr_t va,
+// handle_t mem, size_t off, size_t len, unsigned prot); the table is in docs/abi.md.
+#define PG_UPROTO(i, p) PG_UPROTO_ p
+#define PG_UPROTO_(t, n) PG_UTYPE_##t n
+#define SYSCALL(nr, NAME, name, ret, what, ...) ret pg_##name(PG_LIST(PG_UPROTO, void, __VA_ARGS__));
+#include "include/pagoda/syscalls.def"
+#undef SYSCALL
+#undef PG_UPROTO
+#undef PG_UPROTO_
+
+// pg_vcpu_stop that cannot return: ends the calling thread; the space's last thread
+// ends the test with this status (if the kernel ever returned, the program traps with
+// ud2).
 void pg_exit(int status) __attribute__((noreturn));
-int pg_yield(void);
-int pg_cpu_id(void);
-uint64_t pg_clock_ns(void);
+int pg_yield(void); // pg_vcpu_yield
+// pg_mem_size: size in bytes, or an E_* code.
+// pg_handle_transfer: moves h into `space` and returns its index there; h is closed.
+// pg_notify_wait: bits, E_TIMEOUT, or an error.
 
-handle_t pg_space_create(void);
-int pg_space_delete(handle_t space);
-int pg_space_stats(handle_t space, struct space_stats *out);
-
-handle_t pg_mem_create(size_t size);
-long pg_mem_size(handle_t mem); // size in bytes, or an E_* code
-
-int pg_map(handle_t space, uintptr_t va, handle_t mem, size_t off, size_t len, unsigned prot);
-int pg_unmap(handle_t space, uintptr_t va, size_t len, unsigned flags);
-int pg_protect(handle_t space, uintptr_t va, size_t len, unsigned prot);
-
-handle_t pg_handle_dup(handle_t h, unsigned rights);
-int pg_handle_close(handle_t h);
-// Moves h into `space` and returns its index there; h is closed in the caller.
-handle_t pg_handle_transfer(handle_t h, handle_t space);
-
-// vcpus and upcalls (abi.h): entry(struct pg_upcall *) runs for every event of the
-// vcpu, on its upcall stack (upcall_stack is its top; PG_UPCALL_STACK_SIZE bytes
-// below it must be mapped), on `cpu` (-1: any).
-int pg_vcpu_create(handle_t space, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu);
-int pg_vcpu_timer(uint64_t ns);          // a TIMER upcall after ns (0 cancels)
-handle_t pg_notify_create(void);
-int pg_notify_signal(handle_t n, uint64_t bits);
-long pg_notify_wait(handle_t n);         // bits, E_TIMEOUT, or an error
+// vcpus and upcalls (abi.h): pg_vcpu_create's entry(struct pg_upcall *) runs for every
+// event of the vcpu, on its upcall stack (upcall_stack is its top; PG_UPCALL_STACK_SIZE
+// bytes below it must be mapped), on `cpu` (-1: any).
 // Resumes c (every register) without a system call. Never returns.
 __attribute__((noreturn)) void pg_context_resume(const struct pg_context *c);
 // Saves the caller in save (resuming save returns from this call) and resumes next.
@@ -53,9 +44,6 @@ void pg_context_switch(struct pg_context *save, const struct pg_context *next);
 // The upcall handler of the program's first vcpu after START (crt0.S); libpagoda's
 // default resumes every context and reports faults. Programs may define their own.
 __attribute__((noreturn)) void pg_upcall(struct pg_upcall *u);
-int pg_cpu_count(void);          // CPUs online
-long pg_cpu_tlb_ipis(int cpu);   // shootdown requests that CPU has run, for tests
-int pg_set_budget(handle_t space, uint64_t ipis_per_tick);
 
 // --- Errors (strerror.c) -------------------------------------------------------------
 

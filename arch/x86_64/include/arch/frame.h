@@ -22,8 +22,6 @@ void arch_frame_user_entry(struct trap_frame *f, uintptr_t pc, uintptr_t sp, uin
 void arch_frame_save_context(const struct trap_frame *f, struct pg_context *c);
 static inline uintptr_t arch_frame_sp(const struct trap_frame *f) { return f->rsp; }
 static inline uintptr_t arch_frame_pc(const struct trap_frame *f) { return f->rip; }
-// The value a system call (or a context resumed later) returns.
-static inline void arch_frame_set_return(struct trap_frame *f, uint64_t v) { f->rax = v; }
 
 // A user fault, as the fault upcall reports it (abi.h: fault_addr, fault_code).
 struct arch_fault {
