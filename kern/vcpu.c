@@ -30,7 +30,8 @@ static bool cpu_ok(int cpu)
 static uint64_t now_ns(void) { return arch_now_ns(); }
 
 // The new vcpu's first switch "returns" into ctx_thread_start with a user frame
-// right above; six zeros stand for the callee-saved registers.
+// right above; seven zeros stand for the callee-saved registers and RFLAGS
+// (interrupts off: they stay off until the iretq to user mode).
 static void build_stack(struct vcpu *v)
 {
 	uintptr_t top = v->kstack_base + KSTACK_PAGES * PAGE_SIZE;
@@ -38,7 +39,7 @@ static void build_stack(struct vcpu *v)
 	arch_frame_user_entry(f, v->entry, v->upcall_top, 0);
 	uintptr_t *sp = (uintptr_t *)f;
 	*--sp = (uintptr_t)ctx_thread_start;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		*--sp = 0;
 	v->ksp = (uintptr_t)sp;
 }

@@ -32,9 +32,13 @@ typedef int32_t handle_t; // index into the calling space's handle table
 
 #define UNMAP_LAZY (1u << 0)
 
-// User addresses: the lower canonical half, minus the zero page.
+// User addresses: the lower canonical half, minus the zero page and the top page. The
+// gap at the top keeps every return address canonical: a `syscall` in the last bytes
+// of user space returns to USER_TOP, which is still canonical (and unmapped, so the
+// fetch faults in user mode) instead of 0x800000000000, which real CPUs refuse to
+// return to with a #GP in ring 0 (Linux leaves the same page: 0x7ffffffff000).
 #define USER_BASE 0x1000UL
-#define USER_TOP  0x800000000000UL
+#define USER_TOP  0x7ffffffff000UL
 
 enum {
 	SYS_DEBUG_WRITE = 0,   // (const char *s, size_t len) -> E_OK

@@ -52,6 +52,7 @@ static void run_one(const char *name)
 }
 
 KTEST(user_smap_smep_on) { EXPECT_TRUE(uentry_smap()); }
+KTEST(user_umip_on) { EXPECT_TRUE(uentry_umip()); } // QEMU -cpu max has it
 KTEST(user_ulib) { run_one("ulib"); }
 KTEST(user_umode) { run_one("umode"); }
 KTEST(user_handles) { run_one("handles"); }
