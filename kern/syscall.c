@@ -254,7 +254,7 @@ static int64_t sys_notify_signal(uint64_t h, uint64_t bits, uint64_t a2, uint64_
 	int err = space_handle_get(self(), harg(h), OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
 	if (err != E_OK)
 		return err;
-	if (bits == 0)
+	if (bits == 0 || (bits & ~NOTIFY_BITS))
 		err = E_INVAL;
 	else
 		notify_signal(n, bits);

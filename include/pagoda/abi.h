@@ -32,6 +32,10 @@ typedef int32_t handle_t; // index into the calling space's handle table
 
 #define UNMAP_LAZY (1u << 0)
 
+// A notification word has 63 bits: notify_wait returns them in a signed result, so
+// bit 63 would read as an error code. notify_signal refuses it (E_INVAL).
+#define NOTIFY_BITS (~0ULL >> 1)
+
 // User addresses: the lower canonical half, minus the zero page and the top page. The
 // gap at the top keeps every return address canonical: a `syscall` in the last bytes
 // of user space returns to USER_TOP, which is still canonical (and unmapped, so the
@@ -63,7 +67,7 @@ enum {
 	SYS_CPU_TLB_IPIS,      // (int cpu) -> shootdown requests that CPU has run (tests)
 	SYS_VCPU_TIMER,        // (uint64_t ns): a TIMER upcall after ns (0 cancels)
 	SYS_NOTIFY_CREATE,     // () -> handle with R_SIGNAL | R_WAIT | R_DUP | R_TRANSFER
-	SYS_NOTIFY_SIGNAL,     // (handle notify, uint64_t bits): OR bits in, wake waiters
+	SYS_NOTIFY_SIGNAL,     // (handle notify, uint64_t bits): OR bits (within NOTIFY_BITS) in, wake waiters
 	SYS_NOTIFY_WAIT,       // (handle notify) -> bits (taken); blocks while none: see below
 	SYS_COUNT
 };
