@@ -35,6 +35,8 @@ struct vcpu {
 	struct notify *waiting;   // the notify it blocks on (its lock guards this and next)
 	struct vcpu *timer_next;  // this CPU's armed timers (cpu->timers)
 	struct vcpu *space_next;  // its space's vcpus (space lock)
+	struct object *reap;      // objects at zero refs that this thread will destroy (object.c)
+	bool reaping;             // an obj_unref of this thread is draining reap
 };
 
 #define KSTACK_PAGES 4
