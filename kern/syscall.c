@@ -154,10 +154,12 @@ static int64_t sys_map(uint64_t sh, uint64_t va, uint64_t mh, uint64_t off, uint
 	int err = get_space(sh, R_WRITE, &s);
 	if (err != E_OK)
 		return err;
-	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0);
-	err = space_handle_get(self(), harg(mh), OBJ_MEM, need, (struct object **)&m);
+	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0), rights;
+	err = space_handle_get_rights(self(), harg(mh), OBJ_MEM, need, (struct object **)&m, &rights);
 	if (err == E_OK) {
-		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, (unsigned)prot);
+		// The mapping remembers what the handle allowed: protect can never go above it.
+		unsigned maxprot = PROT_READ | PROT_EXEC | ((rights & R_WRITE) ? PROT_WRITE : 0);
+		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, (unsigned)prot, maxprot);
 		obj_unref(&m->obj);
 	}
 	obj_unref(&s->obj);
