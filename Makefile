@@ -40,7 +40,7 @@ HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted
+.PHONY: all kernel run test bench gdb host-tests deps clean negctl ubsan deps-test compare bench-hosted hosted
 all: kernel
 kernel: $(BUILD)/kernel.bin
 
@@ -98,11 +98,20 @@ NEGCTL := $(BUILD)/negctl
 negctl:
 	@$(MAKE) --no-print-directory BUILD=$(NEGCTL) KDEFS=-DSHOOTDOWN_SKIP_REMOTE_FLUSH kernel
 
+# The undefined-behaviour sanitizer build (kern/ubsan.c): make test boots it in test
+# mode, and any UB the tests reach fails the boot with file:line. -fno-sanitize=alignment:
+# x86 allows unaligned accesses, and the packed TSS and descriptor-table pointers are
+# unaligned by definition.
+UBSAN := $(BUILD)/ubsan
+ubsan:
+	@$(MAKE) --no-print-directory BUILD=$(UBSAN) \
+		KDEFS="-DKERNEL_UBSAN -fsanitize=undefined -fno-sanitize=alignment -fno-sanitize-recover=all" kernel
+
 deps-test:
 	@./tools/deps.sh spin
 
-test: deps-test kernel host-tests negctl hosted
-	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin \
+test: deps-test kernel host-tests negctl ubsan hosted
+	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --ubsan $(UBSAN) --spin \
 		--hosted $(HBUILD)/rtthreads \
 		--check tools/check_seam.sh
 

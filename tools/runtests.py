@@ -52,8 +52,8 @@ def run_host(binary):
         print(out)
     print(f"host/{name}: {m.group(2)}/{m.group(1)} passed")
 
-def run_ktests(build, smp, mem, timeout, only=""):
-    label = f"ktest smp={smp} mem={mem}" + (f" ktest={only}" if only else "")
+def run_ktests(build, smp, mem, timeout, only="", label_prefix=""):
+    label = f"{label_prefix}ktest smp={smp} mem={mem}" + (f" ktest={only}" if only else "")
     status, log, secs = qemu(build, smp, mem, "mode=test" + (f" ktest={only}" if only else ""), timeout)
     cases = re.findall(r"ktest: (PASS|FAIL) (\S+)", log)
     for verdict, name in cases:
@@ -77,6 +77,16 @@ def run_fault_child(build, timeout):
     record(ok, f"kernel fault is reported and fails the run (status {status}, missing {missing})",
            None if ok else log)
     print(f"fault child: {'reported as expected' if ok else 'NOT reported'}")
+
+def run_ubsan(build, timeout):
+    """The kernel built with -fsanitize=undefined runs every test; then a boot that
+    overflows a signed int on purpose must be caught, reported with file:line, and
+    fail (so the sanitizer is known to be on)."""
+    run_ktests(build, 2, "512M", timeout, label_prefix="ubsan ")
+    status, log, _ = qemu(build, 2, "256M", "mode=ubsan", 60)
+    ok = status == FAILURE and re.search(r"ubsan: signed addition overflow at kern/main\.c:\d+", log)
+    record(bool(ok), f"ubsan build catches a deliberate overflow (status {status})", None if ok else log)
+    print(f"ubsan: deliberate overflow {'caught' if ok else 'NOT caught'}")
 
 def run_negative_control(build, smp, timeout):
     """The kernel built with -DSHOOTDOWN_SKIP_REMOTE_FLUSH acks shootdowns without
@@ -120,6 +130,7 @@ def main():
     ap.add_argument("--smp", default="1,2,4,8")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--negctl", help="build dir of the negative-control kernel")
+    ap.add_argument("--ubsan", help="build dir of the undefined-behaviour sanitizer kernel")
     ap.add_argument("--spin", action="store_true", help="check the Promela model")
     ap.add_argument("--hosted", nargs="*", default=[], help="hosted runtime test binaries")
     ap.add_argument("--check", nargs="*", default=[], help="static checks of the tree (scripts)")
@@ -138,6 +149,8 @@ def main():
     if a.negctl:
         for smp in (2, 4):  # one worker; three workers sharing the host's two cores
             run_negative_control(a.negctl, smp, a.timeout)
+    if a.ubsan:
+        run_ubsan(a.ubsan, a.timeout)
     if a.spin:
         run_spin(a.build, 600)
     print(f"{passed} passed, {failed} failed")
