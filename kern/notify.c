@@ -7,6 +7,7 @@
 #include "kern/sched.h"
 #include "kern/space.h"
 #include "kern/kheap.h"
+#include "kern/panic.h"
 #include "include/pagoda/errors.h"
 
 int notify_create(struct notify **out)
@@ -27,14 +28,24 @@ void notify_destroy(struct notify *n)
 	kfree(n);
 }
 
+// Caller holds n->lock (n is what v waits on, or will).
+static void set_waiting_locked(struct notify *n, struct vcpu *v, struct notify *to)
+{
+	KASSERT(spin_holding(&n->lock));
+	spin_lock(&v->wait_lock);
+	v->waiting = to;
+	spin_unlock(&v->wait_lock);
+}
+
 static struct vcpu *dequeue_locked(struct notify *n)
 {
+	KASSERT(spin_holding(&n->lock));
 	struct vcpu *v = n->wait_head;
 	if (v) {
 		n->wait_head = v->next;
 		if (!n->wait_head)
 			n->wait_tail = NULL;
-		v->waiting = NULL;
+		set_waiting_locked(n, v, NULL);
 	}
 	return v;
 }
@@ -70,7 +81,7 @@ int64_t notify_wait(struct notify *n, bool *blocked)
 	}
 	v->state = V_BLOCKED;
 	v->wake_bits = 0;
-	v->waiting = n;
+	set_waiting_locked(n, v, n);
 	v->next = NULL;
 	if (n->wait_tail)
 		n->wait_tail->next = v;
@@ -87,7 +98,15 @@ int64_t notify_wait(struct notify *n, bool *blocked)
 
 void notify_cancel_wait(struct vcpu *v)
 {
-	struct notify *n = __atomic_load_n(&v->waiting, __ATOMIC_ACQUIRE);
+	// Pin the notify first: once v is dequeued its wait returns and drops the
+	// reference that kept n alive, maybe the last one, so n may be freed any time
+	// after we read it unless we hold our own. While v->waiting == n under wait_lock,
+	// v is still queued (a dequeue clears waiting first), so n is alive to take it.
+	spin_lock(&v->wait_lock);
+	struct notify *n = v->waiting;
+	if (n)
+		obj_ref(&n->obj);
+	spin_unlock(&v->wait_lock);
 	if (!n)
 		return;
 	spin_lock(&n->lock);
@@ -99,9 +118,10 @@ void notify_cancel_wait(struct vcpu *v)
 		*p = v->next;
 		if (n->wait_tail == v)
 			n->wait_tail = prev;
-		v->waiting = NULL;
+		set_waiting_locked(n, v, NULL);
 	}
 	spin_unlock(&n->lock);
 	if (queued)
 		sched_enqueue(v);
+	obj_unref(&n->obj);
 }

@@ -57,6 +57,7 @@ int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64
 		kfree(v);
 		return err;
 	}
+	spin_init(&v->wait_lock, "vcpu wait");
 	v->space = s;
 	v->cpu = cpu == -1 ? sched_pick_cpu() : (uint32_t)cpu;
 	v->entry = entry;
