@@ -128,13 +128,19 @@ void vcpu_exit(int status)
 	sched_exit();
 }
 
+bool vcpu_fault_spurious(uintptr_t addr, uint64_t pf_error)
+{
+	struct vcpu *v = current();
+	return v && v->space && space_fault_spurious(v->space, addr, pf_error);
+}
+
 void vcpu_user_fault(struct trap_frame *f)
 {
 	struct arch_fault flt;
 	arch_frame_fault(f, &flt);
 	// Raising rights sends no IPI, so a CPU may fault once on its old, narrower
 	// entry; the fault dropped that entry, so retrying sees the new PTE.
-	if (flt.page && space_fault_spurious(current()->space, flt.addr, flt.pf_error))
+	if (flt.page && vcpu_fault_spurious(flt.addr, flt.pf_error))
 		return;
 	struct pg_upcall u = { .reason = UPCALL_FAULT, .fault_addr = flt.addr, .fault_code = flt.code };
 	if (!upcall(f, &u))

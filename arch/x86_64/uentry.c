@@ -6,6 +6,8 @@
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
 #include "kern/panic.h"
+#include "kern/percpu.h"
+#include "kern/vcpu.h"
 
 #define MSR_STAR   0xC0000081
 #define MSR_LSTAR  0xC0000082
@@ -124,6 +126,7 @@ int copy_from_user(void *dst, uintptr_t usrc, size_t n)
 {
 	if (!user_range_ok(usrc, n))
 		return E_FAULT;
+	this_cpu()->arch.copy_retried = 0; // the kernel is not preempted: this CPU's copy
 	return arch_copy_user(dst, (const void *)usrc, n, smap_on);
 }
 
@@ -131,13 +134,25 @@ int copy_to_user(uintptr_t udst, const void *src, size_t n)
 {
 	if (!user_range_ok(udst, n))
 		return E_FAULT;
+	this_cpu()->arch.copy_retried = 0;
 	return arch_copy_user((void *)udst, src, n, smap_on);
 }
 
+// A fault in a user copy. Raising rights sends no IPI, so this CPU may still hold the
+// old, narrower entry for a page the copy may now use: the fault dropped that entry,
+// so if the current PTE allows the access the copy is resumed where it stopped (rep
+// movsb restarts with its registers as they were). Once per address: a second fault
+// there is real (or SMAP's), and the copy fails with E_FAULT.
 bool uentry_fixup(struct trap_frame *f)
 {
 	if (f->rip < (uintptr_t)usercopy_begin || f->rip > (uintptr_t)usercopy_end)
 		return false;
+	struct cpu *c = this_cpu();
+	uintptr_t addr = read_cr2();
+	if (c->arch.copy_retried != addr && vcpu_fault_spurious(addr, f->error)) {
+		c->arch.copy_retried = addr;
+		return true;
+	}
 	f->rip = (uintptr_t)usercopy_fault;
 	return true;
 }

@@ -541,6 +541,47 @@ out:
 	pg_handle_close(m);
 }
 
+// A kernel copy into a page whose rights were just raised. The raise sends no IPI, so
+// the reader's CPU may still hold the read-only entry its kernel made when it read the
+// page (debug_write); on hardware the copy's write may then fault once on it, and the
+// copy must retry rather than fail with E_FAULT. (TCG re-walks the tables on a
+// permission miss, so here the retry path is only exercised, not forced.)
+#define RAISE_VA (TEST_VA + 64 * PAGE)
+static volatile uint64_t raise_phase;
+static volatile long raise_rc;
+static void raise_reader(uint64_t arg)
+{
+	(void)arg;
+	UCHECK_EQ("umode_user_copy_after_raise", pg_debug_write((const char *)RAISE_VA, 1), E_OK);
+	raise_phase = 1;
+	while (raise_phase != 2)
+		(void)*(volatile uint64_t *)RAISE_VA;
+	raise_rc = pg_space_stats(H_SELF, (struct space_stats *)RAISE_VA);
+	raise_phase = 3;
+	pg_exit(0);
+}
+
+static void user_copy_after_raise(const char *n)
+{
+	handle_t m = tc_map_new(RAISE_VA, 1);
+	if (!UCHECK(n, m > 0))
+		return;
+	int ncpu = pg_cpu_count();
+	raise_phase = 0;
+	if (UCHECK_EQ(n, pg_protect(H_SELF, RAISE_VA, PAGE, PROT_READ), E_OK) &&
+	    UCHECK_EQ(n, tc_spawn(raise_reader, 0, ncpu > 1 ? 1 : 0, 0), E_OK) &&
+	    UCHECK(n, TC_WAIT(raise_phase == 1, 10000))) {
+		UCHECK_EQ(n, pg_protect(H_SELF, RAISE_VA, PAGE, PROT_READ | PROT_WRITE), E_OK);
+		raise_phase = 2;
+		if (UCHECK(n, TC_WAIT(raise_phase == 3, 10000))) {
+			UCHECK_EQ(n, raise_rc, E_OK);
+			UCHECK(n, ((volatile struct space_stats *)RAISE_VA)->vcpus >= 2);
+		}
+	}
+	UCHECK_EQ(n, pg_unmap(H_SELF, RAISE_VA, PAGE, 0), E_OK);
+	pg_handle_close(m);
+}
+
 // Every probe thread has gone, none was killed, and main still runs alone.
 static void faults_leave_one_thread(const char *n)
 {
@@ -573,6 +614,7 @@ static const struct utest_case cases[] = {
 	{ "umode_umip_hides_descriptor_tables", umip_hides_descriptor_tables },
 	{ "umode_noncanonical_rsp_across_syscall", noncanonical_rsp_across_syscall },
 	{ "umode_top_of_user_space", top_of_user_space },
+	{ "umode_user_copy_after_raise", user_copy_after_raise },
 	{ "umode_faults_leave_one_thread", faults_leave_one_thread },
 };
 
