@@ -2,6 +2,7 @@
 // (type, then rights) before acting, and returns an E_* code that says which check
 // failed; a failed call changes nothing. Calls run with interrupts on.
 #include <stddef.h>
+#include "kern/finject.h"
 #include "kern/space.h"
 #include "kern/mem.h"
 #include "kern/notify.h"
@@ -40,7 +41,8 @@ static int64_t sys_debug_write(uint64_t p, uint64_t len, uint64_t a2, uint64_t a
 	if (err != E_OK)
 		return err;
 	buf[len] = 0;
-	kprintf("%s", buf);
+	if (!finject_mute_user)
+		kprintf("%s", buf);
 	return E_OK;
 }
 
@@ -154,10 +156,12 @@ static int64_t sys_map(uint64_t sh, uint64_t va, uint64_t mh, uint64_t off, uint
 	int err = get_space(sh, R_WRITE, &s);
 	if (err != E_OK)
 		return err;
-	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0);
-	err = space_handle_get(self(), harg(mh), OBJ_MEM, need, (struct object **)&m);
+	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0), rights;
+	err = space_handle_get_rights(self(), harg(mh), OBJ_MEM, need, (struct object **)&m, &rights);
 	if (err == E_OK) {
-		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, (unsigned)prot);
+		// The mapping remembers what the handle allowed: protect can never go above it.
+		unsigned maxprot = PROT_READ | PROT_EXEC | ((rights & R_WRITE) ? PROT_WRITE : 0);
+		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, (unsigned)prot, maxprot);
 		obj_unref(&m->obj);
 	}
 	obj_unref(&s->obj);
@@ -254,7 +258,7 @@ static int64_t sys_notify_signal(uint64_t h, uint64_t bits, uint64_t a2, uint64_
 	int err = space_handle_get(self(), harg(h), OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
 	if (err != E_OK)
 		return err;
-	if (bits == 0)
+	if (bits == 0 || (bits & ~NOTIFY_BITS))
 		err = E_INVAL;
 	else
 		notify_signal(n, bits);

@@ -32,9 +32,17 @@ typedef int32_t handle_t; // index into the calling space's handle table
 
 #define UNMAP_LAZY (1u << 0)
 
-// User addresses: the lower canonical half, minus the zero page.
+// A notification word has 63 bits: notify_wait returns them in a signed result, so
+// bit 63 would read as an error code. notify_signal refuses it (E_INVAL).
+#define NOTIFY_BITS (~0ULL >> 1)
+
+// User addresses: the lower canonical half, minus the zero page and the top page. The
+// gap at the top keeps every return address canonical: a `syscall` in the last bytes
+// of user space returns to USER_TOP, which is still canonical (and unmapped, so the
+// fetch faults in user mode) instead of 0x800000000000, which real CPUs refuse to
+// return to with a #GP in ring 0 (Linux leaves the same page: 0x7ffffffff000).
 #define USER_BASE 0x1000UL
-#define USER_TOP  0x800000000000UL
+#define USER_TOP  0x7ffffffff000UL
 
 enum {
 	SYS_DEBUG_WRITE = 0,   // (const char *s, size_t len) -> E_OK
@@ -59,7 +67,7 @@ enum {
 	SYS_CPU_TLB_IPIS,      // (int cpu) -> shootdown requests that CPU has run (tests)
 	SYS_VCPU_TIMER,        // (uint64_t ns): a TIMER upcall after ns (0 cancels)
 	SYS_NOTIFY_CREATE,     // () -> handle with R_SIGNAL | R_WAIT | R_DUP | R_TRANSFER
-	SYS_NOTIFY_SIGNAL,     // (handle notify, uint64_t bits): OR bits in, wake waiters
+	SYS_NOTIFY_SIGNAL,     // (handle notify, uint64_t bits): OR bits (within NOTIFY_BITS) in, wake waiters
 	SYS_NOTIFY_WAIT,       // (handle notify) -> bits (taken); blocks while none: see below
 	SYS_COUNT
 };
