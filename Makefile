@@ -48,7 +48,7 @@ $(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test check bench gdb host-tests deps clean negctl deps-test compare bench-hosted hosted lockcheck \
+.PHONY: all kernel run test check bench gdb host-tests deps clean negctl ubsan fuzz finject deps-test compare bench-hosted hosted lockcheck \
 	abi-doc check-abi-doc
 all: kernel
 kernel: $(BUILD)/kernel.bin
@@ -113,6 +113,15 @@ NEGCTL := $(BUILD)/negctl
 negctl:
 	@$(MAKE) --no-print-directory BUILD=$(NEGCTL) KDEFS=-DSHOOTDOWN_SKIP_REMOTE_FLUSH kernel
 
+# The undefined-behaviour sanitizer build (kern/ubsan.c): make test boots it in test
+# mode, and any UB the tests reach fails the boot with file:line. -fno-sanitize=alignment:
+# x86 allows unaligned accesses, and the packed TSS and descriptor-table pointers are
+# unaligned by definition.
+UBSAN := $(BUILD)/ubsan
+ubsan:
+	@$(MAKE) --no-print-directory BUILD=$(UBSAN) \
+		KDEFS="-DKERNEL_UBSAN -fsanitize=undefined -fno-sanitize=alignment -fno-sanitize-recover=all" kernel
+
 deps-test:
 	@./tools/deps.sh spin clang
 
@@ -134,10 +143,23 @@ lockcheck:
 # self-test of the report reader.
 CHECKS ?= $(sort $(wildcard tools/check_*.sh))
 
-test: deps-test lockcheck check-abi-doc kernel host-tests negctl hosted
-	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --spin \
+# Besides every boot, make test runs the fuzzer longer (100k calls at smp 2, 20k at
+# smp 4: with 4 vCPUs on 2 host cores each shootdown costs milliseconds) and a
+# failure-injection sweep of 30 points per program.
+test: deps-test lockcheck check-abi-doc kernel host-tests negctl ubsan hosted
+	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --ubsan $(UBSAN) --spin \
 		--hosted $(HBUILD)/rtthreads --check "python3 tools/test_ktap.py" \
-		$(foreach c,$(CHECKS),--check $(c))
+		$(foreach c,$(CHECKS),--check $(c)) --fuzz 2:100000,4:20000 --finject 30
+
+# The long runs. make fuzz [SMP=4] [CALLS=1000000] [SEED=1]: one line, fuzz: calls=...
+# panics=0 leaks=0. make finject [POINTS=1000]: the failure-injection sweep, wider.
+CALLS ?= 1000000
+SEED  ?= 1
+POINTS ?= 1000
+fuzz: deps kernel
+	@python3 tools/fuzz.py --build $(BUILD) --smp $(SMP) --calls $(CALLS) --seed $(SEED)
+finject: deps kernel
+	@python3 tools/runtests.py --build $(BUILD) --smp "" --finject $(POINTS) --timeout 36000
 
 # One test boot and its KTAP report: make check T=<ktest name prefix> [SMP=n] [MEM=m].
 # The user test programs run from the ktests user_<program> (tests/kern/test_user.c).

@@ -1,5 +1,6 @@
 // frame.c: physical frames. Wraps the bitmap pool (fpool.c) with a lock, and hands out
 // frames from a bump allocator until the bitmap itself has been allocated.
+#include "kern/finject.h"
 #include "kern/frame.h"
 #include "kern/fpool.h"
 #include "kern/kva.h"
@@ -81,6 +82,8 @@ int frame_alloc(uint64_t *pa)
 {
 	uint64_t pfn;
 	int err;
+	if (finject_fail())
+		return E_NOMEM;
 	spin_lock(&frame_lock);
 	if (!ready)
 		err = bump_alloc_locked(pa);

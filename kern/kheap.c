@@ -1,4 +1,5 @@
 // kheap.c: the kernel heap: heap.c's allocator under a lock, growing through kva.
+#include "kern/finject.h"
 #include "kern/kheap.h"
 #include "kern/heap.h"
 #include "kern/kva.h"
@@ -27,6 +28,8 @@ void kheap_init(bool poison) NO_LOCK_ANALYSIS { heap_init(&heap, grow, corrupt, 
 
 void *kmalloc(size_t n)
 {
+	if (finject_fail())
+		return NULL;
 	spin_lock(&kheap_lock);
 	void *p = heap_alloc(&heap, n);
 	spin_unlock(&kheap_lock);

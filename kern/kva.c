@@ -2,6 +2,7 @@
 // and mapped in the kernel tables (shared by every address space under PML4[511]).
 // If a frame runs out mid-way, the pages mapped so far stay mapped and are lost to
 // the region: acceptable for a region that only grows and only fails when RAM is gone.
+#include "kern/finject.h"
 #include "kern/kva.h"
 #include "kern/frame.h"
 #include "kern/spinlock.h"
@@ -42,12 +43,16 @@ static int back(uintptr_t va, size_t npages)
 
 void *kva_alloc(size_t npages)
 {
+	if (finject_fail())
+		return NULL;
 	uintptr_t va = reserve(npages);
 	return back(va, npages) == E_OK ? (void *)va : NULL;
 }
 
 int kva_alloc_stack(size_t npages, uintptr_t *base)
 {
+	if (finject_fail())
+		return E_NOMEM;
 	uintptr_t va = reserve(npages + 1) + PAGE_SIZE; // the first page stays a guard
 	int err = back(va, npages);
 	if (err == E_OK)

@@ -71,6 +71,15 @@ __attribute__((noinline)) static void fault_deliberately(void)
 	*(volatile uint64_t *)0xffffff7fdead0000UL = 1;
 }
 
+// mode=ubsan: proves that the sanitizer build (kern/ubsan.c) catches undefined
+// behaviour and fails the run; the normal build just overflows.
+__attribute__((noinline)) static void overflow_deliberately(void)
+{
+	volatile int big = 0x7fffffff;
+	kprintf("ubsan: overflowing a signed int on purpose\n");
+	kprintf("ubsan: %d, not caught\n", big + 1);
+}
+
 void kmain(uint32_t magic, uint32_t mbi_pa)
 {
 	arch_early_init(); // from here on exceptions are reported
@@ -95,6 +104,8 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 		bench_run();
 	else if (strcmp(mode, "fault") == 0)
 		fault_deliberately();
+	else if (strcmp(mode, "ubsan") == 0)
+		overflow_deliberately();
 	else
 		demo();
 	panic("mode %s returned", mode);

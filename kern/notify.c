@@ -7,6 +7,7 @@
 #include "kern/sched.h"
 #include "kern/space.h"
 #include "kern/kheap.h"
+#include "kern/panic.h"
 #include "include/pagoda/errors.h"
 
 int notify_create(struct notify **out)
@@ -27,6 +28,15 @@ void notify_destroy(struct notify *n)
 	kfree(n);
 }
 
+// Caller holds n->lock (n is what v waits on, or will).
+static void set_waiting_locked(struct notify *n, struct vcpu *v, struct notify *to) REQUIRES(n->lock)
+{
+	spin_assert_held(&n->lock);
+	spin_lock(&v->wait_lock);
+	v->waiting = to;
+	spin_unlock(&v->wait_lock);
+}
+
 static struct vcpu *dequeue_locked(struct notify *n) REQUIRES(n->lock)
 {
 	spin_assert_held(&n->lock);
@@ -35,7 +45,7 @@ static struct vcpu *dequeue_locked(struct notify *n) REQUIRES(n->lock)
 		n->wait_head = v->next;
 		if (!n->wait_head)
 			n->wait_tail = NULL;
-		atomic_store_explicit(&v->waiting, NULL, memory_order_relaxed);
+		set_waiting_locked(n, v, NULL);
 	}
 	return v;
 }
@@ -73,7 +83,7 @@ int64_t notify_wait(struct notify *n, bool *blocked)
 	}
 	v->state = V_BLOCKED;
 	v->wake_bits = 0;
-	atomic_store_explicit(&v->waiting, n, memory_order_relaxed); // published by the unlock
+	set_waiting_locked(n, v, n);
 	v->next = NULL;
 	if (n->wait_tail)
 		n->wait_tail->next = v;
@@ -90,13 +100,19 @@ int64_t notify_wait(struct notify *n, bool *blocked)
 
 void notify_cancel_wait(struct vcpu *v)
 {
-	// No lock yet: which notify to lock. A stale value is checked again under it; a
-	// wait that starts after this read sees the space dead (notify_wait).
-	struct notify *n = atomic_load_explicit(&v->waiting, memory_order_acquire);
+	// Pin the notify first: once v is dequeued its wait returns and drops the
+	// reference that kept n alive, maybe the last one, so n may be freed any time
+	// after we read it unless we hold our own. While v->waiting == n under wait_lock,
+	// v is still queued (a dequeue clears waiting first), so n is alive to take it.
+	spin_lock(&v->wait_lock);
+	struct notify *n = v->waiting;
+	if (n)
+		obj_ref(&n->obj);
+	spin_unlock(&v->wait_lock);
 	if (!n)
 		return;
 	spin_lock(&n->lock);
-	bool queued = atomic_load_explicit(&v->waiting, memory_order_relaxed) == n;
+	bool queued = v->waiting == n; // stable: changed only under n->lock (and wait_lock)
 	if (queued) {
 		struct vcpu **p = &n->wait_head, *prev = NULL;
 		while (*p != v)
@@ -104,9 +120,10 @@ void notify_cancel_wait(struct vcpu *v)
 		*p = v->next;
 		if (n->wait_tail == v)
 			n->wait_tail = prev;
-		atomic_store_explicit(&v->waiting, NULL, memory_order_relaxed);
+		set_waiting_locked(n, v, NULL);
 	}
 	spin_unlock(&n->lock);
 	if (queued)
 		sched_enqueue(v);
+	obj_unref(&n->obj);
 }

@@ -1,16 +1,24 @@
 // object.c: reference counting common to every handle-reachable object.
+//
+// Destroying an object drops its own references: a space its handles and mappings,
+// which may be the last ones to other spaces, and so on down a chain as long as user
+// space cares to build (10,000 spaces each holding the only handle to the next). A
+// destroy calling obj_unref that calls destroy would recurse once per link and
+// overflow the kernel stack. Instead, an object that reaches zero goes on the current
+// thread's reap list, and only the outermost obj_unref on that thread's stack runs
+// the destroys, one after another, until the list is empty: the stack depth is one
+// destroy whatever the graph. The list is per thread, not per CPU, because a destroy
+// may block (a space's teardown waits for its lock): another thread on the CPU then
+// drains its own list and never waits for ours.
 #include "kern/object.h"
 #include "kern/space.h"
 #include "kern/mem.h"
 #include "kern/notify.h"
 #include "kern/panic.h"
+#include "kern/sched.h"
 
-void obj_unref_n(struct object *o, int64_t n)
+static void destroy(struct object *o)
 {
-	int64_t old = atomic_fetch_sub(&o->refs, n);
-	KASSERT(old >= n);
-	if (old != n)
-		return;
 	switch (o->type) {
 	case OBJ_SPACE:
 		space_destroy((struct space *)o);
@@ -24,4 +32,24 @@ void obj_unref_n(struct object *o, int64_t n)
 	default:
 		panic("unref of object type %u", o->type);
 	}
+}
+
+void obj_unref_n(struct object *o, int64_t n)
+{
+	int64_t old = atomic_fetch_sub(&o->refs, n);
+	KASSERT(old >= n);
+	if (old != n)
+		return;
+	struct vcpu *me = current();
+	KASSERT(me);
+	o->reap_next = me->reap;
+	me->reap = o;
+	if (me->reaping)
+		return; // an obj_unref further up this thread's stack is draining the list
+	me->reaping = true;
+	while ((o = me->reap)) {
+		me->reap = o->reap_next;
+		destroy(o); // may queue more, never destroys them itself
+	}
+	me->reaping = false;
 }

@@ -13,6 +13,7 @@
 #include "include/pagoda/errors.h"
 #include <arch/paging.h>
 #include <arch/mmu.h>
+#include <arch/frame.h>
 #include <arch/arch.h>
 
 void ctx_switch(uintptr_t *save_rsp, uintptr_t next_rsp);
@@ -210,6 +211,7 @@ void sched_user_return(struct trap_frame *f)
 	if (space_dead(v->space))
 		vcpu_exit(0);
 	vcpu_user_return(f);
+	arch_frame_user_sanitize(f);
 }
 
 uint32_t sched_pick_cpu(void)

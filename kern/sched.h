@@ -34,10 +34,15 @@ struct vcpu {
 	uint64_t wake_bits;       // notify bits that ended a blocking wait
 	uint64_t return_notify;   // non-zero: the current system call returns through a
 	                          // NOTIFY upcall with these bits (own CPU only, vcpu.h)
-	struct notify *_Atomic waiting; // the notify it blocks on: changed under that notify's
-	                          // lock (which also guards next), read without it (notify.c)
+	// The notify it blocks on: set and cleared under that notify's lock and then
+	// wait_lock (in that order), so holding either keeps it stable; next is guarded
+	// by the notify's lock.
+	struct notify *waiting;
+	struct spinlock wait_lock;
 	struct vcpu *timer_next;  // this CPU's armed timers (cpu->timers)
 	struct vcpu *space_next;  // its space's vcpus (space lock)
+	struct object *reap;      // objects at zero refs that this thread will destroy (object.c)
+	bool reaping;             // an obj_unref of this thread is draining reap
 };
 
 #define KSTACK_PAGES 4

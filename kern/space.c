@@ -213,10 +213,13 @@ static bool overlaps_state(struct space *s, uintptr_t va, uint64_t len, uint32_t
 	return false;
 }
 
-int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot)
+int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
+	      unsigned maxprot)
 {
-	if ((prot & ~PROT_ALL) || !range_args_ok(va, len) || (off & PAGE_MASK))
+	if ((prot & ~PROT_ALL) || (maxprot & ~PROT_ALL) || !range_args_ok(va, len) || (off & PAGE_MASK))
 		return E_INVAL;
+	if (prot & ~maxprot)
+		return E_RIGHTS;
 	uint64_t size = m->npages * PAGE_SIZE;
 	if (!user_range_ok(va, len) || off > size || len > size - off)
 		return E_RANGE;
@@ -239,7 +242,7 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 	// Tables next: with the records' storage, the only steps that can fail now.
 	if ((err = mmu_range(s->root, &s->leaves, va, n, true, NULL, NULL)) != E_OK)
 		goto out;
-	if ((err = vmmap_insert(&s->map, va, len, m, off, prot)) != E_OK)
+	if ((err = vmmap_insert(&s->map, va, len, m, off, prot, maxprot)) != E_OK)
 		goto out;
 	struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
 	mmu_range(s->root, &s->leaves, va, n, false, set_pte, &f);
@@ -298,6 +301,10 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 	int err = edit_begin(s, va, len);
 	if (err != 0) // not E_OK: clang's lock analysis follows literals, not enum constants
 		return err;
+	if (prot & ~vmmap_maxprot(&s->map, va, len)) {
+		err = E_RIGHTS; // above what a mem handle allowed: before any budget is spent
+		goto out;
+	}
 	uint64_t n = len / PAGE_SIZE;
 	struct reprot r = { leaf_flags(prot), lowers_rights(s, va, len, prot) };
 	// Raising rights needs no shootdown: a CPU holding the old, narrower entry
@@ -444,7 +451,8 @@ void space_set_budget(struct space *s, uint64_t ipis_per_tick)
 
 // ---- Handles -----------------------------------------------------------------
 
-int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struct object **o)
+int space_handle_get_rights(struct space *s, int h, unsigned type, uint32_t need, struct object **o,
+			    uint32_t *rights)
 {
 	void *obj;
 	spin_lock(&s->lock);
@@ -452,9 +460,16 @@ int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struc
 	if (err == E_OK) {
 		*o = obj;
 		obj_ref(*o);
+		if (rights)
+			*rights = s->handles.slot[h].rights;
 	}
 	spin_unlock(&s->lock);
 	return err;
+}
+
+int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struct object **o)
+{
+	return space_handle_get_rights(s, h, type, need, o, NULL);
 }
 
 // A space's handles to itself hold no reference (like H_SELF): a strong one would

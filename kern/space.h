@@ -82,7 +82,10 @@ void space_switch(struct space *to);
 
 // Mapping calls; payer is charged for the shootdowns (the calling space, or NULL for
 // the kernel). Arguments are checked as SPEC describes; nothing changes on error.
-int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot);
+// maxprot: the most the mapping may ever get (protect above it is E_RIGHTS), from the
+// rights of the mem handle it is made through.
+int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
+	      unsigned maxprot);
 int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned prot);
 int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned flags);
 void space_get_stats(struct space *s, struct space_stats *out);
@@ -93,6 +96,9 @@ bool space_lazy_waiting(struct space *s); // read at ticks, without the lock
 bool space_fault_spurious(struct space *s, uintptr_t va, uint64_t err);
 
 // Handles of s. get takes a reference on the object for the caller.
+// As space_handle_get, and *rights gets the handle's rights.
+int space_handle_get_rights(struct space *s, int h, unsigned type, uint32_t need, struct object **o,
+			    uint32_t *rights);
 int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struct object **o);
 // Installs o (taking a new reference) with rights; returns the index.
 int space_handle_add(struct space *s, struct object *o, unsigned type, uint32_t rights);

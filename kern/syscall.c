@@ -4,6 +4,7 @@
 // acting, and returns an E_* code that says which check failed; a failed call changes
 // nothing. Calls run with interrupts on.
 #include <stddef.h>
+#include "kern/finject.h"
 #include "kern/space.h"
 #include "kern/mem.h"
 #include "kern/notify.h"
@@ -49,7 +50,8 @@ static int64_t sys_debug_write(uptr_t s, size_t len)
 	if (err != E_OK)
 		return err;
 	buf[len] = 0;
-	kprintf("%s", buf);
+	if (!finject_mute_user)
+		kprintf("%s", buf);
 	return E_OK;
 }
 
@@ -153,10 +155,12 @@ static int64_t sys_map(handle_t space, uptr_t va, handle_t mem, size_t off, size
 	int err = get_space(space, R_WRITE, &s);
 	if (err != E_OK)
 		return err;
-	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0);
-	err = space_handle_get(self(), mem, OBJ_MEM, need, (struct object **)&m);
+	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0), rights;
+	err = space_handle_get_rights(self(), mem, OBJ_MEM, need, (struct object **)&m, &rights);
 	if (err == E_OK) {
-		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, prot);
+		// The mapping remembers what the handle allowed: protect can never go above it.
+		unsigned maxprot = PROT_READ | PROT_EXEC | ((rights & R_WRITE) ? PROT_WRITE : 0);
+		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, (unsigned)prot, maxprot);
 		obj_unref(&m->obj);
 	}
 	obj_unref(&s->obj);
@@ -245,7 +249,7 @@ static int64_t sys_notify_signal(handle_t notify, uint64_t bits)
 	int err = space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
 	if (err != E_OK)
 		return err;
-	if (bits == 0)
+	if (bits == 0 || (bits & ~NOTIFY_BITS))
 		err = E_INVAL;
 	else
 		notify_signal(n, bits);

@@ -49,7 +49,7 @@ static int map_new(struct space *s, uintptr_t va, uint64_t len, unsigned prot,
 		return err;
 	if (data)
 		mem_write(m, doff, data, dlen);
-	err = space_map(s, va, m, 0, len, prot);
+	err = space_map(s, va, m, 0, len, prot, PROT_ALL);
 	obj_unref(&m->obj); // the mapping holds it now (or nothing, on error)
 	return err;
 }

@@ -31,7 +31,8 @@ static bool cpu_ok(int cpu)
 static uint64_t now_ns(void) { return arch_now_ns(); }
 
 // The new vcpu's first switch "returns" into ctx_thread_start with a user frame
-// right above; six zeros stand for the callee-saved registers.
+// right above; seven zeros stand for the callee-saved registers and RFLAGS
+// (interrupts off: they stay off until the iretq to user mode).
 static void build_stack(struct vcpu *v)
 {
 	uintptr_t top = v->kstack_base + KSTACK_PAGES * PAGE_SIZE;
@@ -39,7 +40,7 @@ static void build_stack(struct vcpu *v)
 	arch_frame_user_entry(f, v->entry, v->upcall_top, 0);
 	uintptr_t *sp = (uintptr_t *)f;
 	*--sp = (uintptr_t)ctx_thread_start;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		*--sp = 0;
 	v->ksp = (uintptr_t)sp;
 }
@@ -57,6 +58,7 @@ int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64
 		kfree(v);
 		return err;
 	}
+	spin_init(&v->wait_lock, "vcpu wait");
 	v->space = s;
 	v->cpu = cpu == -1 ? sched_pick_cpu() : (uint32_t)cpu;
 	v->entry = entry;
@@ -127,13 +129,19 @@ void vcpu_exit(int status)
 	sched_exit();
 }
 
+bool vcpu_fault_spurious(uintptr_t addr, uint64_t pf_error)
+{
+	struct vcpu *v = current();
+	return v && v->space && space_fault_spurious(v->space, addr, pf_error);
+}
+
 void vcpu_user_fault(struct trap_frame *f)
 {
 	struct arch_fault flt;
 	arch_frame_fault(f, &flt);
 	// Raising rights sends no IPI, so a CPU may fault once on its old, narrower
 	// entry; the fault dropped that entry, so retrying sees the new PTE.
-	if (flt.page && space_fault_spurious(current()->space, flt.addr, flt.pf_error))
+	if (flt.page && vcpu_fault_spurious(flt.addr, flt.pf_error))
 		return;
 	struct pg_upcall u = { .reason = UPCALL_FAULT, .fault_addr = flt.addr, .fault_code = flt.code };
 	if (!upcall(f, &u))

@@ -13,6 +13,9 @@ int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64
 __attribute__((noreturn)) void vcpu_exit(int status);
 // A CPU exception in user mode: a FAULT upcall, or (in an upcall) the vcpu stops.
 void vcpu_user_fault(struct trap_frame *f);
+// Whether a page fault at addr (PF_ERR_* bits in pf_error) of the running vcpu's space
+// was only a stale TLB entry: the current PTE allows the access (retry it).
+bool vcpu_fault_spurious(uintptr_t addr, uint64_t pf_error);
 // Just before returning to user mode: pending PREEMPTED/TIMER upcalls.
 void vcpu_user_return(struct trap_frame *f);
 // A system call's handler (a blocked notify_wait that ended with bits): the current

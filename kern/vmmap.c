@@ -42,7 +42,8 @@ static uint32_t first_after(const struct vmmap *m, uint64_t va)
 static bool mergeable(const struct vm_range *a, const struct vm_range *b)
 {
 	return end_of(a) == b->va && a->obj == b->obj && a->off + a->len == b->off &&
-	       a->prot == b->prot && a->state == b->state && a->epoch_tag == b->epoch_tag;
+	       a->prot == b->prot && a->maxprot == b->maxprot && a->state == b->state &&
+	       a->epoch_tag == b->epoch_tag;
 }
 
 // Makes room for k more records: E_OK, or E_NOMEM with nothing changed.
@@ -156,7 +157,7 @@ static void edit_apply(struct vm_range *r, const struct edit *e)
 		r->state = VMR_LAZY;
 		r->epoch_tag = e->tag;
 	} else {
-		r->prot = e->prot;
+		r->prot = (uint16_t)e->prot;
 	}
 }
 
@@ -168,6 +169,9 @@ static int edit_range(struct vmmap *m, uint64_t va, uint64_t len, const struct e
 	uint64_t end = va + len;
 	if (!span_mapped(m, va, end, &i0, &i1))
 		return E_NOENT;
+	for (uint32_t i = i0; i <= i1 && !e->lazy; i++)
+		if (e->prot & ~m->r[i].maxprot)
+			return E_RIGHTS;
 	bool cut_lo = m->r[i0].va < va && edit_changes(&m->r[i0], e);
 	bool cut_hi = end_of(&m->r[i1]) > end && edit_changes(&m->r[i1], e);
 	int rc = reserve(m, (uint32_t)cut_lo + (uint32_t)cut_hi);
@@ -207,16 +211,18 @@ void vmmap_destroy(struct vmmap *m)
 }
 
 int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
-                 uint32_t prot)
+                 uint32_t prot, uint32_t maxprot)
 {
 	if (!range_ok(va, len) || (off & PAGE_MASK) != 0 || len > UINT64_MAX - off ||
-	    obj == NULL || (prot & ~PROT_ALL) != 0)
+	    obj == NULL || (prot & ~PROT_ALL) != 0 || (maxprot & ~PROT_ALL) != 0)
 		return E_INVAL;
+	if (prot & ~maxprot)
+		return E_RIGHTS;
 	uint32_t i = first_after(m, va);
 	if (i < m->n && m->r[i].va < va + len)
 		return E_EXISTS;
-	struct vm_range nr = { .va = va, .len = len, .obj = obj, .off = off, .prot = prot,
-	                       .state = VMR_MAPPED, .epoch_tag = 0 };
+	struct vm_range nr = { .va = va, .len = len, .obj = obj, .off = off, .prot = (uint16_t)prot,
+	                       .maxprot = (uint16_t)maxprot, .state = VMR_MAPPED, .epoch_tag = 0 };
 	// r[i-1] ends at or below va and r[i] starts at or above va+len.
 	bool prev = i > 0 && mergeable(&m->r[i - 1], &nr);
 	bool next = i < m->n && mergeable(&nr, &m->r[i]);
@@ -271,6 +277,16 @@ int vmmap_protect(struct vmmap *m, uint64_t va, uint64_t len, uint32_t prot)
 		return E_INVAL;
 	struct edit e = { .lazy = false, .prot = prot, .tag = 0 };
 	return edit_range(m, va, len, &e);
+}
+
+uint32_t vmmap_maxprot(const struct vmmap *m, uint64_t va, uint64_t len)
+{
+	uint32_t i0, i1, max = PROT_ALL;
+	if (!range_ok(va, len) || !span_mapped(m, va, va + len, &i0, &i1))
+		return 0;
+	for (uint32_t i = i0; i <= i1; i++)
+		max &= m->r[i].maxprot;
+	return max;
 }
 
 int vmmap_mark_lazy(struct vmmap *m, uint64_t va, uint64_t len, uint64_t tag)

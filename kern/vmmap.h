@@ -9,7 +9,8 @@
 // records, not millions; a B-tree or radix tree can replace it behind the same API.
 //
 // Records split (protect or remove part of one) and merge (neighbours that continue
-// each other: same object, contiguous offsets, same rights, same state and tag), so a
+// each other: same object, contiguous offsets, same rights and maximum rights, same
+// state and tag), so a
 // record is not "one map call". Count object references per page, not per record:
 // the pieces vmmap hands back (remove, reclaim) add up to exactly the pages that go.
 #ifndef KERN_VMMAP_H
@@ -28,7 +29,8 @@ struct vm_range {
 	uint64_t va, len;     // page-aligned, len > 0, va+len does not wrap
 	void *obj;            // the object (never NULL); kept while lazy, dropped on reclaim
 	uint64_t off;         // page-aligned offset into obj; off+len does not wrap
-	uint32_t prot;        // PROT_* bits, a subset of PROT_ALL (0 = no access)
+	uint16_t prot;        // PROT_* bits, a subset of maxprot (0 = no access)
+	uint16_t maxprot;     // the most protect may give: what the object's handle allowed at map
 	uint32_t state;       // VMR_MAPPED or VMR_LAZY
 	uint64_t epoch_tag;   // VMR_LAZY: the kernel's tag for reclaim; VMR_MAPPED: 0
 };
@@ -57,13 +59,14 @@ void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void
 // records are the caller's: walk them with vmmap_next first.
 void vmmap_destroy(struct vmmap *m);
 
-// Records [va, va+len) -> [off, off+len) of obj with prot, merged with neighbours
-// that continue it. Returns E_OK; E_INVAL if va, len or off is not page-aligned, len
-// is 0, va+len or off+len wraps, obj is NULL or prot has bits outside PROT_ALL;
-// E_EXISTS if any page is already in a record (mapped or lazy); E_NOMEM if the
-// storage could not grow. Checked in that order; nothing changes on error.
+// Records [va, va+len) -> [off, off+len) of obj with prot, never to exceed maxprot,
+// merged with neighbours that continue it. Returns E_OK; E_INVAL if va, len or off is
+// not page-aligned, len is 0, va+len or off+len wraps, obj is NULL or prot or maxprot
+// has bits outside PROT_ALL; E_RIGHTS if prot is not within maxprot; E_EXISTS if any
+// page is already in a record (mapped or lazy); E_NOMEM if the storage could not
+// grow. Checked in that order; nothing changes on error.
 int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
-                 uint32_t prot);
+                 uint32_t prot, uint32_t maxprot);
 
 // Copies the whole record containing va (mapped or lazy: see out->state) to *out
 // (when out is not NULL). Returns E_OK, or E_NOENT if no record contains va.
@@ -80,10 +83,15 @@ bool vmmap_covered(const struct vmmap *m, uint64_t va, uint64_t len);
 
 // Sets prot on [va, va+len), splitting records at the ends and merging neighbours
 // that now continue each other. Returns E_OK; E_INVAL as in insert; E_NOENT if any
-// page of the range is not in a VMR_MAPPED record; E_NOMEM if a split needed storage
-// that could not grow (at most 2 more records). Nothing changes on error. Setting the
-// prot a range already has never needs storage.
+// page of the range is not in a VMR_MAPPED record; E_RIGHTS if prot exceeds the
+// maxprot of any record of the range; E_NOMEM if a split needed storage that could
+// not grow (at most 2 more records). Checked in that order; nothing changes on error.
+// Setting the prot a range already has never needs storage.
 int vmmap_protect(struct vmmap *m, uint64_t va, uint64_t len, uint32_t prot);
+
+// The rights every page of [va, va+len) may have: the intersection of the records'
+// maxprot; 0 if any page is not in a VMR_MAPPED record or the range is malformed.
+uint32_t vmmap_maxprot(const struct vmmap *m, uint64_t va, uint64_t len);
 
 // Removes [va, va+len), splitting records at the ends, and copies the removed pieces
 // (obj, off and len cut to the piece, state VMR_MAPPED) to out[0..*nout-1] in address

@@ -75,13 +75,14 @@ def run_host(binary):
         print(out)
     print(f"host/{name}: {p}/{p + f} passed")
 
-def boot(build, smp, mem, only, timeout):
-    append = "mode=test" + (f" ktest={only}" if only else "")
+def boot(build, smp, mem, only, timeout, extra=""):
+    append = "mode=test" + (f" ktest={only}" if only else "") + (f" {extra}" if extra else "")
     return run(qemu_cmd(build, smp, mem, append), timeout)
 
-def run_ktests(build, smp, mem, timeout, only=""):
-    label = f"ktest smp={smp} mem={mem}" + (f" ktest={only}" if only else "")
-    status, log, secs = boot(build, smp, mem, only, timeout)
+def run_ktests(build, smp, mem, timeout, only="", label_prefix="", extra=""):
+    label = f"{label_prefix}ktest smp={smp} mem={mem}" + (f" ktest={only}" if only else "") + \
+        (f" {extra}" if extra else "")
+    status, log, secs = boot(build, smp, mem, only, timeout, extra)
     before = failed
     doc, p, f = record_report(label, log)
     ok = status == SUCCESS and doc is not None and doc.tests
@@ -114,6 +115,26 @@ def run_fault_child(build, timeout):
     record(ok, f"kernel fault is reported and fails the run (status {status}, missing {missing})",
            None if ok else log)
     print(f"fault child: {'reported as expected' if ok else 'NOT reported'}")
+
+def run_ubsan(build, timeout):
+    """The kernel built with -fsanitize=undefined runs every test; then a boot that
+    overflows a signed int on purpose must be caught, reported with file:line, and
+    fail (so the sanitizer is known to be on)."""
+    run_ktests(build, 2, "512M", timeout, label_prefix="ubsan ")
+    status, log, _ = run(qemu_cmd(build, 2, "256M", "mode=ubsan"), 60)
+    ok = status == FAILURE and re.search(r"ubsan: signed addition overflow at kern/main\.c:\d+", log)
+    record(bool(ok), f"ubsan build catches a deliberate overflow (status {status})", None if ok else log)
+    print(f"ubsan: deliberate overflow {'caught' if ok else 'NOT caught'}")
+
+def run_fuzz(build, smp, calls, timeout):
+    """The system-call fuzzer (tests/user/fuzz.c, seed 1) at more length than the smoke
+    run every boot makes; the ktest checks that nothing leaked."""
+    run_ktests(build, smp, "512M", timeout, "user_fuzz", extra=f"fuzzcalls={calls}")
+
+def run_finject(build, points, timeout):
+    """Failure injection (tests/kern/test_finject.c): up to `points` allocations of
+    each swept program fail, one run each; no panic, no leak."""
+    run_ktests(build, 2, "512M", timeout, "finject_", extra=f"finject={points}")
 
 def run_negative_control(build, smp, timeout):
     """The kernel built with -DSHOOTDOWN_SKIP_REMOTE_FLUSH acks shootdowns without
@@ -165,6 +186,10 @@ def main():
     ap.add_argument("--mem", default="512M", help="memory of an --only boot")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--negctl", help="build dir of the negative-control kernel")
+    ap.add_argument("--ubsan", help="build dir of the undefined-behaviour sanitizer kernel")
+    ap.add_argument("--fuzz", default="", help="SMP:CALLS[,SMP:CALLS...]: fuzzer boots")
+    ap.add_argument("--finject", type=int, default=0, help="failure-injection points per program")
+    # --smp "" skips the standard boots (the 6 GiB one and the fault child too).
     ap.add_argument("--spin", action="store_true", help="check the Promela model")
     ap.add_argument("--hosted", nargs="*", default=[], help="hosted runtime test binaries")
     ap.add_argument("--check", action="append", default=[],
@@ -185,11 +210,19 @@ def main():
     for smp in smps:
         # 8 vCPUs share 2 host cores: the kernel's own tests only (user_* run at 1, 2, 4).
         run_ktests(a.build, smp, "512M", a.timeout, "!user_" if smp > 4 else "")
-    run_ktests(a.build, 2, "6G", a.timeout)  # frames above 4 GiB
-    run_fault_child(a.build, 60)
+    if smps:
+        run_ktests(a.build, 2, "6G", a.timeout)  # frames above 4 GiB
+        run_fault_child(a.build, 60)
     if a.negctl:
         for smp in (2, 4):  # one worker; three workers sharing the host's two cores
             run_negative_control(a.negctl, smp, a.timeout)
+    if a.ubsan:
+        run_ubsan(a.ubsan, a.timeout)
+    for spec in [f for f in a.fuzz.split(",") if f]:
+        smp, calls = spec.split(":")
+        run_fuzz(a.build, int(smp), int(calls), a.timeout)
+    if a.finject:
+        run_finject(a.build, a.finject, a.timeout)
     if a.spin:
         run_spin(a.build, 600)
     print(f"{passed} passed, {failed} failed")

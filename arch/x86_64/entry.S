@@ -85,10 +85,12 @@ trap_return:
 	jmp trap_exit
 
 // The `syscall` instruction lands here with interrupts off (SFMASK), rcx = user rip,
-// r11 = user rflags, rsp still the user's. It builds the same struct trap_frame as an
-// interrupt from user mode and returns through trap_exit's iretq, which restores
-// every register and cannot fault on a non-canonical rip in kernel mode the way
-// sysret would (the frame's rip is validated where it is set).
+// r11 = user rflags, rsp still the user's; SFMASK has cleared every flag user code
+// could set (uentry.c). It builds the same struct trap_frame as an interrupt from user
+// mode and returns through trap_exit's iretq, which restores every register. iretq
+// too faults in ring 0 on a non-canonical rip (after swapgs: fatal), so the rip must
+// be canonical: USER_TOP leaves a gap page (abi.h) and arch_frame_user_sanitize()
+// checks every frame on its way out.
 .global syscall_entry
 syscall_entry:
 	swapgs

@@ -3,10 +3,12 @@
 
 .text
 // void ctx_switch(uintptr_t *save_rsp, uintptr_t next_rsp)
-// Only callee-saved registers need saving: to the C code on either side the switch
-// is an ordinary function call.
+// Only callee-saved registers and RFLAGS need saving: to the C code on either side
+// the switch is an ordinary function call. RFLAGS goes with the thread, so no flag
+// (DF, AC, NT) set on one side can reach the other.
 .global ctx_switch
 ctx_switch:
+	pushfq
 	push %rbp
 	push %rbx
 	push %r12
@@ -21,6 +23,7 @@ ctx_switch:
 	pop %r12
 	pop %rbx
 	pop %rbp
+	popfq
 	ret
 
 // First return of a new thread (thread.c builds its stack): the trap frame to enter

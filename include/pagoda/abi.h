@@ -33,9 +33,17 @@ typedef int32_t handle_t; // index into the calling space's handle table
 
 #define UNMAP_LAZY (1u << 0)
 
-// User addresses: the lower canonical half, minus the zero page.
+// A notification word has 63 bits: notify_wait returns them in a signed result, so
+// bit 63 would read as an error code. notify_signal refuses it (E_INVAL).
+#define NOTIFY_BITS (~0ULL >> 1)
+
+// User addresses: the lower canonical half, minus the zero page and the top page. The
+// gap at the top keeps every return address canonical: a `syscall` in the last bytes
+// of user space returns to USER_TOP, which is still canonical (and unmapped, so the
+// fetch faults in user mode) instead of 0x800000000000, which real CPUs refuse to
+// return to with a #GP in ring 0 (Linux leaves the same page: 0x7ffffffff000).
 #define USER_BASE 0x1000UL
-#define USER_TOP  0x800000000000UL
+#define USER_TOP  0x7ffffffff000UL
 
 // The calls, their numbers (SYS_*, SYS_COUNT), parameters and results: one line each in
 // syscalls.def (docs/abi.md has them as a table).

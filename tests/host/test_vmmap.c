@@ -71,7 +71,8 @@ TestSuite(vmmap, .init = setup, .fini = teardown);
 static bool rec_mergeable(const struct vm_range *a, const struct vm_range *b)
 {
 	return a->va + a->len == b->va && a->obj == b->obj && a->off + a->len == b->off &&
-	       a->prot == b->prot && a->state == b->state && a->epoch_tag == b->epoch_tag;
+	       a->prot == b->prot && a->maxprot == b->maxprot && a->state == b->state &&
+	       a->epoch_tag == b->epoch_tag;
 }
 
 static void check_invariants(const struct vmmap *m)
@@ -87,6 +88,7 @@ static void check_invariants(const struct vmmap *m)
 		cr_assert_leq(r->len, UINT64_MAX - r->off, "record %u offset wraps", i);
 		cr_assert_not_null(r->obj);
 		cr_assert_eq(r->prot & ~PROT_ALL, 0);
+		cr_assert_eq(r->prot & ~r->maxprot, 0, "record %u has more than its maximum rights", i);
 		cr_assert(r->state == VMR_MAPPED || r->state == VMR_LAZY);
 		if (r->state == VMR_MAPPED)
 			cr_assert_eq(r->epoch_tag, 0);
@@ -151,7 +153,7 @@ Test(vmmap, empty_map)
 
 Test(vmmap, insert_then_find)
 {
-	cr_assert_eq(vmmap_insert(&M, VA(10), 4 * PG, OBJ(0), 8 * PG, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(10), 4 * PG, OBJ(0), 8 * PG, PROT_READ, PROT_ALL), E_OK);
 	struct vm_range r;
 	cr_assert_eq(vmmap_find(&M, VA(10), &r), E_OK);
 	cr_assert_eq(r.va, VA(10));
@@ -178,7 +180,7 @@ Test(vmmap, insert_keeps_records_sorted)
 {
 	uint64_t pages[] = { 50, 10, 30, 40, 20, 0, 60 };
 	for (size_t i = 0; i < 7; i++)
-		cr_assert_eq(vmmap_insert(&M, VA(pages[i]), PG, OBJ(i % 2), 0, PROT_READ), E_OK);
+		cr_assert_eq(vmmap_insert(&M, VA(pages[i]), PG, OBJ(i % 2), 0, PROT_READ, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 7);
 	for (uint32_t i = 0; i < 7; i++)
 		cr_assert_eq(M.r[i].va, VA(i * 10));
@@ -187,16 +189,16 @@ Test(vmmap, insert_keeps_records_sorted)
 
 Test(vmmap, insert_bad_args_fails)
 {
-	vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, VA(5), 0, OBJ(0), 0, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5) + 1, PG, OBJ(0), 0, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG + 8, OBJ(0), 0, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 12, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, NULL, 0, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 0, PROT_ALL + 1), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 0, 1u << 31), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(0), 0, NULL, 3, ~0u), E_INVAL);  // before E_EXISTS
+	cr_assert_eq(vmmap_insert(&M, VA(5), 0, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5) + 1, PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG + 8, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 12, PROT_READ, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, NULL, 0, PROT_READ, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 0, PROT_ALL + 1, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 0, 1u << 31, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(0), 0, NULL, 3, ~0u, PROT_ALL), E_INVAL);  // before E_EXISTS
 	assert_unchanged(&M, &s);
 	check_invariants(&M);
 }
@@ -205,11 +207,11 @@ Test(vmmap, insert_wrapping_range_fails)
 {
 	uint64_t top = 0ull - PG;  // the last page of the address space
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, top, PG, OBJ(0), 0, PROT_READ), E_INVAL);        // end = 2^64
-	cr_assert_eq(vmmap_insert(&M, top - PG, 2 * PG, OBJ(0), 0, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(1), 0ull - PG, OBJ(0), 0, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(0), top, PROT_READ), E_INVAL);      // off end = 2^64
-	cr_assert_eq(vmmap_insert(&M, VA(1), 4 * PG, OBJ(0), top - 2 * PG, PROT_READ), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, top, PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);        // end = 2^64
+	cr_assert_eq(vmmap_insert(&M, top - PG, 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(1), 0ull - PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(0), top, PROT_READ, PROT_ALL), E_INVAL);      // off end = 2^64
+	cr_assert_eq(vmmap_insert(&M, VA(1), 4 * PG, OBJ(0), top - 2 * PG, PROT_READ, PROT_ALL), E_INVAL);
 	assert_unchanged(&M, &s);
 	cr_assert_eq(E.grows, 0);
 }
@@ -217,7 +219,7 @@ Test(vmmap, insert_wrapping_range_fails)
 Test(vmmap, insert_at_the_top_of_the_address_space)
 {
 	uint64_t top = 0ull - PG;
-	cr_assert_eq(vmmap_insert(&M, top - 3 * PG, 3 * PG, OBJ(0), top - 3 * PG, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, top - 3 * PG, 3 * PG, OBJ(0), top - 3 * PG, PROT_READ, PROT_ALL), E_OK);
 	cr_assert(vmmap_covered(&M, top - 3 * PG, 3 * PG));
 	cr_assert(!vmmap_covered(&M, top - 3 * PG, 4 * PG));  // wraps: false, not a crash
 	struct vm_range r;
@@ -238,38 +240,38 @@ Test(vmmap, insert_at_the_top_of_the_address_space)
 
 Test(vmmap, insert_overlap_fails)
 {
-	cr_assert_eq(vmmap_insert(&M, VA(10), 10 * PG, OBJ(0), 0, PROT_READ), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(30), 2 * PG, OBJ(0), 0, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(10), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(30), 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(30), 2 * PG, 1), E_OK);
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, VA(10), 10 * PG, OBJ(1), 0, PROT_READ), E_EXISTS);  // same
-	cr_assert_eq(vmmap_insert(&M, VA(5), 6 * PG, OBJ(1), 0, PROT_READ), E_EXISTS);    // front page
-	cr_assert_eq(vmmap_insert(&M, VA(19), 2 * PG, OBJ(1), 0, PROT_READ), E_EXISTS);   // last page
-	cr_assert_eq(vmmap_insert(&M, VA(12), PG, OBJ(1), 0, PROT_READ), E_EXISTS);       // inside
-	cr_assert_eq(vmmap_insert(&M, VA(0), 100 * PG, OBJ(1), 0, PROT_READ), E_EXISTS);  // around
-	cr_assert_eq(vmmap_insert(&M, VA(31), PG, OBJ(1), 0, PROT_READ), E_EXISTS);       // lazy
-	cr_assert_eq(vmmap_insert(&M, VA(25), 6 * PG, OBJ(1), 0, PROT_READ), E_EXISTS);   // lazy edge
+	cr_assert_eq(vmmap_insert(&M, VA(10), 10 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);  // same
+	cr_assert_eq(vmmap_insert(&M, VA(5), 6 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);    // front page
+	cr_assert_eq(vmmap_insert(&M, VA(19), 2 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);   // last page
+	cr_assert_eq(vmmap_insert(&M, VA(12), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);       // inside
+	cr_assert_eq(vmmap_insert(&M, VA(0), 100 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);  // around
+	cr_assert_eq(vmmap_insert(&M, VA(31), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);       // lazy
+	cr_assert_eq(vmmap_insert(&M, VA(25), 6 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);   // lazy edge
 	assert_unchanged(&M, &s);
 	// Touching is not overlapping.
-	cr_assert_eq(vmmap_insert(&M, VA(20), PG, OBJ(1), 0, PROT_READ), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(9), PG, OBJ(1), 0, PROT_READ), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(29), PG, OBJ(1), 0, PROT_READ), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(32), PG, OBJ(1), 0, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(20), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(9), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(29), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(32), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);
 	check_invariants(&M);
 }
 
 Test(vmmap, insert_merges_with_neighbours_that_continue_it)
 {
-	cr_assert_eq(vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_READ), E_OK);   // appends
+	cr_assert_eq(vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_READ, PROT_ALL), E_OK);   // appends
 	cr_assert_eq(M.n, 1);
-	cr_assert_eq(vmmap_insert(&M, VA(6), 2 * PG, OBJ(0), 6 * PG, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(6), 2 * PG, OBJ(0), 6 * PG, PROT_READ, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 2);
-	cr_assert_eq(vmmap_insert(&M, VA(4), 2 * PG, OBJ(0), 4 * PG, PROT_READ), E_OK);   // fills the gap
+	cr_assert_eq(vmmap_insert(&M, VA(4), 2 * PG, OBJ(0), 4 * PG, PROT_READ, PROT_ALL), E_OK);   // fills the gap
 	cr_assert_eq(M.n, 1);
 	expect_rec(0, VA(0), 8 * PG, OBJ(0), 0, PROT_READ, VMR_MAPPED);
-	cr_assert_eq(vmmap_insert(&M, VA(12), PG, OBJ(0), 12 * PG, PROT_READ), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(11), PG, OBJ(0), 11 * PG, PROT_READ), E_OK);     // prepends
+	cr_assert_eq(vmmap_insert(&M, VA(12), PG, OBJ(0), 12 * PG, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(11), PG, OBJ(0), 11 * PG, PROT_READ, PROT_ALL), E_OK);     // prepends
 	cr_assert_eq(M.n, 2);
 	expect_rec(1, VA(11), 2 * PG, OBJ(0), 11 * PG, PROT_READ, VMR_MAPPED);
 	check_invariants(&M);
@@ -277,20 +279,63 @@ Test(vmmap, insert_merges_with_neighbours_that_continue_it)
 
 Test(vmmap, insert_does_not_merge_what_does_not_continue)
 {
-	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(1), PG, PROT_READ), E_OK);     // other object
-	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 5 * PG, PROT_READ), E_OK); // offset jumps
-	cr_assert_eq(vmmap_insert(&M, VA(3), PG, OBJ(1), 6 * PG, PROT_WRITE), E_OK); // other prot
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(1), 8 * PG, PROT_WRITE), E_OK); // hole
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(1), PG, PROT_READ, PROT_ALL), E_OK);     // other object
+	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 5 * PG, PROT_READ, PROT_ALL), E_OK); // offset jumps
+	cr_assert_eq(vmmap_insert(&M, VA(3), PG, OBJ(1), 6 * PG, PROT_WRITE, PROT_ALL), E_OK); // other prot
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(1), 8 * PG, PROT_WRITE, PROT_ALL), E_OK); // hole
 	cr_assert_eq(M.n, 5);
 	check_invariants(&M);
 }
 
 // --- protect ---
 
+// --- maximum rights ---
+
+Test(vmmap, insert_above_maxprot_fails)
+{
+	struct snap s = take_snap(&M);
+	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ | PROT_WRITE, PROT_READ), E_RIGHTS);
+	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ, 8), E_INVAL);
+	assert_unchanged(&M, &s);
+	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ, PROT_READ | PROT_EXEC), E_OK);
+	cr_assert_eq(M.r[0].maxprot, PROT_READ | PROT_EXEC);
+	check_invariants(&M);
+}
+
+Test(vmmap, protect_above_maxprot_fails_and_changes_nothing)
+{
+	cr_assert_eq(vmmap_insert(&M, 0x10000, 4 * PG, OBJ(0), 0, PROT_READ, PROT_READ | PROT_EXEC), E_OK);
+	struct snap s = take_snap(&M);
+	cr_assert_eq(vmmap_protect(&M, 0x10000, PG, PROT_READ | PROT_WRITE), E_RIGHTS);
+	cr_assert_eq(vmmap_protect(&M, 0x11000, 2 * PG, PROT_ALL), E_RIGHTS);
+	assert_unchanged(&M, &s);
+	cr_assert_eq(vmmap_protect(&M, 0x11000, PG, PROT_READ | PROT_EXEC), E_OK); // within
+	cr_assert_eq(vmmap_protect(&M, 0x11000, PG, 0), E_OK);                     // lowering
+	check_invariants(&M);
+}
+
+Test(vmmap, maxprot_is_checked_on_every_record_of_the_range)
+{
+	// Two continuing pieces of one object, one writable and one not: never one record.
+	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, 0x11000, PG, OBJ(0), PG, PROT_READ, PROT_READ), E_OK);
+	cr_assert_eq(M.n, 2);
+	check_invariants(&M);
+	cr_assert_eq(vmmap_maxprot(&M, 0x10000, PG), PROT_ALL);
+	cr_assert_eq(vmmap_maxprot(&M, 0x10000, 2 * PG), PROT_READ);
+	cr_assert_eq(vmmap_maxprot(&M, 0x10000, 3 * PG), 0); // a page is not mapped
+	cr_assert_eq(vmmap_maxprot(&M, 0x10001, PG), 0);     // malformed
+	struct snap s = take_snap(&M);
+	cr_assert_eq(vmmap_protect(&M, 0x10000, 2 * PG, PROT_READ | PROT_WRITE), E_RIGHTS);
+	assert_unchanged(&M, &s);
+	cr_assert_eq(vmmap_protect(&M, 0x10000, PG, PROT_READ | PROT_WRITE), E_OK);
+	check_invariants(&M);
+}
+
 Test(vmmap, protect_whole_record)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	cr_assert_eq(vmmap_protect(&M, VA(0), 4 * PG, PROT_READ | PROT_WRITE), E_OK);
 	cr_assert_eq(M.n, 1);
 	expect_rec(0, VA(0), 4 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE, VMR_MAPPED);
@@ -299,7 +344,7 @@ Test(vmmap, protect_whole_record)
 
 Test(vmmap, protect_partial_splits_and_protect_back_merges)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 100 * PG, PROT_READ | PROT_WRITE);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 100 * PG, PROT_READ | PROT_WRITE, PROT_ALL);
 	cr_assert_eq(vmmap_protect(&M, VA(3), 2 * PG, PROT_READ), E_OK);
 	cr_assert_eq(M.n, 3);
 	expect_rec(0, VA(0), 3 * PG, OBJ(0), 100 * PG, PROT_READ | PROT_WRITE, VMR_MAPPED);
@@ -320,9 +365,9 @@ Test(vmmap, protect_partial_splits_and_protect_back_merges)
 
 Test(vmmap, protect_across_records)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ);
-	vmmap_insert(&M, VA(8), 4 * PG, OBJ(0), 40 * PG, PROT_READ);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(8), 4 * PG, OBJ(0), 40 * PG, PROT_READ, PROT_ALL);
 	cr_assert_eq(vmmap_protect(&M, VA(2), 8 * PG, PROT_EXEC), E_OK);
 	cr_assert_eq(M.n, 5);
 	expect_rec(0, VA(0), 2 * PG, OBJ(0), 0, PROT_READ, VMR_MAPPED);
@@ -335,9 +380,9 @@ Test(vmmap, protect_across_records)
 
 Test(vmmap, protect_unmapped_page_fails)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(5), 4 * PG, OBJ(0), 5 * PG, PROT_READ);  // hole at page 4
-	vmmap_insert(&M, VA(20), 4 * PG, OBJ(0), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(5), 4 * PG, OBJ(0), 5 * PG, PROT_READ, PROT_ALL);  // hole at page 4
+	vmmap_insert(&M, VA(20), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	vmmap_mark_lazy(&M, VA(22), PG, 7);
 	struct snap s = take_snap(&M);
 	cr_assert_eq(vmmap_protect(&M, VA(2), 4 * PG, PROT_WRITE), E_NOENT);  // across the hole
@@ -356,10 +401,10 @@ Test(vmmap, protect_unmapped_page_fails)
 
 Test(vmmap, protect_to_same_prot_needs_no_memory)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(10), 10 * PG, OBJ(1), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(10), 10 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
 	for (uint64_t p = 30; M.n < M.cap; p += 2)  // fill the storage exactly
-		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ);
+		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	E.fail = true;
 	struct snap s = take_snap(&M);
 	cr_assert_eq(vmmap_protect(&M, VA(3), 10 * PG, PROT_READ), E_OK);
@@ -370,9 +415,9 @@ Test(vmmap, protect_to_same_prot_needs_no_memory)
 
 Test(vmmap, protect_grow_failure_changes_nothing)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	for (uint64_t p = 20; M.n < M.cap; p += 2)  // fill the storage exactly
-		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ);
+		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	E.fail = true;
 	struct snap s = take_snap(&M);
 	cr_assert_eq(vmmap_protect(&M, VA(3), 2 * PG, PROT_WRITE), E_NOMEM);
@@ -389,8 +434,8 @@ Test(vmmap, protect_grow_failure_changes_nothing)
 
 Test(vmmap, remove_whole_record_returns_it)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_WRITE);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_WRITE, PROT_ALL);
 	struct vm_range out[2];
 	uint32_t n = 99;
 	cr_assert_eq(vmmap_remove(&M, VA(4), 4 * PG, out, &n, 2), E_OK);
@@ -406,7 +451,7 @@ Test(vmmap, remove_whole_record_returns_it)
 
 Test(vmmap, remove_in_the_middle_splits_in_three)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 50 * PG, PROT_READ);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 50 * PG, PROT_READ, PROT_ALL);
 	struct vm_range out[1];
 	uint32_t n;
 	cr_assert_eq(vmmap_remove(&M, VA(4), 3 * PG, out, &n, 1), E_OK);
@@ -420,17 +465,17 @@ Test(vmmap, remove_in_the_middle_splits_in_three)
 	cr_assert(!vmmap_covered(&M, VA(3), 2 * PG));
 	check_invariants(&M);
 	// Putting the same pages back merges it into one again.
-	cr_assert_eq(vmmap_insert(&M, VA(4), 3 * PG, OBJ(0), 54 * PG, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(4), 3 * PG, OBJ(0), 54 * PG, PROT_READ, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 1);
 	check_invariants(&M);
 }
 
 Test(vmmap, remove_across_records_trims_the_ends)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ);
-	vmmap_insert(&M, VA(8), 4 * PG, OBJ(2), 0, PROT_READ);
-	vmmap_insert(&M, VA(12), 4 * PG, OBJ(3), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(8), 4 * PG, OBJ(2), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(12), 4 * PG, OBJ(3), 0, PROT_READ, PROT_ALL);
 	struct vm_range out[8];
 	uint32_t n;
 	cr_assert_eq(vmmap_remove(&M, VA(3), 10 * PG, out, &n, 8), E_OK);
@@ -451,8 +496,8 @@ Test(vmmap, remove_across_records_trims_the_ends)
 
 Test(vmmap, remove_unmapped_page_fails)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(5), 4 * PG, OBJ(0), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(5), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	vmmap_mark_lazy(&M, VA(8), PG, 3);
 	struct snap s = take_snap(&M);
 	struct vm_range out[4];
@@ -470,9 +515,9 @@ Test(vmmap, remove_unmapped_page_fails)
 
 Test(vmmap, remove_with_too_small_out_fails)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ);
-	vmmap_insert(&M, VA(8), 4 * PG, OBJ(2), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(8), 4 * PG, OBJ(2), 0, PROT_READ, PROT_ALL);
 	struct snap s = take_snap(&M);
 	struct vm_range out[2];
 	uint32_t n = 0;
@@ -485,9 +530,9 @@ Test(vmmap, remove_with_too_small_out_fails)
 
 Test(vmmap, remove_grow_failure_changes_nothing)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	for (uint64_t p = 20; M.n < M.cap; p += 2)
-		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ);
+		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	E.fail = true;
 	struct snap s = take_snap(&M);
 	struct vm_range out[4];
@@ -508,18 +553,18 @@ Test(vmmap, insert_grow_failure_changes_nothing)
 {
 	E.fail = true;
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ), E_NOMEM);
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_NOMEM);
 	assert_unchanged(&M, &s);
 	E.fail = false;
 	for (uint64_t p = 0; M.n < M.cap || M.n == 0; p += 2)
-		cr_assert_eq(vmmap_insert(&M, VA(p), PG, OBJ(0), p * PG, PROT_READ), E_OK);
+		cr_assert_eq(vmmap_insert(&M, VA(p), PG, OBJ(0), p * PG, PROT_READ, PROT_ALL), E_OK);
 	E.fail = true;
 	s = take_snap(&M);
 	uint32_t n = M.n;
-	cr_assert_eq(vmmap_insert(&M, VA(2 * n), PG, OBJ(0), 0, PROT_READ), E_NOMEM);
+	cr_assert_eq(vmmap_insert(&M, VA(2 * n), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_NOMEM);
 	assert_unchanged(&M, &s);
 	// A merge needs no new record, so it still works.
-	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(0), PG, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(0), PG, PROT_READ, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, n - 1);
 	check_invariants(&M);
 }
@@ -528,7 +573,7 @@ Test(vmmap, no_grow_callback_means_no_memory)
 {
 	struct vmmap m;
 	vmmap_init(&m, NULL, NULL, NULL);
-	cr_assert_eq(vmmap_insert(&m, VA(0), PG, OBJ(0), 0, PROT_READ), E_NOMEM);
+	cr_assert_eq(vmmap_insert(&m, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_NOMEM);
 	cr_assert_eq(m.n, 0);
 	cr_assert_null(m.r);
 	vmmap_destroy(&m);
@@ -537,7 +582,7 @@ Test(vmmap, no_grow_callback_means_no_memory)
 Test(vmmap, storage_grows_geometrically_and_destroy_releases_it)
 {
 	for (uint64_t p = 0; p < 1000; p++)
-		cr_assert_eq(vmmap_insert(&M, VA(2 * p), PG, OBJ(0), 0, PROT_READ), E_OK);
+		cr_assert_eq(vmmap_insert(&M, VA(2 * p), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 1000);
 	cr_assert_leq(E.grows, 10, "%u grows for 1000 records", E.grows);
 	check_invariants(&M);
@@ -548,7 +593,7 @@ Test(vmmap, storage_grows_geometrically_and_destroy_releases_it)
 	cr_assert_null(M.r);
 	E.bytes = 0;
 	// Still usable after destroy.
-	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
 	check_invariants(&M);
 }
 
@@ -579,7 +624,7 @@ static void drops_drop(const struct vm_range *r, void *arg)
 
 Test(vmmap, mark_lazy_keeps_va_busy_until_reclaimed)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE, PROT_ALL);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(2), 3 * PG, 5), E_OK);
 	cr_assert_eq(M.n, 3);
 	expect_rec(1, VA(2), 3 * PG, OBJ(0), 2 * PG, PROT_READ | PROT_WRITE, VMR_LAZY);
@@ -593,7 +638,7 @@ Test(vmmap, mark_lazy_keeps_va_busy_until_reclaimed)
 	cr_assert(vmmap_covered(&M, VA(0), 2 * PG));
 	cr_assert_eq(vmmap_pages(&M, VMR_MAPPED), 7);
 	cr_assert_eq(vmmap_pages(&M, VMR_LAZY), 3);
-	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 0, PROT_READ), E_EXISTS);
+	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);
 
 	struct drops d = { .limit = 4 };
 	cr_assert_eq(vmmap_reclaim(&M, drops_done, &d, drops_drop), 0);  // tag 5 not done
@@ -609,13 +654,13 @@ Test(vmmap, mark_lazy_keeps_va_busy_until_reclaimed)
 	cr_assert_eq(d.r[0].state, VMR_LAZY);
 	cr_assert_eq(M.n, 2);
 	cr_assert_eq(vmmap_pages(&M, VMR_LAZY), 0);
-	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 0, PROT_READ), E_OK);  // VA free again
+	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);  // VA free again
 	check_invariants(&M);
 }
 
 Test(vmmap, lazy_ranges_with_the_same_tag_merge)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), 2 * PG, 1), E_OK);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(2), 2 * PG, 1), E_OK);
 	cr_assert_eq(M.n, 2);
@@ -634,9 +679,9 @@ Test(vmmap, lazy_ranges_with_the_same_tag_merge)
 
 Test(vmmap, mark_lazy_across_records_shares_the_tag)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ);
-	vmmap_insert(&M, VA(8), 4 * PG, OBJ(1), 4 * PG, PROT_WRITE);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(8), 4 * PG, OBJ(1), 4 * PG, PROT_WRITE, PROT_ALL);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(2), 8 * PG, 9), E_OK);
 	cr_assert_eq(M.n, 5);
 	expect_rec(1, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_READ, VMR_LAZY);
@@ -657,7 +702,7 @@ Test(vmmap, mark_lazy_across_records_shares_the_tag)
 
 Test(vmmap, mark_lazy_unmapped_page_fails)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
 	vmmap_mark_lazy(&M, VA(3), PG, 1);
 	struct snap s = take_snap(&M);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(3), PG, 2), E_NOENT);  // already lazy
@@ -672,7 +717,7 @@ Test(vmmap, mark_lazy_unmapped_page_fails)
 Test(vmmap, reclaim_leaves_mapped_records_alone)
 {
 	for (uint64_t p = 0; p < 20; p++)
-		vmmap_insert(&M, VA(2 * p), PG, OBJ(p % 4), 0, PROT_READ);
+		vmmap_insert(&M, VA(2 * p), PG, OBJ(p % 4), 0, PROT_READ, PROT_ALL);
 	for (uint64_t p = 0; p < 20; p += 3)
 		vmmap_mark_lazy(&M, VA(2 * p), PG, p);
 	uint64_t upto = UINT64_MAX;
@@ -686,9 +731,9 @@ Test(vmmap, reclaim_leaves_mapped_records_alone)
 
 Test(vmmap, next_walks_every_record_in_order)
 {
-	vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(5), 2 * PG, OBJ(1), 0, PROT_READ);
-	vmmap_insert(&M, VA(9), 2 * PG, OBJ(2), 0, PROT_READ);
+	vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(5), 2 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(9), 2 * PG, OBJ(2), 0, PROT_READ, PROT_ALL);
 	vmmap_mark_lazy(&M, VA(5), 2 * PG, 1);
 	struct vm_range r;
 	uint64_t want[] = { VA(0), VA(5), VA(9) };
@@ -705,9 +750,9 @@ Test(vmmap, next_walks_every_record_in_order)
 
 Test(vmmap, covered_across_adjacent_records)
 {
-	vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ);
-	vmmap_insert(&M, VA(2), 2 * PG, OBJ(1), 0, PROT_WRITE);
-	vmmap_insert(&M, VA(4), 2 * PG, OBJ(2), 0, 0);
+	vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(2), 2 * PG, OBJ(1), 0, PROT_WRITE, PROT_ALL);
+	vmmap_insert(&M, VA(4), 2 * PG, OBJ(2), 0, 0, PROT_ALL);
 	cr_assert(vmmap_covered(&M, VA(0), 6 * PG));
 	cr_assert(vmmap_covered(&M, VA(1), 4 * PG));
 	cr_assert(!vmmap_covered(&M, VA(1), 6 * PG));
@@ -800,7 +845,7 @@ static void random_ops(uint64_t base, unsigned seed)
 				uint64_t off = (uint64_t)p + (rand() % 2 ? 0 : 1000);
 				bool fits = all_state(w, p, n, 0);
 				want = fits ? E_OK : E_EXISTS;
-				rc = vmmap_insert(&M, WVA(p), (uint64_t)n * PG, OBJ(obj), off * PG, prot);
+				rc = vmmap_insert(&M, WVA(p), (uint64_t)n * PG, OBJ(obj), off * PG, prot, PROT_ALL);
 				if (rc == E_OK)
 					for (int q = 0; q < n; q++)
 						w[p + q] = (struct mpage){ VMR_MAPPED, obj, off + q, prot, 0 };

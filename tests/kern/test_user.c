@@ -12,6 +12,7 @@
 #include "kern/frame.h"
 #include "kern/sched.h"
 #include "kern/elf.h"
+#include "kern/boot.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
 #include "include/pagoda/errors.h"
@@ -70,6 +71,7 @@ static void run_one(const char *name)
 }
 
 KTEST(user_smap_smep_on) { EXPECT_TRUE(uentry_smap()); }
+KTEST(user_umip_on) { EXPECT_TRUE(uentry_umip()); } // QEMU -cpu max has it
 KTEST(user_ulib) { run_one("ulib"); }
 KTEST(user_umode) { run_one("umode"); }
 KTEST(user_handles) { run_one("handles"); }
@@ -81,6 +83,26 @@ KTEST(user_spaces) { run_one("spaces"); }
 KTEST(user_upcalls) { run_one("upcalls"); }
 KTEST(user_rtthreads) { run_one("rtthreads"); }
 KTEST(user_gcdemo) { run_one("gcdemo"); }
+
+static uint64_t boot_number(const char *key, uint64_t dflt)
+{
+	char buf[24];
+	if (boot_arg(key, buf, sizeof buf) != E_OK)
+		return dflt;
+	uint64_t v = 0;
+	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
+// The system-call fuzzer (tests/user/fuzz.c): `fuzzcalls=N fuzzseed=S` on the command
+// line (make fuzz) choose its length and seed; by default 20k calls, seed 1.
+KTEST(user_fuzz)
+{
+	uint64_t calls = boot_number("fuzzcalls", 0), seed = boot_number("fuzzseed", 0);
+	struct uprog_spec s = { "fuzz", (seed << 32) | (calls & 0xffffffffu), 0, 0 };
+	run_group(&s, 1);
+}
 
 // A million thread records need about 200 MiB: run where memory allows (the suite's
 // 6 GiB boot), and say so elsewhere.

@@ -53,6 +53,19 @@ static void dup_reduces_rights(const char *n)
 	UCHECK_EQ(n, pg_map(H_SELF, TEST_VA, r, 0, PAGE, PROT_READ), E_OK);
 	UCHECK_EQ(n, tc_stats(H_SELF).mappings, s0.mappings + 1);
 	UCHECK_EQ(n, *(volatile uint64_t *)TEST_VA, 0); // fresh memory reads as zeros
+	// The mapping remembers the handle's rights: no protect can make it writable.
+	UCHECK_EQ(n, pg_protect(H_SELF, TEST_VA, PAGE, PROT_READ | PROT_WRITE), E_RIGHTS);
+	UCHECK_EQ(n, pg_protect(H_SELF, TEST_VA, PAGE, PROT_WRITE), E_RIGHTS);
+	UCHECK_EQ(n, pg_protect(H_SELF, TEST_VA, PAGE, 0), E_OK);
+	UCHECK_EQ(n, pg_protect(H_SELF, TEST_VA, PAGE, PROT_ALL), E_RIGHTS);
+	UCHECK_EQ(n, pg_protect(H_SELF, TEST_VA, PAGE, PROT_READ), E_OK);
+	// The same through another space: a read-only share stays read-only there too.
+	handle_t other = pg_space_create();
+	UCHECK(n, other > 0);
+	UCHECK_EQ(n, pg_map(other, TEST_VA, r, 0, PAGE, PROT_READ), E_OK);
+	UCHECK_EQ(n, pg_protect(other, TEST_VA, PAGE, PROT_READ | PROT_WRITE), E_RIGHTS);
+	UCHECK_EQ(n, pg_space_delete(other), E_OK);
+	UCHECK_EQ(n, pg_handle_close(other), E_OK);
 	UCHECK_EQ(n, pg_unmap(H_SELF, TEST_VA, PAGE, 0), E_OK);
 	UCHECK_EQ(n, pg_mem_size(r), PAGE); // R_READ kept
 	// Asking for more than the handle has is no error: the extra rights are dropped.

@@ -131,10 +131,42 @@ static void self_handle_does_not_keep_alive(const char *n)
 	UCHECK_EQ(n, tc_stats(H_SELF).frames_charged, charged);     // s went, and its mapping
 }
 
+// A chain of CHAIN spaces, each holding the only handle to the next; every fourth
+// link also maps a mem and holds a notify. Closing the head must tear down the whole
+// chain (the kernel side checks that heap, frames and tables are back) in bounded
+// kernel stack: a teardown that recursed once per link overflowed its 16 KiB stack.
+#define CHAIN 10000
+static void chain_torn_down(const char *n)
+{
+	uint64_t charged = tc_stats(H_SELF).frames_charged;
+	handle_t cur = pg_space_create();
+	if (!UCHECK(n, cur > 0))
+		return;
+	for (int i = 1; i < CHAIN; i++) {
+		handle_t next = pg_space_create();
+		if (!UCHECK(n, next > 0))
+			break;
+		if (i % 4 == 0) {
+			handle_t m = pg_mem_create(PAGE), nt = pg_notify_create();
+			if (!UCHECK(n, m > 0 && nt > 0) ||
+			    !UCHECK_EQ(n, pg_map(next, VA_A, m, 0, PAGE, PROT_READ), E_OK) ||
+			    !UCHECK(n, pg_handle_transfer(nt, next) > 0) || !UCHECK(n, pg_handle_transfer(m, next) > 0))
+				break;
+		}
+		// next now holds the only handle to cur; we hold only next.
+		if (!UCHECK(n, pg_handle_transfer(cur, next) > 0))
+			break;
+		cur = next;
+	}
+	UCHECK_EQ(n, pg_handle_close(cur), E_OK);
+	UCHECK_EQ(n, tc_stats(H_SELF).frames_charged, charged); // the chain's mems are gone
+}
+
 static const struct utest_case cases[] = {
 	{ "spaces_self_handle_does_not_keep_alive", self_handle_does_not_keep_alive },
 	{ "spaces_churn_no_leak", churn_no_leak },
 	{ "spaces_churn_leaves_no_handle", churn_leaves_no_handle },
+	{ "spaces_chain_of_10000_torn_down", chain_torn_down },
 };
 
 int main(uint64_t arg)

@@ -11,6 +11,7 @@
 #define NONCANON_VA 0x0000800000000000UL // first non-canonical address (USER_TOP)
 
 #define VEC_DE 0
+#define VEC_DB 1
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14
@@ -42,6 +43,33 @@ __asm__(".pushsection .text\n"
 	"probe_noncanon:\n\tmovabs $0x0000800000000000, %rax\n"
 	"probe_noncanon_insn:\n\tmov (%rax), %rax\n\tud2\n"
 	".popsection\n");
+
+// Entry hardening probes. UMIP: each instruction that would reveal a kernel address
+// (the GDT, IDT, LDT and TSS selectors, CR0's low bits) must take #GP. TF: a
+// single-step trap after the instruction that follows popfq. A non-canonical rsp
+// across a system call: the kernel's iretq must not care; the ud2 after it faults
+// in user mode.
+extern char probe_sgdt[], probe_sgdt_insn[], probe_sidt[], probe_sidt_insn[], probe_sldt[],
+	probe_str[], probe_smsw[], probe_tf[], probe_tf_next[], probe_tf_after[], probe_badrsp[],
+	probe_badrsp_after[];
+__asm__(".pushsection .text\n"
+	".globl probe_sgdt, probe_sgdt_insn\n.type probe_sgdt, @function\n"
+	"probe_sgdt:\n\tsub $16, %rsp\nprobe_sgdt_insn:\n\tsgdt (%rsp)\n\tud2\n"
+	".globl probe_sidt, probe_sidt_insn\n.type probe_sidt, @function\n"
+	"probe_sidt:\n\tsub $16, %rsp\nprobe_sidt_insn:\n\tsidt (%rsp)\n\tud2\n"
+	".globl probe_sldt\n.type probe_sldt, @function\n"
+	"probe_sldt:\n\tsldt %ax\n\tud2\n"
+	".globl probe_str\n.type probe_str, @function\n"
+	"probe_str:\n\tstr %ax\n\tud2\n"
+	".globl probe_smsw\n.type probe_smsw, @function\n"
+	"probe_smsw:\n\tsmsw %ax\n\tud2\n"
+	".globl probe_tf, probe_tf_next, probe_tf_after\n.type probe_tf, @function\n"
+	"probe_tf:\n\tpushfq\n\torq $0x100, (%rsp)\n\tpopfq\nprobe_tf_next:\n\tnop\nprobe_tf_after:\n\tud2\n"
+	".globl probe_badrsp, probe_badrsp_after\n.type probe_badrsp, @function\n"
+	"probe_badrsp:\n\tmovabs $0x0000800000000000, %rsp\n\tmov $3, %eax\n\tsyscall\n"
+	"probe_badrsp_after:\n\tud2\n"
+	".popsection\n");
+_Static_assert(SYS_CPU_ID == 3, "probe_badrsp and the top-page probe call SYS_CPU_ID by number");
 
 // Instructions in a writable (so non-executable) data page: ud2, ud2.
 static uint8_t data_code[16] __attribute__((aligned(16))) = { 0x0f, 0x0b, 0x0f, 0x0b };
@@ -361,6 +389,199 @@ static void fault_in_fault_entry_reenters(const char *n)
 	UCHECK(n, f_addr != (uintptr_t)probe_ud2); // the second fault was in on_fault_twice
 }
 
+// ---- Entry and exit: flags, UMIP, the top of user space ------------------------
+
+#define FL_CF   (1ULL << 0)
+#define FL_PF   (1ULL << 2)
+#define FL_AF   (1ULL << 4)
+#define FL_ZF   (1ULL << 6)
+#define FL_SF   (1ULL << 7)
+#define FL_IF   (1ULL << 9)
+#define FL_DF   (1ULL << 10)
+#define FL_OF   (1ULL << 11)
+#define FL_IOPL (3ULL << 12)
+#define FL_NT   (1ULL << 14)
+#define FL_RF   (1ULL << 16)
+#define FL_AC   (1ULL << 18)
+#define FL_ID   (1ULL << 21)
+
+// Sets RFLAGS to IF | bits, makes one system call (cpu_id) and reads RFLAGS right
+// after it; RFLAGS as it was comes back before any C code runs.
+static uint64_t flags_around_syscall(uint64_t bits, long *ret)
+{
+	uint64_t after;
+	long r;
+	__asm__ volatile("pushfq\n\tpushq %[flags]\n\tpopfq\n\t"
+			 "syscall\n\t"
+			 "pushfq\n\tpopq %[after]\n\tpopfq"
+			 : [after] "=r"(after), "=a"(r)
+			 : [flags] "r"(bits | FL_IF | 2), "a"((long)SYS_CPU_ID)
+			 : "rcx", "r11", "memory", "cc");
+	*ret = r;
+	return after;
+}
+
+// The same around iters turns of a loop that touches no memory: interrupts and
+// preemptions land in it.
+static uint64_t flags_across_spin(uint64_t bits, uint64_t iters)
+{
+	uint64_t after;
+	__asm__ volatile("pushfq\n\tpushfq\n\torq %[bits], (%%rsp)\n\tpopfq\n"
+			 "1:\tdec %%rcx\n\tjnz 1b\n\t"
+			 "pushfq\n\tpopq %[after]\n\tpopfq"
+			 : [after] "=r"(after), "+c"(iters)
+			 : [bits] "r"(bits)
+			 : "memory", "cc");
+	return after;
+}
+
+// Every flag user code can set, alone and all at once, around a system call: the call
+// works and returns; the user flags come back as they were; NT is dropped (with NT
+// the kernel's own iretq would fault: three instructions used to hang the machine);
+// IF is on and IOPL 0 whatever user space tried.
+static void rflags_around_syscalls(const char *n)
+{
+	static const uint64_t bits[] = { FL_CF, FL_PF, FL_AF, FL_ZF, FL_SF, FL_DF, FL_OF, FL_NT, FL_AC, FL_ID,
+					 FL_IOPL, FL_RF,
+					 FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_DF | FL_OF | FL_NT | FL_AC | FL_ID |
+						 FL_IOPL | FL_RF };
+	const uint64_t user = FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_DF | FL_OF | FL_AC | FL_ID;
+	long cpu = pg_cpu_id();
+	for (unsigned i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+		for (int round = 0; round < 50; round++) {
+			long ret = -1;
+			uint64_t after = flags_around_syscall(bits[i], &ret);
+			if (!UCHECK_EQ(n, ret, cpu) || !UCHECK_EQ(n, after & FL_IF, FL_IF) ||
+			    !UCHECK_EQ(n, after & (FL_IOPL | FL_NT), 0) ||
+			    !UCHECK_EQ(n, after & user, bits[i] & user))
+				return;
+		}
+	}
+}
+
+// User flags survive timer interrupts and preemption by another vcpu on the same CPU
+// (the context comes back through a PREEMPTED upcall and pg_context_resume), and none
+// leaks from one vcpu to the other: the spinner runs with clean flags meanwhile.
+static void rflags_across_preemption(const char *n)
+{
+	const uint64_t bits = FL_DF | FL_AC | FL_ID;
+	if (!UCHECK(n, tc_spin_start(pg_cpu_id())))
+		return;
+	uint64_t t0 = pg_clock_ns(), chunks = 0;
+	while (pg_clock_ns() - t0 < 100 * 1000000ULL) { // 10 ticks; several slices
+		uint64_t after = flags_across_spin(bits, 200000);
+		chunks++;
+		if (!UCHECK_EQ(n, after & (bits | FL_IF | FL_NT | FL_IOPL), bits | FL_IF))
+			break;
+	}
+	UCHECK(n, tc_spin_stop_all(1));
+	UCHECK(n, chunks > 0);
+}
+
+static void single_step(const char *n)
+{
+	uint64_t top;
+	if (!run_probe(n, (void (*)(uint64_t))(uintptr_t)probe_tf, on_fault, &top))
+		return;
+	UCHECK_EQ(n, f_code >> 32, VEC_DB);
+	// The trap comes after one instruction once TF is set (after the popfq or the nop).
+	UCHECK(n, f_addr == (uintptr_t)probe_tf_next || f_addr == (uintptr_t)probe_tf_after);
+}
+
+static void umip_hides_descriptor_tables(const char *n)
+{
+	struct { const char *insn; void *probe; uintptr_t at; } p[] = {
+		{ "sgdt", probe_sgdt, (uintptr_t)probe_sgdt_insn },
+		{ "sidt", probe_sidt, (uintptr_t)probe_sidt_insn },
+		{ "sldt", probe_sldt, (uintptr_t)probe_sldt },
+		{ "str", probe_str, (uintptr_t)probe_str },
+		{ "smsw", probe_smsw, (uintptr_t)probe_smsw },
+	};
+	for (unsigned i = 0; i < sizeof p / sizeof p[0]; i++) {
+		uint64_t top;
+		if (!run_probe(n, (void (*)(uint64_t))(uintptr_t)p[i].probe, on_fault, &top))
+			return;
+		if (f_code >> 32 != VEC_GP || f_addr != p[i].at)
+			UTEST_FAIL(n, "%s in user mode: vector %lu at %#lx, want #GP at %#lx", p[i].insn,
+				   f_code >> 32, f_addr, p[i].at);
+	}
+}
+
+static void noncanonical_rsp_across_syscall(const char *n)
+{
+	expect_fault(n, (void (*)(uint64_t))(uintptr_t)probe_badrsp, VEC_UD, (uintptr_t)probe_badrsp_after, 0,
+		     ~0u);
+}
+
+// The page below USER_TOP is user space, the one above it is not, and a system call
+// in the very last bytes returns to USER_TOP: canonical, so the fetch there faults in
+// user mode (a return to 0x800000000000 would fault in ring 0 on real CPUs).
+#define TOP_PAGE (USER_TOP - PAGE)
+static void probe_top(uint64_t arg)
+{
+	((void (*)(void))(USER_TOP - 7))(); // mov $SYS_CPU_ID, %eax; syscall
+	no_fault(arg);
+}
+
+static void top_of_user_space(const char *n)
+{
+	handle_t m = pg_mem_create(PAGE);
+	if (!UCHECK(n, m >= 0))
+		return;
+	UCHECK_EQ(n, pg_map(H_SELF, USER_TOP, m, 0, PAGE, PROT_READ), E_RANGE);
+	UCHECK_EQ(n, pg_map(H_SELF, 0x7ffffffff000UL, m, 0, PAGE, PROT_READ), E_RANGE);
+	if (!UCHECK_EQ(n, pg_map(H_SELF, TOP_PAGE, m, 0, PAGE, PROT_READ | PROT_WRITE), E_OK))
+		goto out;
+	static const uint8_t code[7] = { 0xb8, 0x03, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+	memcpy((void *)(USER_TOP - sizeof code), code, sizeof code);
+	if (UCHECK_EQ(n, pg_protect(H_SELF, TOP_PAGE, PAGE, PROT_READ | PROT_EXEC), E_OK))
+		expect_fault(n, probe_top, VEC_PF, USER_TOP, PF_U | PF_ID, PF_P | PF_W);
+	UCHECK_EQ(n, pg_unmap(H_SELF, TOP_PAGE, PAGE, 0), E_OK);
+out:
+	pg_handle_close(m);
+}
+
+// A kernel copy into a page whose rights were just raised. The raise sends no IPI, so
+// the reader's CPU may still hold the read-only entry its kernel made when it read the
+// page (debug_write); on hardware the copy's write may then fault once on it, and the
+// copy must retry rather than fail with E_FAULT. (TCG re-walks the tables on a
+// permission miss, so here the retry path is only exercised, not forced.)
+#define RAISE_VA (TEST_VA + 64 * PAGE)
+static volatile uint64_t raise_phase;
+static volatile long raise_rc;
+static void raise_reader(uint64_t arg)
+{
+	(void)arg;
+	UCHECK_EQ("umode_user_copy_after_raise", pg_debug_write((const char *)RAISE_VA, 1), E_OK);
+	raise_phase = 1;
+	while (raise_phase != 2)
+		(void)*(volatile uint64_t *)RAISE_VA;
+	raise_rc = pg_space_stats(H_SELF, (struct space_stats *)RAISE_VA);
+	raise_phase = 3;
+	pg_exit(0);
+}
+
+static void user_copy_after_raise(const char *n)
+{
+	handle_t m = tc_map_new(RAISE_VA, 1);
+	if (!UCHECK(n, m > 0))
+		return;
+	int ncpu = pg_cpu_count();
+	raise_phase = 0;
+	if (UCHECK_EQ(n, pg_protect(H_SELF, RAISE_VA, PAGE, PROT_READ), E_OK) &&
+	    UCHECK_EQ(n, tc_spawn(raise_reader, 0, ncpu > 1 ? 1 : 0, 0), E_OK) &&
+	    UCHECK(n, TC_WAIT(raise_phase == 1, 10000))) {
+		UCHECK_EQ(n, pg_protect(H_SELF, RAISE_VA, PAGE, PROT_READ | PROT_WRITE), E_OK);
+		raise_phase = 2;
+		if (UCHECK(n, TC_WAIT(raise_phase == 3, 10000))) {
+			UCHECK_EQ(n, raise_rc, E_OK);
+			UCHECK(n, ((volatile struct space_stats *)RAISE_VA)->vcpus >= 2);
+		}
+	}
+	UCHECK_EQ(n, pg_unmap(H_SELF, RAISE_VA, PAGE, 0), E_OK);
+	pg_handle_close(m);
+}
+
 // Every probe thread has gone, none was killed, and main still runs alone.
 static void faults_leave_one_thread(const char *n)
 {
@@ -387,6 +608,13 @@ static const struct utest_case cases[] = {
 	{ "umode_fault_exec_kernel", fault_exec_kernel },
 	{ "umode_fault_entry_gets_fresh_stack", fault_entry_gets_fresh_stack },
 	{ "umode_fault_in_fault_entry_reenters", fault_in_fault_entry_reenters },
+	{ "umode_rflags_around_syscalls", rflags_around_syscalls },
+	{ "umode_rflags_across_preemption", rflags_across_preemption },
+	{ "umode_single_step_traps_to_fault_entry", single_step },
+	{ "umode_umip_hides_descriptor_tables", umip_hides_descriptor_tables },
+	{ "umode_noncanonical_rsp_across_syscall", noncanonical_rsp_across_syscall },
+	{ "umode_top_of_user_space", top_of_user_space },
+	{ "umode_user_copy_after_raise", user_copy_after_raise },
 	{ "umode_faults_leave_one_thread", faults_leave_one_thread },
 };
 

@@ -276,6 +276,8 @@ static void bad_calls_fail(const char *n)
 	handle_t so = pg_handle_dup(nt, R_SIGNAL);        // no R_WAIT
 	UCHECK(n, m > 0 && ro > 0 && so > 0);
 	UCHECK_EQ(n, pg_notify_signal(nt, 0), E_INVAL);
+	UCHECK_EQ(n, pg_notify_signal(nt, 1ULL << 63), E_INVAL); // would come back as a negative result
+	UCHECK_EQ(n, pg_notify_signal(nt, ~0ULL), E_INVAL);
 	UCHECK_EQ(n, pg_notify_signal(m, 1), E_TYPE);
 	UCHECK_EQ(n, pg_notify_signal(H_SELF, 1), E_TYPE);
 	UCHECK_EQ(n, pg_notify_signal(ro, 1), E_RIGHTS);

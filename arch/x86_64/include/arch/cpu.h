@@ -22,6 +22,7 @@ struct arch_cpu {
 	uint64_t gdt[8]; // null, kcode, kdata, unused, udata, ucode, tss (2 slots)
 	struct tss tss;
 	uintptr_t ist_top[2];   // double-fault and NMI stacks, set by the CPU's creator
+	uintptr_t copy_retried; // the user address the current user copy retried once (uentry.c)
 };
 
 struct cpu;

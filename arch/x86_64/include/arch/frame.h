@@ -18,6 +18,8 @@ struct pg_context;
 
 // A frame that enters user mode at pc with sp and first argument arg, interrupts on.
 void arch_frame_user_entry(struct trap_frame *f, uintptr_t pc, uintptr_t sp, uint64_t arg);
+// Makes f safe to return to user mode with (called last on every way out).
+void arch_frame_user_sanitize(struct trap_frame *f);
 // The user context the frame holds, in the ABI's layout (include/pagoda/abi.h).
 void arch_frame_save_context(const struct trap_frame *f, struct pg_context *c);
 static inline uintptr_t arch_frame_sp(const struct trap_frame *f) { return f->rsp; }

@@ -12,5 +12,6 @@ int copy_from_user(void *dst, uintptr_t usrc, size_t n);
 int copy_to_user(uintptr_t udst, const void *src, size_t n);
 bool user_range_ok(uintptr_t va, size_t n);
 bool uentry_smap(void);      // SMAP is on (tests check that it is)
+bool uentry_umip(void);      // UMIP is on: sgdt & co. fault in user mode
 
 #endif
