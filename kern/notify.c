@@ -50,7 +50,7 @@ static struct vcpu *dequeue_locked(struct notify *n) REQUIRES(n->lock)
 	return v;
 }
 
-void notify_signal(struct notify *n, uint64_t bits)
+void notify_signal(struct notify *n, uint64_t bits, struct space *payer)
 {
 	spin_lock(&n->lock);
 	n->bits |= bits;
@@ -61,7 +61,7 @@ void notify_signal(struct notify *n, uint64_t bits)
 	}
 	spin_unlock(&n->lock);
 	if (v)
-		sched_enqueue(v);
+		sched_enqueue_by(v, payer);
 }
 
 int64_t notify_wait(struct notify *n, bool *blocked)
@@ -98,7 +98,7 @@ int64_t notify_wait(struct notify *n, bool *blocked)
 	return v->timer_pending ? E_TIMEOUT : E_NOENT;
 }
 
-void notify_cancel_wait(struct vcpu *v)
+void notify_cancel_wait(struct vcpu *v, struct space *payer)
 {
 	// Pin the notify first: once v is dequeued its wait returns and drops the
 	// reference that kept n alive, maybe the last one, so n may be freed any time
@@ -124,6 +124,6 @@ void notify_cancel_wait(struct vcpu *v)
 	}
 	spin_unlock(&n->lock);
 	if (queued)
-		sched_enqueue(v);
+		sched_enqueue_by(v, payer);
 	obj_unref(&n->obj);
 }

@@ -9,9 +9,11 @@
 #include "kern/spinlock.h"
 
 struct vcpu;
+struct space;
 
 // lock protects bits, the waiter queue and each waiter's `next`, and every change of
-// a waiter's `waiting` (an atomic, also read without the lock: notify_cancel_wait).
+// a waiter's `waiting` (made under the waiter's wait_lock too, which is what
+// notify_cancel_wait holds to read it: kern/sched.h).
 struct notify {
 	struct object obj;
 	struct spinlock lock;
@@ -21,12 +23,13 @@ struct notify {
 
 int notify_create(struct notify **out);     // one reference, the caller's
 void notify_destroy(struct notify *n);      // obj_unref_n() at zero
-void notify_signal(struct notify *n, uint64_t bits);
+// payer (the signalling space; NULL: the kernel) pays for waking a waiter elsewhere.
+void notify_signal(struct notify *n, uint64_t bits, struct space *payer);
 // The bits (taken), at once if some are pending, else after blocking: > 0, or
 // E_TIMEOUT if the vcpu's timer expired, or E_NOENT if its space was deleted.
 // *blocked tells whether it had to block.
 int64_t notify_wait(struct notify *n, bool *blocked);
 // Ends v's blocking wait (timer expiry, space deletion) if it still waits.
-void notify_cancel_wait(struct vcpu *v);
+void notify_cancel_wait(struct vcpu *v, struct space *payer);
 
 #endif

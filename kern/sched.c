@@ -7,6 +7,7 @@
 #include "kern/vcpu.h"
 #include "kern/space.h"
 #include "kern/xcall.h"
+#include "kern/shootdown.h"
 #include "kern/kheap.h"
 #include "kern/kva.h"
 #include "kern/panic.h"
@@ -92,13 +93,25 @@ static struct vcpu *runq_pop(struct cpu *c)
 	return t;
 }
 
-void sched_enqueue(struct vcpu *t)
+void sched_enqueue_by(struct vcpu *t, struct space *payer)
 {
 	t->state = V_RUNNABLE;
 	runq_push(cpus[t->cpu], t);
-	if (t->cpu != cpu_id())
-		xcall_kick(cpuset_of(t->cpu)); // wake it if it halts in idle
+	if (t->cpu == cpu_id())
+		return;
+	// Waking another CPU (it may halt in idle) is an IPI that interrupts whatever
+	// runs there, so the space that caused it pays. Over its budget no IPI is sent:
+	// that CPU finds t at its next timer tick, at most 1/TIMER_HZ later.
+	if (space_budget_take(payer, 1) != E_OK) {
+		space_count(&payer->counters.ipis_deferred, 1);
+		return;
+	}
+	xcall_kick(cpuset_of(t->cpu));
+	if (payer)
+		space_count(&payer->counters.wake_ipis, 1);
 }
+
+void sched_enqueue(struct vcpu *t) { sched_enqueue_by(t, NULL); }
 
 // Runs right after every switch, on the incoming vcpu: the outgoing one, if it
 // exited, is off its stack and its CPU left its space, so it can be freed.

@@ -51,6 +51,9 @@ void sched_init_cpu(void);            // the calling context becomes this CPU's 
 // Makes v runnable on its CPU's queue; wakes that CPU if it idles. From an
 // interrupt handler only for a vcpu of the calling CPU.
 void sched_enqueue(struct vcpu *v);
+// The same, on behalf of payer (NULL: the kernel), which pays for the wake-up IPI if
+// v's CPU is another one (and, over payer's budget, gets none sent).
+void sched_enqueue_by(struct vcpu *v, struct space *payer);
 void sched_yield(void);               // lets queued vcpus of this CPU run
 // Switches away from the current vcpu, already marked V_BLOCKED and made findable
 // by its waker; returns once it has been enqueued again (at once if it already was).

@@ -63,11 +63,16 @@ void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages
 
 int shootdown_budget_check(struct space *s, struct space *payer)
 {
-	if (!payer)
-		return E_OK;
 	cpuset_t targets = atomic_load(&s->cpus) & ~cpuset_of(cpu_id());
-	int64_t need = cpuset_count(targets);
-	if (need == 0)
+	int err = space_budget_take(payer, cpuset_count(targets));
+	if (err != E_OK)
+		space_count(&payer->counters.budget_denials, 1);
+	return err;
+}
+
+int space_budget_take(struct space *payer, int64_t need)
+{
+	if (!payer || need == 0)
 		return E_OK;
 	int err = E_OK;
 	spin_lock(&payer->budget_lock);
@@ -84,7 +89,5 @@ int shootdown_budget_check(struct space *s, struct space *payer)
 			payer->budget_tokens -= need;
 	}
 	spin_unlock(&payer->budget_lock);
-	if (err != E_OK)
-		space_count(&payer->counters.budget_denials, 1);
 	return err;
 }

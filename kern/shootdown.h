@@ -15,5 +15,9 @@ void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages
 // Whether payer may send IPIs to the CPUs of s other than the caller: E_OK, or
 // E_BUDGET (counted) if its budget for this tick is spent. Takes no space lock.
 int shootdown_budget_check(struct space *s, struct space *payer);
+// Takes need IPIs from payer's budget for this tick (any IPI a space causes: wake-ups
+// and deletion kicks too): E_OK, or E_BUDGET with nothing taken. A NULL payer (the
+// kernel) and an unbudgeted space always get E_OK.
+int space_budget_take(struct space *payer, int64_t need);
 
 #endif

@@ -432,6 +432,9 @@ void space_get_stats(struct space *s, struct space_stats *out)
 		.pages_flushed = atomic_load_explicit(&c->pages_flushed, memory_order_relaxed),
 		.lazy_reclaimed = atomic_load_explicit(&c->lazy_reclaimed, memory_order_relaxed),
 		.budget_denials = atomic_load_explicit(&c->budget_denials, memory_order_relaxed),
+		.wake_ipis = atomic_load_explicit(&c->wake_ipis, memory_order_relaxed),
+		.kick_ipis = atomic_load_explicit(&c->kick_ipis, memory_order_relaxed),
+		.ipis_deferred = atomic_load_explicit(&c->ipis_deferred, memory_order_relaxed),
 	};
 	out->lazy_pending = atomic_load(&s->lazy_count);
 	out->frames_charged = atomic_load(&s->charged);
@@ -638,15 +641,15 @@ static void try_teardown(struct space *s)
 
 // Ends the waits of a dead space's blocked vcpus. A vcpu that checked `dead` just
 // before it was set may block after this pass: waiters of a deletion call it again.
-static void wake_blocked(struct space *s)
+static void wake_blocked(struct space *s, struct space *payer)
 {
 	spin_lock(&s->lock);
 	for (struct vcpu *v = s->vcpus; v; v = v->space_next)
-		notify_cancel_wait(v); // lock order: space, then notify
+		notify_cancel_wait(v, payer); // lock order: space, then notify
 	spin_unlock(&s->lock);
 }
 
-int space_delete(struct space *s)
+int space_delete(struct space *s, struct space *payer)
 {
 	spin_lock(&s->lock);
 	bool was_dead = space_dead(s);
@@ -654,12 +657,19 @@ int space_delete(struct space *s)
 	spin_unlock(&s->lock);
 	if (was_dead)
 		return E_NOENT;
-	// Running vcpus see `dead` on their next way back to user mode: make it soon.
-	// Blocked ones are woken (their wait returns E_NOENT, then they stop).
+	// Running vcpus see `dead` on their next way back to user mode: make it soon,
+	// with one IPI per CPU, paid by the deleter. Over its budget they see it at their
+	// next timer tick instead. Blocked ones are woken (their wait returns E_NOENT,
+	// then they stop).
 	cpuset_t running = atomic_load(&s->cpus) & ~cpuset_of(cpu_id());
-	if (running)
+	if (running && space_budget_take(payer, cpuset_count(running)) == E_OK) {
 		xcall_kick(running);
-	wake_blocked(s);
+		if (payer)
+			space_count(&payer->counters.kick_ipis, (uint64_t)cpuset_count(running));
+	} else if (running) {
+		space_count(&payer->counters.ipis_deferred, (uint64_t)cpuset_count(running));
+	}
+	wake_blocked(s, payer);
 	try_teardown(s);
 	return E_OK;
 }
@@ -671,7 +681,7 @@ bool space_wait_torn_down(struct space *s, struct space *caller)
 		// space only on their way back to user mode. The caller's own deletion wins.
 		if (caller && space_dead(caller))
 			return false;
-		wake_blocked(s);
+		wake_blocked(s, caller);
 		sched_idle_once();
 	}
 	return true;

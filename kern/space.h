@@ -25,6 +25,7 @@ struct vcpu;
 struct space_counters {
 	_Atomic uint64_t ipis_sent, remote_flushes, local_flushes, full_flushes, pages_flushed;
 	_Atomic uint64_t lazy_reclaimed, budget_denials;
+	_Atomic uint64_t wake_ipis, kick_ipis, ipis_deferred; // see space_stats (abi.h)
 };
 
 static inline void space_count(_Atomic uint64_t *counter, uint64_t n)
@@ -69,7 +70,9 @@ struct space {
 
 int space_create(struct space **out);   // one reference, the caller's
 void space_destroy(struct space *s);    // obj_unref_n() at zero
-int space_delete(struct space *s);      // E_NOENT if already deleted
+// E_NOENT if already deleted. payer (the deleting space; NULL: the kernel) pays for
+// the IPIs that stop s's running vcpus and wake its blocked ones.
+int space_delete(struct space *s, struct space *payer);
 // Whether space_delete() was called. Exact under s->lock; without it a racing delete
 // may not be seen yet, and callers say why that is harmless where they read it.
 bool space_dead(struct space *s);

@@ -107,7 +107,7 @@ static int64_t sys_space_delete(handle_t space)
 	int err = get_space(space, R_DELETE, &s);
 	if (err != E_OK)
 		return err;
-	err = space_delete(s);
+	err = space_delete(s, self());
 	if (err == E_OK && s != self())
 		space_wait_torn_down(s, self()); // synchronous: nothing of it is left on return
 	obj_unref(&s->obj);
@@ -219,7 +219,7 @@ static int64_t sys_vcpu_create(handle_t space, uptr_t entry, uptr_t upcall_stack
 	int err = get_space(space, R_EXEC, &s);
 	if (err != E_OK)
 		return err;
-	err = vcpu_create(s, entry, upcall_stack, arg, cpu);
+	err = vcpu_create(s, entry, upcall_stack, arg, cpu, self());
 	obj_unref(&s->obj);
 	return err;
 }
@@ -252,7 +252,7 @@ static int64_t sys_notify_signal(handle_t notify, uint64_t bits)
 	if (bits == 0 || (bits & ~NOTIFY_BITS))
 		err = E_INVAL;
 	else
-		notify_signal(n, bits);
+		notify_signal(n, bits, self());
 	obj_unref(&n->obj);
 	return err;
 }

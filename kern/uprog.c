@@ -82,7 +82,7 @@ int uprog_start(struct space *s, const struct uprog *p, uint64_t arg, int cpu)
 	uintptr_t entry, stack;
 	int err = uprog_load(s, p->start, (size_t)(p->end - p->start), &entry, &stack);
 	if (err == E_OK)
-		err = vcpu_create(s, entry, stack, arg, cpu);
+		err = vcpu_create(s, entry, stack, arg, cpu, NULL);
 	return err;
 }
 
@@ -108,7 +108,7 @@ int uprog_run_group(const struct uprog_spec *specs, int n, struct uprog_result *
 	for (int i = 0; i < n && sp[i]; i++) {
 		res[i].status = atomic_load(&sp[i]->exit_status);
 		res[i].faults = atomic_load(&sp[i]->faults);
-		space_delete(sp[i]);
+		space_delete(sp[i], NULL);
 		space_wait_torn_down(sp[i], NULL);
 		obj_unref(&sp[i]->obj);
 	}

@@ -45,7 +45,8 @@ static void build_stack(struct vcpu *v)
 	v->ksp = (uintptr_t)sp;
 }
 
-int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu)
+int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu,
+		struct space *payer)
 {
 	if (!cpu_ok(cpu) || !user_range_ok(entry, 1) || upcall_stack < PG_UPCALL_STACK_SIZE ||
 	    !user_range_ok(upcall_stack - PG_UPCALL_STACK_SIZE, PG_UPCALL_STACK_SIZE))
@@ -70,7 +71,7 @@ int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64
 		kfree(v);
 		return err;
 	}
-	sched_enqueue(v);
+	sched_enqueue_by(v, payer); // the creator pays for starting it on another CPU
 	return E_OK;
 }
 
@@ -220,7 +221,7 @@ void vcpu_tick(void)
 		v->timer_deadline = 0;
 		v->timer_pending = true;
 		if (v->state == V_BLOCKED)
-			notify_cancel_wait(v); // the wait ends with E_TIMEOUT
+			notify_cancel_wait(v, NULL); // the wait ends with E_TIMEOUT (this CPU: no IPI)
 	}
 }
 

@@ -9,7 +9,8 @@
 
 // E_INVAL: cpu neither -1 nor an online CPU, or entry/upcall stack outside the user
 // half; E_NOENT: the space is deleted; E_NOMEM. On error nothing was created.
-int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu);
+int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu,
+		struct space *payer);
 __attribute__((noreturn)) void vcpu_exit(int status);
 // A CPU exception in user mode: a FAULT upcall, or (in an upcall) the vcpu stops.
 void vcpu_user_fault(struct trap_frame *f);

@@ -98,6 +98,11 @@ struct space_stats {
 	uint64_t mappings;         // pages currently mapped
 	uint64_t vcpus;            // vcpus created in it and not yet gone
 	uint64_t faults;           // vcpus stopped by a fault no upcall could take
+	uint64_t wake_ipis;        // IPIs it caused to wake a vcpu on another CPU (notify_signal,
+	                           // vcpu_create, a deletion waking blocked vcpus); budgeted
+	uint64_t kick_ipis;        // IPIs its space_delete calls sent to stop running vcpus; budgeted
+	uint64_t ipis_deferred;    // wake-ups and kicks not sent, the budget being spent: the
+	                           // CPU concerned acts at its next timer tick instead
 };
 
 #endif

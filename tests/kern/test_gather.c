@@ -118,7 +118,7 @@ KTEST(gather_releases_only_after_every_target_flushed)
 	EXPECT_EQ(T.flushes, 1);
 	EXPECT_EQ(T.released, 1);
 	EXPECT_EQ(T.stale, 0);
-	space_delete(T.s);
+	space_delete(T.s, NULL);
 	EXPECT_TRUE(space_wait_torn_down(T.s, NULL));
 	obj_unref(&T.s->obj);
 }

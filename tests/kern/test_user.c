@@ -178,7 +178,7 @@ static int load_copy(corrupt_fn fn, size_t keep)
 	if (err == E_OK) {
 		uintptr_t entry, stack;
 		err = uprog_load(s, img, keep ? keep : len, &entry, &stack);
-		space_delete(s);
+		space_delete(s, NULL);
 		space_wait_torn_down(s, NULL);
 		obj_unref(&s->obj);
 	}

@@ -162,11 +162,42 @@ static void chain_torn_down(const char *n)
 	UCHECK_EQ(n, tc_stats(H_SELF).frames_charged, charged); // the chain's mems are gone
 }
 
+// Deleting a space whose vcpu runs on another CPU kicks that CPU with one IPI, paid
+// by the deleter (kick_ipis). The child runs `jmp .` from a mem mapped into it.
+#define CODE_VA  0x20000000UL
+#define USTK_VA  0x20100000UL
+static void delete_kick_is_charged(const char *n)
+{
+	if (pg_cpu_count() < 2)
+		return;
+	handle_t s = pg_space_create(), code = pg_mem_create(PAGE), stk = pg_mem_create(PG_UPCALL_STACK_SIZE);
+	if (!UCHECK(n, s > 0 && code > 0 && stk > 0))
+		return;
+	UCHECK_EQ(n, pg_map(H_SELF, VA_A, code, 0, PAGE, PROT_READ | PROT_WRITE), E_OK);
+	((volatile uint8_t *)VA_A)[0] = 0xeb; // jmp .
+	((volatile uint8_t *)VA_A)[1] = 0xfe;
+	UCHECK_EQ(n, pg_unmap(H_SELF, VA_A, PAGE, 0), E_OK);
+	UCHECK_EQ(n, pg_map(s, CODE_VA, code, 0, PAGE, PROT_READ | PROT_EXEC), E_OK);
+	UCHECK_EQ(n, pg_map(s, USTK_VA, stk, 0, PG_UPCALL_STACK_SIZE, PROT_READ | PROT_WRITE), E_OK);
+	UCHECK_EQ(n, pg_vcpu_create(s, CODE_VA, USTK_VA + PG_UPCALL_STACK_SIZE, 0, 1), E_OK);
+	UCHECK(n, TC_WAIT(tc_stats(s).vcpus == 1, 5000));
+	for (uint64_t t = pg_clock_ns(); pg_clock_ns() - t < 20000000;)
+		; // 20 ms: it runs on cpu1 now
+	uint64_t kicks = tc_stats(H_SELF).kick_ipis;
+	UCHECK_EQ(n, pg_space_delete(s), E_OK); // returns once it is torn down
+	UCHECK_EQ(n, tc_stats(H_SELF).kick_ipis, kicks + 1);
+	UCHECK_EQ(n, tc_stats(s).vcpus, 0);
+	pg_handle_close(s);
+	pg_handle_close(code);
+	pg_handle_close(stk);
+}
+
 static const struct utest_case cases[] = {
 	{ "spaces_self_handle_does_not_keep_alive", self_handle_does_not_keep_alive },
 	{ "spaces_churn_no_leak", churn_no_leak },
 	{ "spaces_churn_leaves_no_handle", churn_leaves_no_handle },
 	{ "spaces_chain_of_10000_torn_down", chain_torn_down },
+	{ "spaces_delete_kick_is_charged", delete_kick_is_charged },
 };
 
 int main(uint64_t arg)

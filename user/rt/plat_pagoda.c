@@ -124,8 +124,12 @@ void plat_wait_vcpus(void)
 	while (atomic_load(&exited) < nvcpus)
 		pg_notify_wait(exit_n);
 	// Until the last has stopped for good (the count goes before pg_exit).
-	struct space_stats st;
+	static struct space_stats st; // not on the stack: a kernel copy gets E_FAULT on a
+	                              // stack page not grown yet, it does not grow it
+	int err;
 	do
 		pg_yield();
-	while (pg_space_stats(H_SELF, &st) == E_OK && st.vcpus > 1);
+	while ((err = pg_space_stats(H_SELF, &st)) == E_OK && st.vcpus > 1);
+	if (err != E_OK)
+		__builtin_trap(); // a wrong count here would let the program end too early
 }
