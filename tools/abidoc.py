@@ -18,28 +18,28 @@ def expand(lines):
                          capture_output=True, text=True, check=True).stdout
     return [l for l in out.splitlines() if l.startswith("@ ")]
 
-def syscalls():
-    rows = expand(['#define SYSCALL(nr, NAME, name, ret, what, ...) @ nr NAME name ret what #__VA_ARGS__',
-                   '#include "include/pagoda/syscalls.def"'])
-    calls = []
-    for l in rows:
-        m = re.fullmatch(r'@ (\d+) (\w+) (\w+) (\w+) ("(?:[^"\\]|\\.)*") (".*")', l)
+def parse(lines, pattern):
+    """The rows the .def file's macro (defined in lines[0]) expands to, each matched."""
+    out = []
+    for l in expand(lines):
+        m = re.fullmatch(pattern, l)
         if not m:
             sys.exit(f"abidoc: cannot read {l!r}")
-        params = re.findall(r"\((\w+), (\w+)\)", ast.literal_eval(m.group(6)))
-        calls.append((int(m.group(1)), m.group(2), m.group(3), m.group(4), ast.literal_eval(m.group(5)), params))
-    return sorted(calls)
+        out.append(m)
+    return out
+
+def syscalls():
+    rows = parse(['#define SYSCALL(nr, NAME, name, ret, what, ...) @ nr NAME name ret what #__VA_ARGS__',
+                  '#include "include/pagoda/syscalls.def"'],
+                 r'@ (\d+) (\w+) (\w+) (\w+) ("(?:[^"\\]|\\.)*") (".*")')
+    return sorted((int(m.group(1)), m.group(2), m.group(3), m.group(4), ast.literal_eval(m.group(5)),
+                   re.findall(r"\((\w+), (\w+)\)", ast.literal_eval(m.group(6)))) for m in rows)
 
 def errors():
-    rows = expand(['#define ERROR_CODE(name, value, what) @ name value what',
-                   '#include "include/pagoda/errors.def"'])
-    errs = []
-    for l in rows:
-        m = re.fullmatch(r'@ (\w+) \(?(-?\d+)\)? ("(?:[^"\\]|\\.)*")', l)
-        if not m:
-            sys.exit(f"abidoc: cannot read {l!r}")
-        errs.append((m.group(1), int(m.group(2)), ast.literal_eval(m.group(3))))
-    return errs
+    rows = parse(['#define ERROR_CODE(name, value, what) @ name value what',
+                  '#include "include/pagoda/errors.def"'],
+                 r'@ (\w+) \(?(-?\d+)\)? ("(?:[^"\\]|\\.)*")')
+    return [(m.group(1), int(m.group(2)), ast.literal_eval(m.group(3))) for m in rows]
 
 def syscall_table(calls):
     t = ["| # | call | parameters | returns | what it does |", "|---|---|---|---|---|"]
