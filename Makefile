@@ -48,7 +48,7 @@ $(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test check bench gdb host-tests deps clean negctl ubsan fuzz finject deps-test compare bench-hosted hosted lockcheck \
+.PHONY: all kernel run test check bench gdb host-tests deps clean negctl ubsan irqoff fuzz finject deps-test compare bench-hosted hosted lockcheck \
 	abi-doc check-abi-doc
 all: kernel
 kernel: $(BUILD)/kernel.bin
@@ -167,8 +167,12 @@ check: deps kernel
 	@[ -n "$(T)" ] || { echo "check: say which tests, e.g. make check T=user_lazy SMP=2"; exit 1; }
 	@python3 tools/runtests.py --build $(BUILD) --smp $(SMP) --mem $(MEM) --only "$(T)"
 
-bench: deps kernel
-	@python3 tools/bench.py --build $(BUILD)
+# make bench also builds the IRQOFF_STATS kernel, for max_irqoff_us (kern/bench.c).
+IRQOFF := $(BUILD)/irqoff
+irqoff:
+	@$(MAKE) --no-print-directory BUILD=$(IRQOFF) KDEFS=-DIRQOFF_STATS kernel
+bench: deps kernel irqoff
+	@python3 tools/bench.py --build $(BUILD) --irqoff $(IRQOFF)
 
 # The runtime hosted on Linux, next to pthreads, futexes and SIGSEGV on the same Linux
 # (linuxbench is also the Linux side of `make compare`).

@@ -15,6 +15,9 @@
 #include "kern/idle.h"
 #include "kern/uprog.h"
 #include "include/pagoda/errors.h"
+#include "include/pagoda/abi.h"
+#include "kern/boot.h"
+#include "lib/string.h"
 #include <arch/arch.h>
 
 #define WARMUP 200
@@ -83,9 +86,51 @@ static void busy_xcalls(void *arg)
 	atomic_store(&busy_done, true);
 }
 
+// The IRQOFF_STATS build, booted with bench=irqoff: the longest interrupts-off
+// section any CPU had while user/prog/irqhog made the longest calls it can think of
+// (whole-range edits of 16,384 pages, 16,384 records, a lazy unmap of them all, a
+// child's teardown), and the call it was in.
+#ifdef IRQOFF_STATS
+static void bench_irqoff(void)
+{
+	static const char *const names[SYS_COUNT] = {
+#define SYSCALL(nr, NAME, name, ...) [nr] = #name,
+#include "include/pagoda/syscalls.def"
+#undef SYSCALL
+	};
+	for (uint32_t i = 0; i < MAX_CPUS; i++)
+		if (cpus[i])
+			cpus[i]->irqoff_max = 0, cpus[i]->cur_sys = cpus[i]->irqoff_max_sys = -1;
+	struct uprog_result r;
+	int err = uprog_run("irqhog", 0, 0, &r);
+	if (err != E_OK || r.status || r.faults)
+		panic("bench: irqhog failed (%d, status %d, %u faults)", err, r.status, r.faults);
+	uint64_t max = 0;
+	int64_t sys = -1;
+	for (uint32_t i = 0; i < MAX_CPUS; i++)
+		if (cpus[i] && cpus[i]->irqoff_max > max)
+			max = cpus[i]->irqoff_max, sys = cpus[i]->irqoff_max_sys;
+	uint64_t ns = tsc_to_ns(max, arch_tsc_hz());
+	kprintf("bench: longest interrupts-off section %lu us, in %s\n", ns / 1000,
+		sys >= 0 && sys < SYS_COUNT ? names[sys] : "the kernel (no system call)");
+	kprintf("metric=max_irqoff_us smp=%u value=%lu.%lu unit=us\n", ncpus_online, ns / 1000, ns % 1000 / 100);
+}
+#endif
+
 void bench_run(void)
 {
 	KASSERT(cpu_id() == 0);
+	char which[16] = "";
+	boot_arg("bench", which, sizeof which);
+	if (strcmp(which, "irqoff") == 0) {
+#ifdef IRQOFF_STATS
+		bench_irqoff();
+		kprintf("bench: done\n");
+		arch_exit(EXIT_SUCCESS_CODE);
+#else
+		panic("bench=irqoff needs the IRQOFF_STATS build (make bench builds it)");
+#endif
+	}
 	cpuset_t others = cpuset_online() & ~cpuset_of(0);
 	cpuset_t one = others ? others & -others : cpuset_of(0);
 	job_run(cpuset_online(), busy_xcalls, &one);

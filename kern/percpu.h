@@ -24,6 +24,11 @@ struct cpu {
 	uintptr_t kstack_top;    // gs:16: the running thread's kernel stack top (syscall entry)
 	uintptr_t user_rsp;      // gs:24: scratch for the syscall entry
 	int irq_depth;           // nesting of irq_save(); see spinlock.c
+	// The IRQOFF_STATS build (make bench): the longest interrupts-off section the
+	// outermost irq_save/irq_restore made, in TSC ticks, and the system call it was
+	// in (-1: none). Own CPU only; bench.c reads them once the CPUs are quiet.
+	uint64_t irqoff_start, irqoff_max;
+	int64_t cur_sys, irqoff_max_sys;
 	bool irq_was_on;         // interrupt state before the outermost irq_save()
 	_Atomic bool online;     // set (release) by the CPU itself once it is up
 	uint32_t kwin_used;      // bitmap of this CPU's temporary-window slots in use

@@ -379,8 +379,7 @@ static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len) REQUIR
 	mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, false, clear_pte, NULL);
 	struct cpu *me = this_cpu();
 	if (me->loaded == s)
-		for (uint64_t a = va; a < va + len; a += PAGE_SIZE)
-			arch_tlb_flush_page(a);
+		arch_tlb_flush_range(va, len / PAGE_SIZE); // one full flush past the threshold
 	atomic_thread_fence(memory_order_seq_cst); // PTE writes before the read of cpus
 	uint64_t counters[MAX_CPUS];
 	read_counters(counters);

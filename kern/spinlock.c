@@ -18,8 +18,12 @@ void irq_save(void)
 	bool on = irq_enabled();
 	irq_disable();
 	struct cpu *c = this_cpu();
-	if (c->irq_depth++ == 0)
+	if (c->irq_depth++ == 0) {
 		c->irq_was_on = on;
+#ifdef IRQOFF_STATS
+		c->irqoff_start = arch_cycles();
+#endif
+	}
 }
 
 void irq_restore(void)
@@ -27,8 +31,16 @@ void irq_restore(void)
 	struct cpu *c = this_cpu();
 	KASSERT(!irq_enabled());
 	KASSERT(c->irq_depth > 0);
-	if (--c->irq_depth == 0 && c->irq_was_on)
+	if (--c->irq_depth == 0 && c->irq_was_on) {
+#ifdef IRQOFF_STATS
+		uint64_t d = arch_cycles() - c->irqoff_start;
+		if (d > c->irqoff_max) {
+			c->irqoff_max = d;
+			c->irqoff_max_sys = c->cur_sys;
+		}
+#endif
 		irq_enable();
+	}
 }
 
 bool spin_holding(struct spinlock *l)

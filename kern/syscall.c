@@ -316,7 +316,13 @@ void syscall_dispatch(struct trap_frame *f)
 {
 	irq_enable();
 	uint64_t nr = arch_syscall_nr(f);
+#ifdef IRQOFF_STATS
+	this_cpu()->cur_sys = (int64_t)nr;
+#endif
 	arch_syscall_set_ret(f, nr < SYS_COUNT ? table[nr](f) : E_NOSYS);
+#ifdef IRQOFF_STATS
+	this_cpu()->cur_sys = -1;
+#endif
 	irq_disable();
 	if (current()->return_notify)
 		vcpu_deliver_return_notify(f);

@@ -11,11 +11,16 @@ def main():
     ap.add_argument("--smp", default="1,2,4")
     ap.add_argument("--mem", default="512M")
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--irqoff", help="build dir of the IRQOFF_STATS kernel (max_irqoff_us)")
     a = ap.parse_args()
     lines, ok = [], True
-    for smp in a.smp.split(","):
-        status, out, _ = run(qemu_cmd(a.build, smp, a.mem, "mode=bench"), a.timeout)
+    boots = [(a.build, smp, "mode=bench") for smp in a.smp.split(",")]
+    if a.irqoff:
+        boots += [(a.irqoff, smp, "mode=bench bench=irqoff") for smp in a.smp.split(",")]
+    for build, smp, append in boots:
+        status, out, _ = run(qemu_cmd(build, smp, a.mem, append), a.timeout)
         found = re.findall(r"^\[cpu\d+\] (metric=\S+ smp=\d+ value=\S+ unit=\S+)\r?$", out, re.M)
+        found += [f"# {m}" for m in re.findall(r"^\[cpu\d+\] bench: (longest .*?)\r?$", out, re.M)]
         lines += found
         for l in found:
             print(l, flush=True)

@@ -3,6 +3,8 @@
 #include <arch/mmu.h>
 #include "kern/kwin.h"
 #include "kern/frame.h"
+#include "kern/xcall.h"
+#include <arch/arch.h>
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
 
@@ -129,6 +131,12 @@ static int range_pass(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t n
 				fn(&t[idx(va, 0) + i], va + i * PAGE_SIZE, arg);
 			kwin_unmap(t);
 		}
+		// A range is as long as user space asks, and its owner's lock keeps
+		// interrupts off: serve other CPUs' cross-calls (their shootdowns wait for
+		// our ack) once per leaf table, so their wait is bounded by 512 PTEs, not by
+		// the size of this call.
+		if (!irq_enabled())
+			xcall_poll();
 		va += n * PAGE_SIZE;
 		npages -= n;
 	}

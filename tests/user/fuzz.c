@@ -256,12 +256,13 @@ static bool result_ok(long nr, long ret)
 	return true;
 }
 
-static void one_call(struct rng *r)
+// Makes one random call; false if the draw was one the rules skip.
+static bool one_call(struct rng *r)
 {
 	long nr = one_in(r, 64) ? (long)(rnd(r) % 4096) - 8 : (long)below(r, SYS_COUNT);
 	uint64_t a[6];
 	if (!make_args(r, nr, a))
-		return;
+		return false;
 	if (nr == SYS_NOTIFY_WAIT)
 		pg_vcpu_timer(1000000); // bounded: the timer ends the wait with E_TIMEOUT
 	long ret = call_with_flags(nr, a, flags_arg(r));
@@ -275,6 +276,7 @@ static void one_call(struct rng *r)
 		__atomic_fetch_add(&spaces_made, 1, __ATOMIC_RELAXED);
 	if (ret == E_OK && nr == SYS_VCPU_CREATE)
 		__atomic_fetch_add(&vcpus_made, 1, __ATOMIC_RELAXED);
+	return true;
 }
 
 // ---- Workers -------------------------------------------------------------------
@@ -284,8 +286,8 @@ static uint64_t seed;
 static void worker(uint64_t id)
 {
 	struct rng r = { seed ^ (0x9E3779B97F4A7C15ULL * (id + 1)) };
-	for (uint64_t i = 0; i < calls_per_worker; i++)
-		one_call(&r);
+	for (uint64_t made = 0; made < calls_per_worker;)
+		made += one_call(&r);
 	__atomic_fetch_add(&workers_done, 1, __ATOMIC_RELEASE);
 	pg_exit(0);
 }
@@ -317,7 +319,7 @@ static void fuzz_calls(const char *n, uint64_t calls)
 	pg_handle_close(stray); // the mapping keeps it
 	int ncpu = pg_cpu_count();
 	int workers = ncpu < FZ_WORKERS_MAX ? ncpu : FZ_WORKERS_MAX;
-	calls_per_worker = calls / (uint64_t)workers;
+	calls_per_worker = (calls + (uint64_t)workers - 1) / (uint64_t)workers; // at least calls in all
 	uint64_t t0 = pg_clock_ns();
 	for (int i = 0; i < workers; i++)
 		if (!UCHECK_EQ(n, tc_spawn(worker, (uint64_t)i, i % ncpu, worker_fault), E_OK))
