@@ -5,7 +5,7 @@
 #include "kern/finject.h"
 #include "kern/sched.h"
 
-static _Atomic bool armed;
+_Atomic bool finject_armed;
 static _Atomic uint64_t count, at, hits;
 bool finject_mute_user;
 
@@ -14,17 +14,15 @@ void finject_arm(uint64_t nth)
 	atomic_store(&count, 0);
 	atomic_store(&hits, 0);
 	atomic_store(&at, nth);
-	atomic_store(&armed, true);
+	atomic_store(&finject_armed, true);
 }
 
-void finject_disarm(void) { atomic_store(&armed, false); }
+void finject_disarm(void) { atomic_store(&finject_armed, false); }
 uint64_t finject_count(void) { return atomic_load(&count); }
 uint64_t finject_hits(void) { return atomic_load(&hits); }
 
-bool finject_fail(void)
+bool finject_fail_armed(void)
 {
-	if (!atomic_load_explicit(&armed, memory_order_relaxed))
-		return false;
 	struct cpu *c = this_cpu();
 	if (!c || !c->current || !c->current->space)
 		return false;

@@ -8,6 +8,7 @@
 #define KERN_FINJECT_H
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 
 #define FINJECT_COUNT_ONLY UINT64_MAX  // arm to count, never fail
 
@@ -15,8 +16,15 @@ void finject_arm(uint64_t nth);   // from now, fail the nth allocation (1 = the 
 void finject_disarm(void);
 uint64_t finject_count(void);     // allocations counted since arming
 uint64_t finject_hits(void);      // allocations failed since arming (0 or 1)
-// Called first by each allocator: true means fail this allocation.
-bool finject_fail(void);
+// Called first by each allocator: true means fail this allocation. Inline, so a
+// disarmed check is one load on the allocators' fast paths.
+extern _Atomic bool finject_armed;
+bool finject_fail_armed(void);
+static inline bool finject_fail(void)
+{
+	return __builtin_expect(atomic_load_explicit(&finject_armed, memory_order_relaxed), 0) &&
+	       finject_fail_armed();
+}
 
 // While set, user programs' debug output is dropped (a sweep's runs fail on purpose,
 // and their reports are noise, not results).
