@@ -64,11 +64,19 @@ struct space {
 	struct space_counters counters; // space_count() adds, atomic loads
 	_Atomic int exit_status;       // first non-zero status a vcpu stopped with
 	_Atomic uint32_t faults;       // vcpus stopped by a fault no upcall could take
+	// The lifetime tree (space.c's tree_lock, a leaf lock, guards the links): the space
+	// that created this one (NULL: made by the kernel), its children, and its place
+	// among its siblings. Deleting a space deletes its descendants.
+	struct space *parent, *children, *sib_prev, *sib_next;
+	struct space *doomed_next;     // delete_descendants' work list; only its claimer
+	_Atomic bool doomed;           // claimed by a delete_descendants walk (once)
 };
 
 #define SPACE_QUOTA_FRAMES (1ull << 18) // 1 GiB of mem objects per space by default
 
-int space_create(struct space **out);   // one reference, the caller's
+// One reference, the caller's. parent: the creating space (NULL: the kernel); E_NOENT
+// if it is deleted already (its subtree is being deleted).
+int space_create(struct space **out, struct space *parent);
 void space_destroy(struct space *s);    // obj_unref_n() at zero
 // E_NOENT if already deleted. payer (the deleting space; NULL: the kernel) pays for
 // the IPIs that stop s's running vcpus and wake its blocked ones.

@@ -93,7 +93,7 @@ static int64_t sys_clock_ns(void)
 static int64_t sys_space_create(void)
 {
 	struct space *s;
-	int err = space_create(&s);
+	int err = space_create(&s, self());
 	if (err != E_OK)
 		return err;
 	int h = space_handle_add(self(), &s->obj, OBJ_SPACE, R_ALL);

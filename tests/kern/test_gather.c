@@ -108,7 +108,7 @@ KTEST(gather_releases_only_after_every_target_flushed)
 {
 	struct mem *m;
 	T = (struct gtest){ .caller = cpu_id() };
-	EXPECT_EQ(E_OK, space_create(&T.s));
+	EXPECT_EQ(E_OK, space_create(&T.s, NULL));
 	EXPECT_EQ(E_OK, mem_create(T.s, PAGE_SIZE, &m));
 	EXPECT_EQ(E_OK, space_map(T.s, TEST_VA, m, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, PROT_ALL));
 	obj_unref(&m->obj); // the mapping holds it now

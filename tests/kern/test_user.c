@@ -174,7 +174,7 @@ static int load_copy(corrupt_fn fn, size_t keep)
 	if (fn)
 		fn(img, len);
 	struct space *s;
-	int err = space_create(&s);
+	int err = space_create(&s, NULL);
 	if (err == E_OK) {
 		uintptr_t entry, stack;
 		err = uprog_load(s, img, keep ? keep : len, &entry, &stack);
@@ -215,5 +215,61 @@ KTEST(user_unhandled_fault_stops_vcpu)
 	struct uprog_result r;
 	ktest_plan(1);
 	report("faulty", uprog_run("faulty", 0, 0, &r), &r, -1, 1);
+	expect_usage(before);
+}
+
+// ---- The lifetime tree: deleting a space deletes its descendants ----------------
+
+// root -> a -> b, with a and b holding handles to each other (a cycle nothing else
+// reaches once our references go), and a mem mapped in each: deleting root must free
+// all of it. Without the tree the cycle lived forever.
+KTEST(space_delete_takes_the_subtree_and_its_cycles)
+{
+	struct usage before = usage_now();
+	struct space *root, *a, *b;
+	struct mem *m;
+	EXPECT_OK(space_create(&root, NULL));
+	EXPECT_OK(space_create(&a, root));
+	EXPECT_OK(space_create(&b, a));
+	EXPECT_OK(mem_create(root, 4096, &m));
+	EXPECT_OK(space_map(a, 0x10000000, m, 0, 4096, PROT_READ, PROT_ALL));
+	EXPECT_OK(space_map(b, 0x10000000, m, 0, 4096, PROT_READ, PROT_ALL));
+	obj_unref(&m->obj);
+	EXPECT_GT(space_handle_add(a, &b->obj, OBJ_SPACE, R_ALL), 0);
+	EXPECT_GT(space_handle_add(b, &a->obj, OBJ_SPACE, R_ALL), 0);
+	obj_unref(&a->obj);
+	obj_unref(&b->obj); // now only the cycle holds a and b
+	EXPECT_OK(space_delete(root, NULL));
+	EXPECT_TRUE(space_wait_torn_down(root, NULL));
+	obj_unref(&root->obj);
+	expect_usage(before);
+}
+
+// A chain 10,000 deep in the tree (each the parent of the next): deleting the top
+// deletes them all, in bounded stack.
+KTEST(space_delete_of_a_10000_deep_tree)
+{
+	struct usage before = usage_now();
+	struct space *top, *s;
+	EXPECT_OK(space_create(&top, NULL));
+	s = top;
+	for (int i = 0; i < 10000; i++) {
+		struct space *c;
+		if (space_create(&c, s) != E_OK) {
+			EXPECT_TRUE(!"space_create failed");
+			break;
+		}
+		// Each link keeps the next alive through a handle, as user space would.
+		EXPECT_GT(space_handle_add(s, &c->obj, OBJ_SPACE, R_ALL), 0);
+		obj_unref(&c->obj);
+		s = c;
+	}
+	struct space *dead_child;
+	EXPECT_OK(space_create(&dead_child, top)); // a live parent takes children
+	obj_unref(&dead_child->obj);
+	EXPECT_OK(space_delete(top, NULL));
+	EXPECT_ERR(space_create(&dead_child, top), E_NOENT); // a deleted one no more
+	EXPECT_TRUE(space_wait_torn_down(top, NULL));
+	obj_unref(&top->obj);
 	expect_usage(before);
 }
