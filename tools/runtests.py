@@ -79,6 +79,17 @@ def boot(build, smp, mem, only, timeout, extra=""):
     append = "mode=test" + (f" ktest={only}" if only else "") + (f" {extra}" if extra else "")
     return run(qemu_cmd(build, smp, mem, append), timeout)
 
+def record_run(label, run_name, status_ok, out):
+    """Counts the cases of a run's report and the run itself (its exit status was
+    right, and it reported something); shows the output if anything failed.
+    Returns (passed, failed) of the report."""
+    before = failed
+    doc, p, f = record_report(label, out)
+    record(status_ok and doc is not None and bool(doc.tests), run_name)
+    if failed != before:
+        print(f"---- output of {label} ----\n{out}\n---- end of output ----")
+    return p, f
+
 def run_ktests(build, smp, mem, timeout, only="", label_prefix="", extra="", show=False):
     """One test boot: every case of its report counts, and so does the run itself (it
     must exit with the success status). show: print the report as it came (make check)."""
@@ -87,12 +98,7 @@ def run_ktests(build, smp, mem, timeout, only="", label_prefix="", extra="", sho
     status, log, secs = boot(build, smp, mem, only, timeout, extra)
     if show:
         print(tap_lines(log))
-    before = failed
-    doc, p, f = record_report(label, log)
-    ok = status == SUCCESS and doc is not None and doc.tests
-    record(ok, f"{label} (run, exit status {status})")
-    if failed != before:
-        print(f"---- serial log of {label} ----\n{log}\n---- end of log ----")
+    p, f = record_run(label, f"{label} (run, exit status {status})", status == SUCCESS, log)
     print(f"{label}: {p}/{p + f} cases passed, {secs:.1f} s")
 
 def run_fault_child(build, timeout):
@@ -144,22 +150,12 @@ def run_hosted(binary, timeout):
     """The thread runtime built for Linux runs its own tests natively."""
     name = os.path.basename(binary)
     status, out, _ = run([binary], timeout)
-    before = failed
-    doc, p, f = record_report(f"hosted/{name}", out)
-    ok = status == 0 and doc is not None and doc.tests
-    record(ok, f"hosted/{name} (exit status {status})")
-    if failed != before:
-        print(out)
+    p, f = record_run(f"hosted/{name}", f"hosted/{name} (exit status {status})", status == 0, out)
     print(f"hosted/{name}: {p}/{p + f} cases passed")
 
 def run_spin(build, timeout):
     status, out, secs = run(["tools/spin/check.sh", os.path.join(build, "spin")], timeout)
-    before = failed
-    doc, p, f = record_report("spin", out)
-    ok = status == 0 and doc is not None and doc.tests
-    record(ok, f"spin model check (status {status})")
-    if failed != before:
-        print(out)
+    p, f = record_run("spin", f"spin model check (status {status})", status == 0, out)
     print(f"spin: {p}/{p + f} checks passed, {secs:.1f} s")
 
 def run_check(cmd, timeout):
