@@ -7,15 +7,17 @@
 // overflow the kernel stack. Instead, an object that reaches zero goes on the current
 // thread's reap list, and only the outermost obj_unref on that thread's stack runs
 // the destroys, one after another, until the list is empty: the stack depth is one
-// destroy whatever the graph. The list is per thread, not per CPU, because a destroy
-// may block (a space's teardown waits for its lock): another thread on the CPU then
-// drains its own list and never waits for ours.
+// destroy whatever the graph. The list is per thread: the thread whose call started
+// the chain is the one that finishes it, before its call returns. Its list is also
+// touched by an obj_unref from an interrupt on its CPU (a timer ending a notify
+// wait), so pushes and pops run with interrupts off.
 #include "kern/object.h"
 #include "kern/space.h"
 #include "kern/mem.h"
 #include "kern/notify.h"
 #include "kern/panic.h"
 #include "kern/sched.h"
+#include "kern/spinlock.h"
 
 static void destroy(struct object *o)
 {
@@ -40,16 +42,22 @@ void obj_unref_n(struct object *o, int64_t n)
 	KASSERT(old >= n);
 	if (old != n)
 		return;
+	irq_save();
 	struct vcpu *me = current();
 	KASSERT(me);
 	o->reap_next = me->reap;
 	me->reap = o;
-	if (me->reaping)
-		return; // an obj_unref further up this thread's stack is draining the list
+	if (me->reaping) {
+		irq_restore(); // an obj_unref further up this thread's stack drains the list
+		return;
+	}
 	me->reaping = true;
 	while ((o = me->reap)) {
 		me->reap = o->reap_next;
+		irq_restore();
 		destroy(o); // may queue more, never destroys them itself
+		irq_save();
 	}
 	me->reaping = false;
+	irq_restore();
 }
