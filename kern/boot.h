@@ -10,6 +10,7 @@
 
 struct boot_module {
 	uint64_t start, end; // physical
+	char name[64];       // the loader's string for it (QEMU -initrd "file args", GRUB module2 args); "" if none
 };
 
 struct boot_info {

@@ -44,7 +44,10 @@ static void read_mods(const struct mbi *m)
 	for (uint32_t i = 0; i < m->mods_count && i < BOOT_MAX_MODS; i++) {
 		struct mb_mod mod;
 		kwin_read_phys(&mod, m->mods_addr + i * sizeof mod, sizeof mod);
-		boot_info.mods[boot_info.nmods++] = (struct boot_module){ mod.start, mod.end };
+		struct boot_module *b = &boot_info.mods[boot_info.nmods++];
+		*b = (struct boot_module){ .start = mod.start, .end = mod.end };
+		if (mod.string)
+			kwin_read_phys(b->name, mod.string, sizeof b->name - 1); // NUL from the zeroing
 	}
 }
 
