@@ -42,8 +42,7 @@ static uint32_t first_after(const struct vmmap *m, uint64_t va)
 static bool mergeable(const struct vm_range *a, const struct vm_range *b)
 {
 	return end_of(a) == b->va && a->obj == b->obj && a->off + a->len == b->off &&
-	       a->prot == b->prot && a->maxprot == b->maxprot && a->state == b->state &&
-	       a->epoch_tag == b->epoch_tag;
+	       a->maxprot == b->maxprot && a->state == b->state && a->epoch_tag == b->epoch_tag;
 }
 
 // Makes room for k more records: E_OK, or E_NOMEM with nothing changed.
@@ -139,54 +138,22 @@ static struct vm_range clip(const struct vm_range *r, uint64_t va, uint64_t end)
 	return p;
 }
 
-// What protect and mark_lazy do to each record of their range.
-struct edit {
-	bool lazy;      // true: become VMR_LAZY with tag; false: take prot
-	uint32_t prot;
-	uint64_t tag;
-};
-
-static bool edit_changes(const struct vm_range *r, const struct edit *e)
+// Splits the first and last records of a span (*i0, *i1 from span_mapped) where they
+// stick out of [va, end), moving *i0, *i1 to the records that now start and end it.
+// Reserves first: E_OK, or E_NOMEM (at most 2 records were needed) with nothing changed.
+static int cut_ends(struct vmmap *m, uint64_t va, uint64_t end, uint32_t *i0, uint32_t *i1)
 {
-	return e->lazy || r->prot != e->prot;  // every record edited is VMR_MAPPED
-}
-
-static void edit_apply(struct vm_range *r, const struct edit *e)
-{
-	if (e->lazy) {
-		r->state = VMR_LAZY;
-		r->epoch_tag = e->tag;
-	} else {
-		r->prot = (uint16_t)e->prot;
-	}
-}
-
-// Applies e to [va, va+len), all VMR_MAPPED. An end record is split only when e
-// changes it; one e leaves alone is applied whole, harmlessly.
-static int edit_range(struct vmmap *m, uint64_t va, uint64_t len, const struct edit *e)
-{
-	uint32_t i0, i1;
-	uint64_t end = va + len;
-	if (!span_mapped(m, va, end, &i0, &i1))
-		return E_NOENT;
-	for (uint32_t i = i0; i <= i1 && !e->lazy; i++)
-		if (e->prot & ~m->r[i].maxprot)
-			return E_RIGHTS;
-	bool cut_lo = m->r[i0].va < va && edit_changes(&m->r[i0], e);
-	bool cut_hi = end_of(&m->r[i1]) > end && edit_changes(&m->r[i1], e);
-	int rc = reserve(m, (uint32_t)cut_lo + (uint32_t)cut_hi);
+	bool lo = m->r[*i0].va < va, hi = end_of(&m->r[*i1]) > end;
+	int rc = reserve(m, (uint32_t)lo + (uint32_t)hi);
 	if (rc != E_OK)
 		return rc;
-	if (cut_lo) {
-		split_at(m, i0, va);
-		i0++;
-		i1++;
+	if (lo) {
+		split_at(m, *i0, va);
+		(*i0)++;
+		(*i1)++;
 	}
-	if (cut_hi)
-		split_at(m, i1, end);
-	for (uint32_t i = i0; i <= i1; i++)
-		edit_apply(&m->r[i], e);
-	coalesce(m, i0 > 0 ? i0 - 1 : 0, i1 + 1 < m->n ? i1 + 1 : m->n - 1);
+	if (hi)
+		split_at(m, *i1, end);
 	return E_OK;
 }
 
@@ -211,18 +178,16 @@ void vmmap_destroy(struct vmmap *m)
 }
 
 int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
-                 uint32_t prot, uint32_t maxprot)
+                 uint32_t maxprot)
 {
 	if (!range_ok(va, len) || (off & PAGE_MASK) != 0 || len > UINT64_MAX - off ||
-	    obj == NULL || (prot & ~PROT_ALL) != 0 || (maxprot & ~PROT_ALL) != 0)
+	    obj == NULL || (maxprot & ~PROT_ALL) != 0)
 		return E_INVAL;
-	if (prot & ~maxprot)
-		return E_RIGHTS;
 	uint32_t i = first_after(m, va);
 	if (i < m->n && m->r[i].va < va + len)
 		return E_EXISTS;
-	struct vm_range nr = { .va = va, .len = len, .obj = obj, .off = off, .prot = (uint16_t)prot,
-	                       .maxprot = (uint16_t)maxprot, .state = VMR_MAPPED, .epoch_tag = 0 };
+	struct vm_range nr = { .va = va, .len = len, .obj = obj, .off = off, .maxprot = maxprot,
+	                       .state = VMR_MAPPED, .epoch_tag = 0 };
 	// r[i-1] ends at or below va and r[i] starts at or above va+len.
 	bool prev = i > 0 && mergeable(&m->r[i - 1], &nr);
 	bool next = i < m->n && mergeable(&nr, &m->r[i]);
@@ -271,14 +236,6 @@ bool vmmap_covered(const struct vmmap *m, uint64_t va, uint64_t len)
 	return range_ok(va, len) && span_mapped(m, va, va + len, &i0, &i1);
 }
 
-int vmmap_protect(struct vmmap *m, uint64_t va, uint64_t len, uint32_t prot)
-{
-	if (!range_ok(va, len) || (prot & ~PROT_ALL) != 0)
-		return E_INVAL;
-	struct edit e = { .lazy = false, .prot = prot, .tag = 0 };
-	return edit_range(m, va, len, &e);
-}
-
 uint32_t vmmap_maxprot(const struct vmmap *m, uint64_t va, uint64_t len)
 {
 	uint32_t i0, i1, max = PROT_ALL;
@@ -291,10 +248,21 @@ uint32_t vmmap_maxprot(const struct vmmap *m, uint64_t va, uint64_t len)
 
 int vmmap_mark_lazy(struct vmmap *m, uint64_t va, uint64_t len, uint64_t tag)
 {
+	uint32_t i0, i1;
 	if (!range_ok(va, len))
 		return E_INVAL;
-	struct edit e = { .lazy = true, .prot = 0, .tag = tag };
-	return edit_range(m, va, len, &e);
+	uint64_t end = va + len;
+	if (!span_mapped(m, va, end, &i0, &i1))
+		return E_NOENT;
+	int rc = cut_ends(m, va, end, &i0, &i1);
+	if (rc != E_OK)
+		return rc;
+	for (uint32_t i = i0; i <= i1; i++) {
+		m->r[i].state = VMR_LAZY;
+		m->r[i].epoch_tag = tag;
+	}
+	coalesce(m, i0 > 0 ? i0 - 1 : 0, i1 + 1 < m->n ? i1 + 1 : m->n - 1);
+	return E_OK;
 }
 
 int vmmap_remove(struct vmmap *m, uint64_t va, uint64_t len, struct vm_range *out,

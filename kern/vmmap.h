@@ -1,18 +1,23 @@
 // vmmap.h: a space's mapping bookkeeping: which page ranges are mapped to which object
-// at which offset with which rights, and which were lazily unmapped and are not yet
-// reclaimed (their VA stays busy). Pure: it never touches page tables, counts no
-// references, and does not lock (the kernel wraps every call in the space's lock).
+// at which offset with which maximum rights, and which were lazily unmapped and are
+// not yet reclaimed (their VA stays busy). Pure: it never touches page tables, counts
+// no references, and does not lock (the kernel wraps every call in the space's lock).
+//
+// The rights a page has now are not here: they live in its PTE, which the caller owns.
+// So protect is a PTE edit checked against vmmap_maxprot, never a record edit, and can
+// neither split a record nor need memory. Records hold what protect cannot change:
+// object, offset and maxprot, plus the lazy state and tag.
 //
 // Storage is a sorted array of records in memory from the caller's grow callback:
-// find is O(log n); insert, protect, remove and mark_lazy are O(log n + n) (a memmove
-// of the tail); reclaim, pages and stats are O(n). Fine while spaces hold thousands of
-// records, not millions; a B-tree or radix tree can replace it behind the same API.
+// find is O(log n); insert, remove and mark_lazy are O(log n + n) (a memmove of the
+// tail); reclaim and pages are O(n). Fine while spaces hold thousands of records, not
+// millions; a B-tree or radix tree can replace it behind the same API.
 //
-// Records split (protect or remove part of one) and merge (neighbours that continue
-// each other: same object, contiguous offsets, same rights and maximum rights, same
-// state and tag), so a
-// record is not "one map call". Count object references per page, not per record:
-// the pieces vmmap hands back (remove, reclaim) add up to exactly the pages that go.
+// Records split (remove or mark_lazy part of one) and merge (neighbours that continue
+// each other: same object, contiguous offsets, same maxprot, same state and tag), so
+// a record is not "one map call", and the pages of one record may have different
+// rights in their PTEs. Count object references per page, not per record: the pieces
+// vmmap hands back (remove, reclaim) add up to exactly the pages that go.
 #ifndef KERN_VMMAP_H
 #define KERN_VMMAP_H
 #include <stdint.h>
@@ -29,16 +34,18 @@ struct vm_range {
 	uint64_t va, len;     // page-aligned, len > 0, va+len does not wrap
 	void *obj;            // the object (never NULL); kept while lazy, dropped on reclaim
 	uint64_t off;         // page-aligned offset into obj; off+len does not wrap
-	uint16_t prot;        // PROT_* bits, a subset of maxprot (0 = no access)
-	uint16_t maxprot;     // the most protect may give: what the object's handle allowed at map
+	uint32_t maxprot;     // PROT_* bits: the most the PTEs may ever give (what the object's
+	                      // handle allowed at map); the rights they give now are theirs
 	uint32_t state;       // VMR_MAPPED or VMR_LAZY
 	uint64_t epoch_tag;   // VMR_LAZY: the kernel's tag for reclaim; VMR_MAPPED: 0
 };
-_Static_assert(sizeof(struct vm_range) == 48, "struct vm_range layout");
+// Five 8-byte fields and two 4-byte ones, each at its natural alignment: no padding.
+// (Narrower maxprot or state would only turn into padding: 8-byte alignment keeps 48.)
+_Static_assert(sizeof(struct vm_range) == 5 * 8 + 2 * 4, "struct vm_range has no padding");
 
 // Invariants:
 //  - r[0..n-1] are valid records (as above) sorted by va, not overlapping:
-//    r[i].va + r[i].len <= r[i+1].va;
+//    r[i].va + r[i].len <= r[i+1].va; maxprot has no bits outside PROT_ALL;
 //  - no two neighbours merge (see the header comment): the records are the fewest
 //    that describe the space, so equal contents give equal record lists;
 //  - n <= cap; r holds cap records (r is NULL when cap is 0). Storage only grows,
@@ -59,14 +66,15 @@ void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void
 // records are the caller's: walk them with vmmap_next first.
 void vmmap_destroy(struct vmmap *m);
 
-// Records [va, va+len) -> [off, off+len) of obj with prot, never to exceed maxprot,
-// merged with neighbours that continue it. Returns E_OK; E_INVAL if va, len or off is
-// not page-aligned, len is 0, va+len or off+len wraps, obj is NULL or prot or maxprot
-// has bits outside PROT_ALL; E_RIGHTS if prot is not within maxprot; E_EXISTS if any
-// page is already in a record (mapped or lazy); E_NOMEM if the storage could not
-// grow. Checked in that order; nothing changes on error.
+// Records [va, va+len) -> [off, off+len) of obj, whose PTEs may never exceed maxprot,
+// merged with neighbours that continue it. The caller picks the initial rights (within
+// maxprot) and writes them to the PTEs. Returns E_OK; E_INVAL if va, len or off is not
+// page-aligned, len is 0, va+len or off+len wraps, obj is NULL or maxprot has bits
+// outside PROT_ALL; E_EXISTS if any page is already in a record (mapped or lazy);
+// E_NOMEM if the storage could not grow (never when the range merges with a
+// neighbour). Checked in that order; nothing changes on error.
 int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
-                 uint32_t prot, uint32_t maxprot);
+                 uint32_t maxprot);
 
 // Copies the whole record containing va (mapped or lazy: see out->state) to *out
 // (when out is not NULL). Returns E_OK, or E_NOENT if no record contains va.
@@ -81,33 +89,30 @@ int vmmap_next(const struct vmmap *m, uint64_t va, struct vm_range *out);
 // arguments insert would reject (misaligned, empty, wrapping).
 bool vmmap_covered(const struct vmmap *m, uint64_t va, uint64_t len);
 
-// Sets prot on [va, va+len), splitting records at the ends and merging neighbours
-// that now continue each other. Returns E_OK; E_INVAL as in insert; E_NOENT if any
-// page of the range is not in a VMR_MAPPED record; E_RIGHTS if prot exceeds the
-// maxprot of any record of the range; E_NOMEM if a split needed storage that could
-// not grow (at most 2 more records). Checked in that order; nothing changes on error.
-// Setting the prot a range already has never needs storage.
-int vmmap_protect(struct vmmap *m, uint64_t va, uint64_t len, uint32_t prot);
-
 // The rights every page of [va, va+len) may have: the intersection of the records'
 // maxprot; 0 if any page is not in a VMR_MAPPED record or the range is malformed.
+// This is protect's whole check (then the caller rewrites the PTEs); it reads only.
 uint32_t vmmap_maxprot(const struct vmmap *m, uint64_t va, uint64_t len);
 
 // Removes [va, va+len), splitting records at the ends, and copies the removed pieces
-// (obj, off and len cut to the piece, state VMR_MAPPED) to out[0..*nout-1] in address
-// order so the caller can drop their references. Returns E_OK; E_INVAL as in insert;
-// E_NOENT if any page is not in a VMR_MAPPED record; E_RANGE if more than maxout
-// pieces would be returned (then *nout is set to the number needed); E_NOMEM if a
-// record had to split in two and storage could not grow. Nothing else changes on error.
+// (obj, off and len cut to the piece, maxprot kept, state VMR_MAPPED) to
+// out[0..*nout-1] in address order so the caller can drop their references. Returns
+// E_OK; E_INVAL as in insert; E_NOENT if any page is not in a VMR_MAPPED record;
+// E_RANGE if more than maxout pieces would be returned (then *nout is set to the
+// number needed); E_NOMEM if a record had to split in two (a hole strictly inside it)
+// and storage could not grow. Nothing else changes on error.
 int vmmap_remove(struct vmmap *m, uint64_t va, uint64_t len, struct vm_range *out,
                  uint32_t *nout, uint32_t maxout);
 
 // Turns [va, va+len) into VMR_LAZY records tagged tag, splitting at the ends: the
 // pages stop being mapped but stay busy (insert refuses them) until reclaimed. obj,
-// off and prot are kept. Errors as in protect; nothing changes on error. One call
-// can leave several records with this tag (one per run of the range that does not
-// continue the last), and reclaim drops each: whatever the tag owns must be counted
-// per page (the pieces add up to len), not freed on the first drop.
+// off and maxprot are kept. Returns E_OK; E_INVAL as in insert; E_NOENT if any page
+// of the range is not in a VMR_MAPPED record; E_NOMEM if a split at an end needed
+// storage that could not grow (at most 2 more records; none when the range starts and
+// ends on record boundaries). Checked in that order; nothing changes on error. One
+// call can leave several records with this tag (one per run of the range that does
+// not continue the last), and reclaim drops each: whatever the tag owns must be
+// counted per page (the pieces add up to len), not freed on the first drop.
 int vmmap_mark_lazy(struct vmmap *m, uint64_t va, uint64_t len, uint64_t tag);
 
 // Removes every VMR_LAZY record whose tag done() accepts, calling drop (when not

@@ -71,8 +71,7 @@ TestSuite(vmmap, .init = setup, .fini = teardown);
 static bool rec_mergeable(const struct vm_range *a, const struct vm_range *b)
 {
 	return a->va + a->len == b->va && a->obj == b->obj && a->off + a->len == b->off &&
-	       a->prot == b->prot && a->maxprot == b->maxprot && a->state == b->state &&
-	       a->epoch_tag == b->epoch_tag;
+	       a->maxprot == b->maxprot && a->state == b->state && a->epoch_tag == b->epoch_tag;
 }
 
 static void check_invariants(const struct vmmap *m)
@@ -87,8 +86,7 @@ static void check_invariants(const struct vmmap *m)
 		cr_assert_leq(r->len, UINT64_MAX - r->va, "record %u wraps", i);
 		cr_assert_leq(r->len, UINT64_MAX - r->off, "record %u offset wraps", i);
 		cr_assert_not_null(r->obj);
-		cr_assert_eq(r->prot & ~PROT_ALL, 0);
-		cr_assert_eq(r->prot & ~r->maxprot, 0, "record %u has more than its maximum rights", i);
+		cr_assert_eq(r->maxprot & ~PROT_ALL, 0, "record %u has unknown rights", i);
 		cr_assert(r->state == VMR_MAPPED || r->state == VMR_LAZY);
 		if (r->state == VMR_MAPPED)
 			cr_assert_eq(r->epoch_tag, 0);
@@ -123,7 +121,7 @@ static void assert_unchanged(const struct vmmap *m, struct snap *s)
 }
 
 static void expect_rec(uint32_t i, uint64_t va, uint64_t len, void *obj, uint64_t off,
-                       uint32_t prot, uint32_t state)
+                       uint32_t maxprot, uint32_t state)
 {
 	cr_assert_lt(i, M.n, "no record %u (n=%u)", i, M.n);
 	const struct vm_range *r = &M.r[i];
@@ -131,8 +129,14 @@ static void expect_rec(uint32_t i, uint64_t va, uint64_t len, void *obj, uint64_
 	cr_assert_eq(r->len, len, "record %u len %#lx want %#lx", i, r->len, len);
 	cr_assert_eq(r->obj, obj, "record %u obj", i);
 	cr_assert_eq(r->off, off, "record %u off %#lx want %#lx", i, r->off, off);
-	cr_assert_eq(r->prot, prot, "record %u prot %u want %u", i, r->prot, prot);
+	cr_assert_eq(r->maxprot, maxprot, "record %u maxprot %u want %u", i, r->maxprot, maxprot);
 	cr_assert_eq(r->state, state, "record %u state", i);
+}
+
+// A reclaim predicate: the tags up to *arg are done.
+static bool done_upto(uint64_t tag, void *arg)
+{
+	return tag <= *(uint64_t *)arg;
 }
 
 // --- init, insert, find ---
@@ -153,14 +157,14 @@ Test(vmmap, empty_map)
 
 Test(vmmap, insert_then_find)
 {
-	cr_assert_eq(vmmap_insert(&M, VA(10), 4 * PG, OBJ(0), 8 * PG, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(10), 4 * PG, OBJ(0), 8 * PG, PROT_ALL), E_OK);
 	struct vm_range r;
 	cr_assert_eq(vmmap_find(&M, VA(10), &r), E_OK);
 	cr_assert_eq(r.va, VA(10));
 	cr_assert_eq(r.len, 4 * PG);
 	cr_assert_eq(r.obj, OBJ(0));
 	cr_assert_eq(r.off, 8 * PG);
-	cr_assert_eq(r.prot, PROT_READ);
+	cr_assert_eq(r.maxprot, PROT_ALL);
 	cr_assert_eq(r.state, VMR_MAPPED);
 	cr_assert_eq(vmmap_find(&M, VA(13) + PG - 1, &r), E_OK);  // last byte
 	cr_assert_eq(vmmap_find(&M, VA(14), &r), E_NOENT);
@@ -180,7 +184,7 @@ Test(vmmap, insert_keeps_records_sorted)
 {
 	uint64_t pages[] = { 50, 10, 30, 40, 20, 0, 60 };
 	for (size_t i = 0; i < 7; i++)
-		cr_assert_eq(vmmap_insert(&M, VA(pages[i]), PG, OBJ(i % 2), 0, PROT_READ, PROT_ALL), E_OK);
+		cr_assert_eq(vmmap_insert(&M, VA(pages[i]), PG, OBJ(i % 2), 0, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 7);
 	for (uint32_t i = 0; i < 7; i++)
 		cr_assert_eq(M.r[i].va, VA(i * 10));
@@ -189,16 +193,17 @@ Test(vmmap, insert_keeps_records_sorted)
 
 Test(vmmap, insert_bad_args_fails)
 {
-	vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_ALL);
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, VA(5), 0, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5) + 1, PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG + 8, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 12, PROT_READ, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, NULL, 0, PROT_READ, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 0, PROT_ALL + 1, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 0, 1u << 31, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(0), 0, NULL, 3, ~0u, PROT_ALL), E_INVAL);  // before E_EXISTS
+	cr_assert_eq(vmmap_insert(&M, VA(5), 0, OBJ(0), 0, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5) + 1, PG, OBJ(0), 0, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG + 8, OBJ(0), 0, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 12, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, NULL, 0, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 0, PROT_ALL + 1), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(0), 0, 1u << 31), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(0), 0, NULL, 3, ~0u), E_INVAL);  // before E_EXISTS
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, 8), E_INVAL);  // bad maxprot first
 	assert_unchanged(&M, &s);
 	check_invariants(&M);
 }
@@ -207,11 +212,11 @@ Test(vmmap, insert_wrapping_range_fails)
 {
 	uint64_t top = 0ull - PG;  // the last page of the address space
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, top, PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);        // end = 2^64
-	cr_assert_eq(vmmap_insert(&M, top - PG, 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(1), 0ull - PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_INVAL);
-	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(0), top, PROT_READ, PROT_ALL), E_INVAL);      // off end = 2^64
-	cr_assert_eq(vmmap_insert(&M, VA(1), 4 * PG, OBJ(0), top - 2 * PG, PROT_READ, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, top, PG, OBJ(0), 0, PROT_ALL), E_INVAL);        // end = 2^64
+	cr_assert_eq(vmmap_insert(&M, top - PG, 2 * PG, OBJ(0), 0, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(1), 0ull - PG, OBJ(0), 0, PROT_ALL), E_INVAL);
+	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(0), top, PROT_ALL), E_INVAL);      // off end = 2^64
+	cr_assert_eq(vmmap_insert(&M, VA(1), 4 * PG, OBJ(0), top - 2 * PG, PROT_ALL), E_INVAL);
 	assert_unchanged(&M, &s);
 	cr_assert_eq(E.grows, 0);
 }
@@ -219,214 +224,211 @@ Test(vmmap, insert_wrapping_range_fails)
 Test(vmmap, insert_at_the_top_of_the_address_space)
 {
 	uint64_t top = 0ull - PG;
-	cr_assert_eq(vmmap_insert(&M, top - 3 * PG, 3 * PG, OBJ(0), top - 3 * PG, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, top - 3 * PG, 3 * PG, OBJ(0), top - 3 * PG, PROT_READ), E_OK);
 	cr_assert(vmmap_covered(&M, top - 3 * PG, 3 * PG));
 	cr_assert(!vmmap_covered(&M, top - 3 * PG, 4 * PG));  // wraps: false, not a crash
+	cr_assert_eq(vmmap_maxprot(&M, top - 3 * PG, 3 * PG), PROT_READ);
+	cr_assert_eq(vmmap_maxprot(&M, top - 3 * PG, 4 * PG), 0);
 	struct vm_range r;
 	cr_assert_eq(vmmap_find(&M, UINT64_MAX, &r), E_NOENT);
 	cr_assert_eq(vmmap_find(&M, top - 1, &r), E_OK);
 	cr_assert_eq(vmmap_next(&M, top - PG, &r), E_OK);
 	cr_assert_eq(vmmap_next(&M, top, &r), E_NOENT);
-	cr_assert_eq(vmmap_protect(&M, top - 2 * PG, PG, PROT_WRITE), E_OK);
+	cr_assert_eq(vmmap_mark_lazy(&M, top - 2 * PG, PG, 1), E_OK);
 	cr_assert_eq(M.n, 3);
 	expect_rec(2, top - PG, PG, OBJ(0), top - PG, PROT_READ, VMR_MAPPED);
 	struct vm_range out[4];
 	uint32_t n;
-	cr_assert_eq(vmmap_remove(&M, top - 3 * PG, 3 * PG, out, &n, 4), E_OK);
-	cr_assert_eq(n, 3);
+	cr_assert_eq(vmmap_remove(&M, top - PG, PG, out, &n, 4), E_OK);
+	cr_assert_eq(vmmap_remove(&M, top - 3 * PG, PG, out, &n, 4), E_OK);
+	uint64_t upto = 1;
+	cr_assert_eq(vmmap_reclaim(&M, done_upto, &upto, NULL), 1);
 	cr_assert_eq(M.n, 0);
 	check_invariants(&M);
 }
 
 Test(vmmap, insert_overlap_fails)
 {
-	cr_assert_eq(vmmap_insert(&M, VA(10), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(30), 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(10), 10 * PG, OBJ(0), 0, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(30), 2 * PG, OBJ(0), 0, PROT_ALL), E_OK);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(30), 2 * PG, 1), E_OK);
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, VA(10), 10 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);  // same
-	cr_assert_eq(vmmap_insert(&M, VA(5), 6 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);    // front page
-	cr_assert_eq(vmmap_insert(&M, VA(19), 2 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);   // last page
-	cr_assert_eq(vmmap_insert(&M, VA(12), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);       // inside
-	cr_assert_eq(vmmap_insert(&M, VA(0), 100 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);  // around
-	cr_assert_eq(vmmap_insert(&M, VA(31), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);       // lazy
-	cr_assert_eq(vmmap_insert(&M, VA(25), 6 * PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);   // lazy edge
+	cr_assert_eq(vmmap_insert(&M, VA(10), 10 * PG, OBJ(1), 0, PROT_ALL), E_EXISTS);  // same
+	cr_assert_eq(vmmap_insert(&M, VA(5), 6 * PG, OBJ(1), 0, PROT_ALL), E_EXISTS);    // front page
+	cr_assert_eq(vmmap_insert(&M, VA(19), 2 * PG, OBJ(1), 0, PROT_ALL), E_EXISTS);   // last page
+	cr_assert_eq(vmmap_insert(&M, VA(12), PG, OBJ(1), 0, PROT_ALL), E_EXISTS);       // inside
+	cr_assert_eq(vmmap_insert(&M, VA(0), 100 * PG, OBJ(1), 0, PROT_ALL), E_EXISTS);  // around
+	cr_assert_eq(vmmap_insert(&M, VA(31), PG, OBJ(1), 0, PROT_ALL), E_EXISTS);       // lazy
+	cr_assert_eq(vmmap_insert(&M, VA(25), 6 * PG, OBJ(1), 0, PROT_ALL), E_EXISTS);   // lazy edge
 	assert_unchanged(&M, &s);
 	// Touching is not overlapping.
-	cr_assert_eq(vmmap_insert(&M, VA(20), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(9), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(29), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(32), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(20), PG, OBJ(1), 0, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(9), PG, OBJ(1), 0, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(29), PG, OBJ(1), 0, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(32), PG, OBJ(1), 0, PROT_ALL), E_OK);
 	check_invariants(&M);
 }
 
 Test(vmmap, insert_merges_with_neighbours_that_continue_it)
 {
-	cr_assert_eq(vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_READ, PROT_ALL), E_OK);   // appends
+	cr_assert_eq(vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_ALL), E_OK);   // appends
 	cr_assert_eq(M.n, 1);
-	cr_assert_eq(vmmap_insert(&M, VA(6), 2 * PG, OBJ(0), 6 * PG, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(6), 2 * PG, OBJ(0), 6 * PG, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 2);
-	cr_assert_eq(vmmap_insert(&M, VA(4), 2 * PG, OBJ(0), 4 * PG, PROT_READ, PROT_ALL), E_OK);   // fills the gap
+	cr_assert_eq(vmmap_insert(&M, VA(4), 2 * PG, OBJ(0), 4 * PG, PROT_ALL), E_OK);   // fills the gap
 	cr_assert_eq(M.n, 1);
-	expect_rec(0, VA(0), 8 * PG, OBJ(0), 0, PROT_READ, VMR_MAPPED);
-	cr_assert_eq(vmmap_insert(&M, VA(12), PG, OBJ(0), 12 * PG, PROT_READ, PROT_ALL), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(11), PG, OBJ(0), 11 * PG, PROT_READ, PROT_ALL), E_OK);     // prepends
+	expect_rec(0, VA(0), 8 * PG, OBJ(0), 0, PROT_ALL, VMR_MAPPED);
+	cr_assert_eq(vmmap_insert(&M, VA(12), PG, OBJ(0), 12 * PG, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(11), PG, OBJ(0), 11 * PG, PROT_ALL), E_OK);     // prepends
 	cr_assert_eq(M.n, 2);
-	expect_rec(1, VA(11), 2 * PG, OBJ(0), 11 * PG, PROT_READ, VMR_MAPPED);
+	expect_rec(1, VA(11), 2 * PG, OBJ(0), 11 * PG, PROT_ALL, VMR_MAPPED);
 	check_invariants(&M);
 }
 
 Test(vmmap, insert_does_not_merge_what_does_not_continue)
 {
-	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
-	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(1), PG, PROT_READ, PROT_ALL), E_OK);     // other object
-	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 5 * PG, PROT_READ, PROT_ALL), E_OK); // offset jumps
-	cr_assert_eq(vmmap_insert(&M, VA(3), PG, OBJ(1), 6 * PG, PROT_WRITE, PROT_ALL), E_OK); // other prot
-	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(1), 8 * PG, PROT_WRITE, PROT_ALL), E_OK); // hole
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(1), PG, PROT_ALL), E_OK);      // other object
+	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 5 * PG, PROT_ALL), E_OK);  // offset jumps
+	cr_assert_eq(vmmap_insert(&M, VA(3), PG, OBJ(1), 6 * PG, PROT_READ), E_OK); // other maxprot
+	cr_assert_eq(vmmap_insert(&M, VA(5), PG, OBJ(1), 8 * PG, PROT_READ), E_OK); // hole
 	cr_assert_eq(M.n, 5);
 	check_invariants(&M);
 }
 
-// --- protect ---
+// --- maximum rights (the current rights are the caller's, in the PTEs) ---
 
-// --- maximum rights ---
-
-Test(vmmap, insert_above_maxprot_fails)
+// Pieces of one object at contiguous offsets, each of which the caller may have mapped
+// with other PTE rights (read-only, read-write, none): vmmap cannot tell them apart,
+// so they are one record, and only maxprot bounds what protect may give.
+Test(vmmap, neighbours_merge_whatever_rights_their_ptes_have)
 {
-	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ | PROT_WRITE, PROT_READ), E_RIGHTS);
-	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ, 8), E_INVAL);
-	assert_unchanged(&M, &s);
-	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ, PROT_READ | PROT_EXEC), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 10 * PG, PROT_READ | PROT_WRITE), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(4), 2 * PG, OBJ(0), 14 * PG, PROT_READ | PROT_WRITE), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(2), 2 * PG, OBJ(0), 12 * PG, PROT_READ | PROT_WRITE), E_OK);
+	cr_assert_eq(M.n, 1);
+	expect_rec(0, VA(0), 6 * PG, OBJ(0), 10 * PG, PROT_READ | PROT_WRITE, VMR_MAPPED);
+	cr_assert_eq(vmmap_maxprot(&M, VA(2), PG), PROT_READ | PROT_WRITE);
+	check_invariants(&M);
+}
+
+Test(vmmap, neighbours_with_other_maxprot_do_not_merge)
+{
+	cr_assert_eq(vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(4), 2 * PG, OBJ(0), 4 * PG, PROT_READ | PROT_EXEC), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_READ), E_OK);  // between
+	cr_assert_eq(M.n, 3);
+	expect_rec(0, VA(0), 2 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE, VMR_MAPPED);
+	expect_rec(1, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_READ, VMR_MAPPED);
+	expect_rec(2, VA(4), 2 * PG, OBJ(0), 4 * PG, PROT_READ | PROT_EXEC, VMR_MAPPED);
+	check_invariants(&M);
+	// Lazy pieces with other maxprot stay apart too, even with one tag.
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), 6 * PG, 1), E_OK);
+	cr_assert_eq(M.n, 3);
+	check_invariants(&M);
+}
+
+Test(vmmap, insert_keeps_maxprot)
+{
+	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ | PROT_EXEC), E_OK);
+	cr_assert_eq(vmmap_insert(&M, 0x12000, PG, OBJ(0), 0, 0), E_OK);  // no rights ever
 	cr_assert_eq(M.r[0].maxprot, PROT_READ | PROT_EXEC);
+	struct vm_range r;
+	cr_assert_eq(vmmap_find(&M, 0x10000, &r), E_OK);
+	cr_assert_eq(r.maxprot, PROT_READ | PROT_EXEC);
+	cr_assert_eq(vmmap_maxprot(&M, 0x12000, PG), 0);
 	check_invariants(&M);
 }
 
-Test(vmmap, protect_above_maxprot_fails_and_changes_nothing)
-{
-	cr_assert_eq(vmmap_insert(&M, 0x10000, 4 * PG, OBJ(0), 0, PROT_READ, PROT_READ | PROT_EXEC), E_OK);
-	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_protect(&M, 0x10000, PG, PROT_READ | PROT_WRITE), E_RIGHTS);
-	cr_assert_eq(vmmap_protect(&M, 0x11000, 2 * PG, PROT_ALL), E_RIGHTS);
-	assert_unchanged(&M, &s);
-	cr_assert_eq(vmmap_protect(&M, 0x11000, PG, PROT_READ | PROT_EXEC), E_OK); // within
-	cr_assert_eq(vmmap_protect(&M, 0x11000, PG, 0), E_OK);                     // lowering
-	check_invariants(&M);
-}
-
-Test(vmmap, maxprot_is_checked_on_every_record_of_the_range)
+Test(vmmap, maxprot_is_the_intersection_over_the_range)
 {
 	// Two continuing pieces of one object, one writable and one not: never one record.
-	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
-	cr_assert_eq(vmmap_insert(&M, 0x11000, PG, OBJ(0), PG, PROT_READ, PROT_READ), E_OK);
+	cr_assert_eq(vmmap_insert(&M, 0x10000, PG, OBJ(0), 0, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, 0x11000, PG, OBJ(0), PG, PROT_READ), E_OK);
 	cr_assert_eq(M.n, 2);
 	check_invariants(&M);
+	struct snap s = take_snap(&M);
 	cr_assert_eq(vmmap_maxprot(&M, 0x10000, PG), PROT_ALL);
 	cr_assert_eq(vmmap_maxprot(&M, 0x10000, 2 * PG), PROT_READ);
+	cr_assert_eq(vmmap_maxprot(&M, 0x11000, PG), PROT_READ);
 	cr_assert_eq(vmmap_maxprot(&M, 0x10000, 3 * PG), 0); // a page is not mapped
+	cr_assert_eq(vmmap_maxprot(&M, 0x0f000, 2 * PG), 0);
 	cr_assert_eq(vmmap_maxprot(&M, 0x10001, PG), 0);     // malformed
-	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_protect(&M, 0x10000, 2 * PG, PROT_READ | PROT_WRITE), E_RIGHTS);
+	cr_assert_eq(vmmap_maxprot(&M, 0x10000, 0), 0);
+	cr_assert_eq(vmmap_maxprot(&M, 0x10000, 0ull - PG), 0);
 	assert_unchanged(&M, &s);
-	cr_assert_eq(vmmap_protect(&M, 0x10000, PG, PROT_READ | PROT_WRITE), E_OK);
-	check_invariants(&M);
 }
 
-Test(vmmap, protect_whole_record)
+Test(vmmap, maxprot_survives_splits_and_ignores_lazy_pages)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	cr_assert_eq(vmmap_protect(&M, VA(0), 4 * PG, PROT_READ | PROT_WRITE), E_OK);
-	cr_assert_eq(M.n, 1);
-	expect_rec(0, VA(0), 4 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE, VMR_MAPPED);
-	check_invariants(&M);
-}
-
-Test(vmmap, protect_partial_splits_and_protect_back_merges)
-{
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 100 * PG, PROT_READ | PROT_WRITE, PROT_ALL);
-	cr_assert_eq(vmmap_protect(&M, VA(3), 2 * PG, PROT_READ), E_OK);
-	cr_assert_eq(M.n, 3);
-	expect_rec(0, VA(0), 3 * PG, OBJ(0), 100 * PG, PROT_READ | PROT_WRITE, VMR_MAPPED);
-	expect_rec(1, VA(3), 2 * PG, OBJ(0), 103 * PG, PROT_READ, VMR_MAPPED);
-	expect_rec(2, VA(5), 5 * PG, OBJ(0), 105 * PG, PROT_READ | PROT_WRITE, VMR_MAPPED);
-	check_invariants(&M);
-	cr_assert_eq(vmmap_protect(&M, VA(0), PG, PROT_READ), E_OK);  // front: splits once
+	cr_assert_eq(vmmap_insert(&M, VA(0), 8 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE), E_OK);
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(2), PG, 1), E_OK);
+	struct vm_range out[1];
+	uint32_t n;
+	cr_assert_eq(vmmap_remove(&M, VA(5), PG, out, &n, 1), E_OK);
+	cr_assert_eq(out[0].maxprot, PROT_READ | PROT_WRITE);
 	cr_assert_eq(M.n, 4);
-	cr_assert_eq(vmmap_protect(&M, VA(9), PG, 0), E_OK);  // back: splits once
-	cr_assert_eq(M.n, 5);
-	expect_rec(4, VA(9), PG, OBJ(0), 109 * PG, 0, VMR_MAPPED);
+	for (uint32_t i = 0; i < M.n; i++)
+		cr_assert_eq(M.r[i].maxprot, PROT_READ | PROT_WRITE, "record %u", i);
+	cr_assert_eq(vmmap_maxprot(&M, VA(0), 2 * PG), PROT_READ | PROT_WRITE);
+	cr_assert_eq(vmmap_maxprot(&M, VA(6), 2 * PG), PROT_READ | PROT_WRITE);
+	cr_assert_eq(vmmap_maxprot(&M, VA(2), PG), 0, "a lazy page may get nothing");
+	cr_assert_eq(vmmap_maxprot(&M, VA(1), 2 * PG), 0);
 	check_invariants(&M);
-	cr_assert_eq(vmmap_protect(&M, VA(0), 10 * PG, PROT_READ | PROT_WRITE), E_OK);
+}
+
+// --- splits and merges (mark_lazy, remove and insert are what edit records now) ---
+
+Test(vmmap, mark_lazy_at_the_ends_splits_once_and_reinsert_merges)
+{
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 100 * PG, PROT_ALL);
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), PG, 1), E_OK);  // front: splits once
+	cr_assert_eq(M.n, 2);
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(9), PG, 1), E_OK);  // back: splits once
+	cr_assert_eq(M.n, 3);
+	expect_rec(0, VA(0), PG, OBJ(0), 100 * PG, PROT_ALL, VMR_LAZY);
+	expect_rec(1, VA(1), 8 * PG, OBJ(0), 101 * PG, PROT_ALL, VMR_MAPPED);
+	expect_rec(2, VA(9), PG, OBJ(0), 109 * PG, PROT_ALL, VMR_LAZY);
+	check_invariants(&M);
+	uint64_t upto = 1;
+	cr_assert_eq(vmmap_reclaim(&M, done_upto, &upto, NULL), 2);
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 100 * PG, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(9), PG, OBJ(0), 109 * PG, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 1);
-	expect_rec(0, VA(0), 10 * PG, OBJ(0), 100 * PG, PROT_READ | PROT_WRITE, VMR_MAPPED);
+	expect_rec(0, VA(0), 10 * PG, OBJ(0), 100 * PG, PROT_ALL, VMR_MAPPED);
 	check_invariants(&M);
 }
 
-Test(vmmap, protect_across_records)
+Test(vmmap, mark_lazy_whole_records_needs_no_memory)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(8), 4 * PG, OBJ(0), 40 * PG, PROT_READ, PROT_ALL);
-	cr_assert_eq(vmmap_protect(&M, VA(2), 8 * PG, PROT_EXEC), E_OK);
-	cr_assert_eq(M.n, 5);
-	expect_rec(0, VA(0), 2 * PG, OBJ(0), 0, PROT_READ, VMR_MAPPED);
-	expect_rec(1, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_EXEC, VMR_MAPPED);
-	expect_rec(2, VA(4), 4 * PG, OBJ(1), 0, PROT_EXEC, VMR_MAPPED);
-	expect_rec(3, VA(8), 2 * PG, OBJ(0), 40 * PG, PROT_EXEC, VMR_MAPPED);
-	expect_rec(4, VA(10), 2 * PG, OBJ(0), 42 * PG, PROT_READ, VMR_MAPPED);
-	check_invariants(&M);
-}
-
-Test(vmmap, protect_unmapped_page_fails)
-{
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(5), 4 * PG, OBJ(0), 5 * PG, PROT_READ, PROT_ALL);  // hole at page 4
-	vmmap_insert(&M, VA(20), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_mark_lazy(&M, VA(22), PG, 7);
-	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_protect(&M, VA(2), 4 * PG, PROT_WRITE), E_NOENT);  // across the hole
-	cr_assert_eq(vmmap_protect(&M, VA(4), PG, PROT_WRITE), E_NOENT);
-	cr_assert_eq(vmmap_protect(&M, VA(8), 2 * PG, PROT_WRITE), E_NOENT);  // runs off the end
-	cr_assert_eq(vmmap_protect(&M, VA(100), PG, PROT_WRITE), E_NOENT);
-	cr_assert_eq(vmmap_protect(&M, VA(20), 4 * PG, PROT_WRITE), E_NOENT); // a lazy page
-	cr_assert_eq(vmmap_protect(&M, VA(22), PG, PROT_WRITE), E_NOENT);
-	cr_assert_eq(vmmap_protect(&M, VA(0), PG, 8), E_INVAL);
-	cr_assert_eq(vmmap_protect(&M, VA(0), 0, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_protect(&M, VA(0) + 1, PG, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_protect(&M, VA(0), 0ull - PG, PROT_READ), E_INVAL);
-	cr_assert_eq(vmmap_protect(&M, VA(100), 0, 99), E_INVAL);  // E_INVAL before E_NOENT
-	assert_unchanged(&M, &s);
-}
-
-Test(vmmap, protect_to_same_prot_needs_no_memory)
-{
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(10), 10 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(10), 10 * PG, OBJ(1), 0, PROT_ALL);
 	for (uint64_t p = 30; M.n < M.cap; p += 2)  // fill the storage exactly
-		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+		vmmap_insert(&M, VA(p), PG, OBJ(2), 0, PROT_ALL);
 	E.fail = true;
-	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_protect(&M, VA(3), 10 * PG, PROT_READ), E_OK);
-	cr_assert_eq(vmmap_protect(&M, VA(12), PG, PROT_READ), E_OK);
-	assert_unchanged(&M, &s);
+	unsigned grows = E.grows;
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), 20 * PG, 1), E_OK);
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(30), PG, 2), E_OK);
+	cr_assert_eq(E.grows, grows, "no storage asked for");
 	check_invariants(&M);
 }
 
-Test(vmmap, protect_grow_failure_changes_nothing)
+Test(vmmap, mark_lazy_grow_failure_changes_nothing)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_ALL);
 	for (uint64_t p = 20; M.n < M.cap; p += 2)  // fill the storage exactly
-		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+		vmmap_insert(&M, VA(p), PG, OBJ(1), 0, PROT_ALL);
 	E.fail = true;
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_protect(&M, VA(3), 2 * PG, PROT_WRITE), E_NOMEM);
-	cr_assert_eq(vmmap_protect(&M, VA(0), 2 * PG, PROT_WRITE), E_NOMEM);
-	cr_assert_eq(vmmap_mark_lazy(&M, VA(8), 2 * PG, 1), E_NOMEM);
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(3), 2 * PG, 1), E_NOMEM);  // middle: two splits
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), 2 * PG, 1), E_NOMEM);  // front: one
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(8), 2 * PG, 1), E_NOMEM);  // back: one
 	assert_unchanged(&M, &s);
-	cr_assert_eq(vmmap_protect(&M, VA(0), 10 * PG, PROT_WRITE), E_OK);  // whole: no split
 	E.fail = false;
-	cr_assert_eq(vmmap_protect(&M, VA(3), 2 * PG, PROT_READ), E_OK);
+	uint32_t n = M.n;
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(3), 2 * PG, 1), E_OK);
+	cr_assert_eq(M.n, n + 2);
 	check_invariants(&M);
 }
 
@@ -434,8 +436,8 @@ Test(vmmap, protect_grow_failure_changes_nothing)
 
 Test(vmmap, remove_whole_record_returns_it)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_WRITE, PROT_ALL);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ | PROT_WRITE);
 	struct vm_range out[2];
 	uint32_t n = 99;
 	cr_assert_eq(vmmap_remove(&M, VA(4), 4 * PG, out, &n, 2), E_OK);
@@ -443,7 +445,7 @@ Test(vmmap, remove_whole_record_returns_it)
 	cr_assert_eq(out[0].va, VA(4));
 	cr_assert_eq(out[0].len, 4 * PG);
 	cr_assert_eq(out[0].obj, OBJ(1));
-	cr_assert_eq(out[0].prot, PROT_WRITE);
+	cr_assert_eq(out[0].maxprot, PROT_READ | PROT_WRITE);
 	cr_assert_eq(out[0].state, VMR_MAPPED);
 	cr_assert_eq(M.n, 1);
 	check_invariants(&M);
@@ -451,7 +453,7 @@ Test(vmmap, remove_whole_record_returns_it)
 
 Test(vmmap, remove_in_the_middle_splits_in_three)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 50 * PG, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 50 * PG, PROT_ALL);
 	struct vm_range out[1];
 	uint32_t n;
 	cr_assert_eq(vmmap_remove(&M, VA(4), 3 * PG, out, &n, 1), E_OK);
@@ -460,22 +462,22 @@ Test(vmmap, remove_in_the_middle_splits_in_three)
 	cr_assert_eq(out[0].len, 3 * PG);
 	cr_assert_eq(out[0].off, 54 * PG);
 	cr_assert_eq(M.n, 2);
-	expect_rec(0, VA(0), 4 * PG, OBJ(0), 50 * PG, PROT_READ, VMR_MAPPED);
-	expect_rec(1, VA(7), 3 * PG, OBJ(0), 57 * PG, PROT_READ, VMR_MAPPED);
+	expect_rec(0, VA(0), 4 * PG, OBJ(0), 50 * PG, PROT_ALL, VMR_MAPPED);
+	expect_rec(1, VA(7), 3 * PG, OBJ(0), 57 * PG, PROT_ALL, VMR_MAPPED);
 	cr_assert(!vmmap_covered(&M, VA(3), 2 * PG));
 	check_invariants(&M);
 	// Putting the same pages back merges it into one again.
-	cr_assert_eq(vmmap_insert(&M, VA(4), 3 * PG, OBJ(0), 54 * PG, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(4), 3 * PG, OBJ(0), 54 * PG, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 1);
 	check_invariants(&M);
 }
 
 Test(vmmap, remove_across_records_trims_the_ends)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(8), 4 * PG, OBJ(2), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(12), 4 * PG, OBJ(3), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_ALL);
+	vmmap_insert(&M, VA(8), 4 * PG, OBJ(2), 0, PROT_ALL);
+	vmmap_insert(&M, VA(12), 4 * PG, OBJ(3), 0, PROT_ALL);
 	struct vm_range out[8];
 	uint32_t n;
 	cr_assert_eq(vmmap_remove(&M, VA(3), 10 * PG, out, &n, 8), E_OK);
@@ -489,15 +491,15 @@ Test(vmmap, remove_across_records_trims_the_ends)
 		cr_assert_eq(out[i].obj, OBJ(i));
 	}
 	cr_assert_eq(M.n, 2);
-	expect_rec(0, VA(0), 3 * PG, OBJ(0), 0, PROT_READ, VMR_MAPPED);
-	expect_rec(1, VA(13), 3 * PG, OBJ(3), PG, PROT_READ, VMR_MAPPED);
+	expect_rec(0, VA(0), 3 * PG, OBJ(0), 0, PROT_ALL, VMR_MAPPED);
+	expect_rec(1, VA(13), 3 * PG, OBJ(3), PG, PROT_ALL, VMR_MAPPED);
 	check_invariants(&M);
 }
 
 Test(vmmap, remove_unmapped_page_fails)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(5), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(5), 4 * PG, OBJ(0), 0, PROT_ALL);
 	vmmap_mark_lazy(&M, VA(8), PG, 3);
 	struct snap s = take_snap(&M);
 	struct vm_range out[4];
@@ -515,9 +517,9 @@ Test(vmmap, remove_unmapped_page_fails)
 
 Test(vmmap, remove_with_too_small_out_fails)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(8), 4 * PG, OBJ(2), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_ALL);
+	vmmap_insert(&M, VA(8), 4 * PG, OBJ(2), 0, PROT_ALL);
 	struct snap s = take_snap(&M);
 	struct vm_range out[2];
 	uint32_t n = 0;
@@ -530,9 +532,9 @@ Test(vmmap, remove_with_too_small_out_fails)
 
 Test(vmmap, remove_grow_failure_changes_nothing)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_ALL);
 	for (uint64_t p = 20; M.n < M.cap; p += 2)
-		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+		vmmap_insert(&M, VA(p), PG, OBJ(0), 0, PROT_ALL);
 	E.fail = true;
 	struct snap s = take_snap(&M);
 	struct vm_range out[4];
@@ -553,18 +555,18 @@ Test(vmmap, insert_grow_failure_changes_nothing)
 {
 	E.fail = true;
 	struct snap s = take_snap(&M);
-	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_NOMEM);
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_ALL), E_NOMEM);
 	assert_unchanged(&M, &s);
 	E.fail = false;
 	for (uint64_t p = 0; M.n < M.cap || M.n == 0; p += 2)
-		cr_assert_eq(vmmap_insert(&M, VA(p), PG, OBJ(0), p * PG, PROT_READ, PROT_ALL), E_OK);
+		cr_assert_eq(vmmap_insert(&M, VA(p), PG, OBJ(0), p * PG, PROT_ALL), E_OK);
 	E.fail = true;
 	s = take_snap(&M);
 	uint32_t n = M.n;
-	cr_assert_eq(vmmap_insert(&M, VA(2 * n), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_NOMEM);
+	cr_assert_eq(vmmap_insert(&M, VA(2 * n), PG, OBJ(0), 0, PROT_ALL), E_NOMEM);
 	assert_unchanged(&M, &s);
 	// A merge needs no new record, so it still works.
-	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(0), PG, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(1), PG, OBJ(0), PG, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, n - 1);
 	check_invariants(&M);
 }
@@ -573,7 +575,7 @@ Test(vmmap, no_grow_callback_means_no_memory)
 {
 	struct vmmap m;
 	vmmap_init(&m, NULL, NULL, NULL);
-	cr_assert_eq(vmmap_insert(&m, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_NOMEM);
+	cr_assert_eq(vmmap_insert(&m, VA(0), PG, OBJ(0), 0, PROT_ALL), E_NOMEM);
 	cr_assert_eq(m.n, 0);
 	cr_assert_null(m.r);
 	vmmap_destroy(&m);
@@ -582,7 +584,7 @@ Test(vmmap, no_grow_callback_means_no_memory)
 Test(vmmap, storage_grows_geometrically_and_destroy_releases_it)
 {
 	for (uint64_t p = 0; p < 1000; p++)
-		cr_assert_eq(vmmap_insert(&M, VA(2 * p), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
+		cr_assert_eq(vmmap_insert(&M, VA(2 * p), PG, OBJ(0), 0, PROT_ALL), E_OK);
 	cr_assert_eq(M.n, 1000);
 	cr_assert_leq(E.grows, 10, "%u grows for 1000 records", E.grows);
 	check_invariants(&M);
@@ -593,16 +595,11 @@ Test(vmmap, storage_grows_geometrically_and_destroy_releases_it)
 	cr_assert_null(M.r);
 	E.bytes = 0;
 	// Still usable after destroy.
-	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_READ, PROT_ALL), E_OK);
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(0), 0, PROT_ALL), E_OK);
 	check_invariants(&M);
 }
 
 // --- lazy unmap and reclaim ---
-
-static bool done_upto(uint64_t tag, void *arg)
-{
-	return tag <= *(uint64_t *)arg;
-}
 
 struct drops {
 	uint64_t limit;
@@ -624,7 +621,7 @@ static void drops_drop(const struct vm_range *r, void *arg)
 
 Test(vmmap, mark_lazy_keeps_va_busy_until_reclaimed)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE, PROT_ALL);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ | PROT_WRITE);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(2), 3 * PG, 5), E_OK);
 	cr_assert_eq(M.n, 3);
 	expect_rec(1, VA(2), 3 * PG, OBJ(0), 2 * PG, PROT_READ | PROT_WRITE, VMR_LAZY);
@@ -638,7 +635,7 @@ Test(vmmap, mark_lazy_keeps_va_busy_until_reclaimed)
 	cr_assert(vmmap_covered(&M, VA(0), 2 * PG));
 	cr_assert_eq(vmmap_pages(&M, VMR_MAPPED), 7);
 	cr_assert_eq(vmmap_pages(&M, VMR_LAZY), 3);
-	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_EXISTS);
+	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 0, PROT_ALL), E_EXISTS);
 
 	struct drops d = { .limit = 4 };
 	cr_assert_eq(vmmap_reclaim(&M, drops_done, &d, drops_drop), 0);  // tag 5 not done
@@ -651,20 +648,21 @@ Test(vmmap, mark_lazy_keeps_va_busy_until_reclaimed)
 	cr_assert_eq(d.r[0].len, 3 * PG);
 	cr_assert_eq(d.r[0].obj, OBJ(0));
 	cr_assert_eq(d.r[0].off, 2 * PG);
+	cr_assert_eq(d.r[0].maxprot, PROT_READ | PROT_WRITE);
 	cr_assert_eq(d.r[0].state, VMR_LAZY);
 	cr_assert_eq(M.n, 2);
 	cr_assert_eq(vmmap_pages(&M, VMR_LAZY), 0);
-	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 0, PROT_READ, PROT_ALL), E_OK);  // VA free again
+	cr_assert_eq(vmmap_insert(&M, VA(2), PG, OBJ(1), 0, PROT_ALL), E_OK);  // VA free again
 	check_invariants(&M);
 }
 
 Test(vmmap, lazy_ranges_with_the_same_tag_merge)
 {
-	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 10 * PG, OBJ(0), 0, PROT_ALL);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), 2 * PG, 1), E_OK);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(2), 2 * PG, 1), E_OK);
 	cr_assert_eq(M.n, 2);
-	expect_rec(0, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, VMR_LAZY);
+	expect_rec(0, VA(0), 4 * PG, OBJ(0), 0, PROT_ALL, VMR_LAZY);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(4), 2 * PG, 2), E_OK);  // other tag: separate
 	cr_assert_eq(M.n, 3);
 	check_invariants(&M);
@@ -673,20 +671,20 @@ Test(vmmap, lazy_ranges_with_the_same_tag_merge)
 	upto = 2;
 	cr_assert_eq(vmmap_reclaim(&M, done_upto, &upto, NULL), 1);
 	cr_assert_eq(M.n, 1);
-	expect_rec(0, VA(6), 4 * PG, OBJ(0), 6 * PG, PROT_READ, VMR_MAPPED);
+	expect_rec(0, VA(6), 4 * PG, OBJ(0), 6 * PG, PROT_ALL, VMR_MAPPED);
 	check_invariants(&M);
 }
 
 Test(vmmap, mark_lazy_across_records_shares_the_tag)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(8), 4 * PG, OBJ(1), 4 * PG, PROT_WRITE, PROT_ALL);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(4), 4 * PG, OBJ(1), 0, PROT_ALL);
+	vmmap_insert(&M, VA(8), 4 * PG, OBJ(1), 4 * PG, PROT_READ);  // continues but for maxprot
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(2), 8 * PG, 9), E_OK);
 	cr_assert_eq(M.n, 5);
-	expect_rec(1, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_READ, VMR_LAZY);
-	expect_rec(2, VA(4), 4 * PG, OBJ(1), 0, PROT_READ, VMR_LAZY);
-	expect_rec(3, VA(8), 2 * PG, OBJ(1), 4 * PG, PROT_WRITE, VMR_LAZY);
+	expect_rec(1, VA(2), 2 * PG, OBJ(0), 2 * PG, PROT_ALL, VMR_LAZY);
+	expect_rec(2, VA(4), 4 * PG, OBJ(1), 0, PROT_ALL, VMR_LAZY);
+	expect_rec(3, VA(8), 2 * PG, OBJ(1), 4 * PG, PROT_READ, VMR_LAZY);
 	check_invariants(&M);
 	struct drops d = { .limit = 9 };
 	cr_assert_eq(vmmap_reclaim(&M, drops_done, &d, drops_drop), 3);
@@ -702,22 +700,27 @@ Test(vmmap, mark_lazy_across_records_shares_the_tag)
 
 Test(vmmap, mark_lazy_unmapped_page_fails)
 {
-	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 4 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(5), 4 * PG, OBJ(0), 5 * PG, PROT_ALL);  // hole at page 4
 	vmmap_mark_lazy(&M, VA(3), PG, 1);
 	struct snap s = take_snap(&M);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(3), PG, 2), E_NOENT);  // already lazy
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), 4 * PG, 2), E_NOENT);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(4), PG, 2), E_NOENT);
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(5) - PG, 2 * PG, 2), E_NOENT);  // starts in the hole
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(8), 2 * PG, 2), E_NOENT);       // runs off the end
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(100), PG, 2), E_NOENT);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), 0, 2), E_INVAL);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(0) + 8, PG, 2), E_INVAL);
 	cr_assert_eq(vmmap_mark_lazy(&M, VA(0), 0ull - PG, 2), E_INVAL);
+	cr_assert_eq(vmmap_mark_lazy(&M, VA(100), 0, 2), E_INVAL);  // E_INVAL before E_NOENT
 	assert_unchanged(&M, &s);
 }
 
 Test(vmmap, reclaim_leaves_mapped_records_alone)
 {
 	for (uint64_t p = 0; p < 20; p++)
-		vmmap_insert(&M, VA(2 * p), PG, OBJ(p % 4), 0, PROT_READ, PROT_ALL);
+		vmmap_insert(&M, VA(2 * p), PG, OBJ(p % 4), 0, PROT_ALL);
 	for (uint64_t p = 0; p < 20; p += 3)
 		vmmap_mark_lazy(&M, VA(2 * p), PG, p);
 	uint64_t upto = UINT64_MAX;
@@ -731,9 +734,9 @@ Test(vmmap, reclaim_leaves_mapped_records_alone)
 
 Test(vmmap, next_walks_every_record_in_order)
 {
-	vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(5), 2 * PG, OBJ(1), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(9), 2 * PG, OBJ(2), 0, PROT_READ, PROT_ALL);
+	vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(5), 2 * PG, OBJ(1), 0, PROT_ALL);
+	vmmap_insert(&M, VA(9), 2 * PG, OBJ(2), 0, PROT_ALL);
 	vmmap_mark_lazy(&M, VA(5), 2 * PG, 1);
 	struct vm_range r;
 	uint64_t want[] = { VA(0), VA(5), VA(9) };
@@ -750,9 +753,9 @@ Test(vmmap, next_walks_every_record_in_order)
 
 Test(vmmap, covered_across_adjacent_records)
 {
-	vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_READ, PROT_ALL);
-	vmmap_insert(&M, VA(2), 2 * PG, OBJ(1), 0, PROT_WRITE, PROT_ALL);
-	vmmap_insert(&M, VA(4), 2 * PG, OBJ(2), 0, 0, PROT_ALL);
+	vmmap_insert(&M, VA(0), 2 * PG, OBJ(0), 0, PROT_ALL);
+	vmmap_insert(&M, VA(2), 2 * PG, OBJ(1), 0, PROT_ALL);
+	vmmap_insert(&M, VA(4), 2 * PG, OBJ(2), 0, PROT_ALL);
 	cr_assert(vmmap_covered(&M, VA(0), 6 * PG));
 	cr_assert(vmmap_covered(&M, VA(1), 4 * PG));
 	cr_assert(!vmmap_covered(&M, VA(1), 6 * PG));
@@ -770,7 +773,7 @@ struct mpage {
 	uint32_t state;  // 0 = nothing, VMR_MAPPED, VMR_LAZY
 	int obj;
 	uint64_t off;    // page index in the object
-	uint32_t prot;
+	uint32_t maxprot;
 	uint64_t tag;
 };
 
@@ -780,7 +783,7 @@ static uint64_t BASE;  // window start
 static bool pages_merge(const struct mpage *a, const struct mpage *b)
 {
 	return a->state && b->state == a->state && b->obj == a->obj && b->off == a->off + 1 &&
-	       b->prot == a->prot && b->tag == a->tag;
+	       b->maxprot == a->maxprot && b->tag == a->tag;
 }
 
 // The records the model calls for: maximal runs of pages that continue each other.
@@ -797,7 +800,7 @@ static void check_against_model(const struct mpage *w)
 		while (q < WIN && pages_merge(&w[q - 1], &w[q]))
 			q++;
 		expect_rec(i, WVA(p), (uint64_t)(q - p) * PG, OBJ(w[p].obj), w[p].off * PG,
-		           w[p].prot, w[p].state);
+		           w[p].maxprot, w[p].state);
 		cr_assert_eq(M.r[i].epoch_tag, w[p].tag);
 		i++;
 		p = q;
@@ -834,28 +837,24 @@ static void random_ops(uint64_t base, unsigned seed)
 			int p = rand() % WIN, n = 1 + rand() % (rand() % 4 ? 6 : WIN);
 			if (n > WIN - p)
 				n = WIN - p;
-			uint32_t prot = (uint32_t)rand() % 3;  // few values, so merges happen
+			static const uint32_t maxprots[] = { PROT_ALL, PROT_READ | PROT_WRITE,
+			                                     PROT_READ | PROT_EXEC };
+			uint32_t maxprot = maxprots[rand() % 3];  // few values, so merges happen
 			bool fail = rand() % 8 == 0;
 			E.fail = fail;
 			struct snap s = take_snap(&M);
 			int rc, want;
 			bool query = false;
-			if (r < 30) {
+			if (r < 35) {
 				int obj = rand() % 2;
 				uint64_t off = (uint64_t)p + (rand() % 2 ? 0 : 1000);
 				bool fits = all_state(w, p, n, 0);
 				want = fits ? E_OK : E_EXISTS;
-				rc = vmmap_insert(&M, WVA(p), (uint64_t)n * PG, OBJ(obj), off * PG, prot, PROT_ALL);
+				rc = vmmap_insert(&M, WVA(p), (uint64_t)n * PG, OBJ(obj), off * PG, maxprot);
 				if (rc == E_OK)
 					for (int q = 0; q < n; q++)
-						w[p + q] = (struct mpage){ VMR_MAPPED, obj, off + q, prot, 0 };
-			} else if (r < 50) {
-				want = all_state(w, p, n, VMR_MAPPED) ? E_OK : E_NOENT;
-				rc = vmmap_protect(&M, WVA(p), (uint64_t)n * PG, prot);
-				if (rc == E_OK)
-					for (int q = p; q < p + n; q++)
-						w[q].prot = prot;
-			} else if (r < 70) {
+						w[p + q] = (struct mpage){ VMR_MAPPED, obj, off + q, maxprot, 0 };
+			} else if (r < 60) {
 				struct vm_range out[WIN];
 				uint32_t maxout = rand() % 4 ? WIN : (uint32_t)rand() % 3, nout = 12345;
 				bool ok = all_state(w, p, n, VMR_MAPPED);
@@ -872,7 +871,7 @@ static void random_ops(uint64_t base, unsigned seed)
 						cr_assert_eq(out[j].va, at, "pieces must tile the range");
 						cr_assert_eq(out[j].obj, OBJ(mp->obj));
 						cr_assert_eq(out[j].off, mp->off * PG);
-						cr_assert_eq(out[j].prot, mp->prot);
+						cr_assert_eq(out[j].maxprot, mp->maxprot);
 						cr_assert_eq(out[j].state, VMR_MAPPED);
 						at += out[j].len;
 					}
@@ -880,7 +879,7 @@ static void random_ops(uint64_t base, unsigned seed)
 					for (int q = p; q < p + n; q++)
 						w[q] = (struct mpage){ 0 };
 				}
-			} else if (r < 80) {
+			} else if (r < 75) {
 				uint64_t tag = rand() % 2 ? next_tag : next_tag++;
 				want = all_state(w, p, n, VMR_MAPPED) ? E_OK : E_NOENT;
 				rc = vmmap_mark_lazy(&M, WVA(p), (uint64_t)n * PG, tag);
@@ -889,7 +888,7 @@ static void random_ops(uint64_t base, unsigned seed)
 						w[q].state = VMR_LAZY;
 						w[q].tag = tag;
 					}
-			} else if (r < 85) {
+			} else if (r < 82) {
 				struct drops d = { .limit = next_tag - (uint64_t)(rand() % 3) };
 				uint32_t want_n = 0;
 				for (int q = 0; q < WIN; q++)
@@ -916,6 +915,10 @@ static void random_ops(uint64_t base, unsigned seed)
 				}
 				cr_assert_eq(vmmap_covered(&M, WVA(p), (uint64_t)n * PG),
 				             all_state(w, p, n, VMR_MAPPED));
+				uint32_t mx = all_state(w, p, n, VMR_MAPPED) ? PROT_ALL : 0;
+				for (int q = p; q < p + n && mx; q++)
+					mx &= w[q].maxprot;
+				cr_assert_eq(vmmap_maxprot(&M, WVA(p), (uint64_t)n * PG), mx);
 				uint64_t mp = 0, lp = 0;
 				for (int q = 0; q < WIN; q++) {
 					mp += w[q].state == VMR_MAPPED;
