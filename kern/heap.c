@@ -408,6 +408,17 @@ void heap_init(struct heap *h, heap_grow_fn grow, heap_corrupt_fn corrupt, void 
 	h->pages = 0;
 }
 
+size_t heap_cost(size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (n <= HEAP_MAX_SMALL)
+		return class_size(class_for(n));
+	if (n > SIZE_MAX - HEAP_RUN_HDR - (HEAP_PAGE - 1))
+		return SIZE_MAX; // large_alloc refuses it
+	return (n + HEAP_RUN_HDR + HEAP_PAGE - 1) / HEAP_PAGE * HEAP_PAGE;
+}
+
 void *heap_alloc(struct heap *h, size_t n)
 {
 	if (n == 0)

@@ -65,6 +65,10 @@ struct heap {
 // corrupt(ctx, ...). poison turns on the freed/fresh fill patterns and their checks.
 void heap_init(struct heap *h, heap_grow_fn grow, heap_corrupt_fn corrupt, void *ctx, bool poison);
 
+// What heap_alloc(n) adds to in_use: the class size, or the whole page run (0 for
+// n == 0). Callers charge it, so a quota counts what the heap really gives out.
+size_t heap_cost(size_t n);
+
 // Returns n bytes, 16-byte aligned, or NULL for n == 0 or when grow fails (then
 // nothing changed and nothing leaked). With poison on, the memory is filled with
 // HEAP_POISON_FRESH; freed memory found damaged on reuse is reported as "use after free".

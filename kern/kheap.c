@@ -26,6 +26,8 @@ static void corrupt(void *ctx, const void *p, const char *what)
 // Boot, one CPU, before the first allocation: nothing to lock against yet.
 void kheap_init(bool poison) NO_LOCK_ANALYSIS { heap_init(&heap, grow, corrupt, NULL, poison); }
 
+size_t kheap_cost(size_t n) { return heap_cost(n); }
+
 void *kmalloc(size_t n)
 {
 	if (finject_fail())

@@ -9,6 +9,7 @@ void kheap_init(bool poison);
 void *kmalloc(size_t n);   // NULL when out of memory
 void *kzalloc(size_t n);
 void kfree(void *p);
+size_t kheap_cost(size_t n); // what kmalloc(n) takes from the heap (heap_cost)
 size_t kheap_in_use(void); // bytes handed out and not freed: leak tests compare it
 
 #endif

@@ -1,5 +1,6 @@
-// mem.c: memory objects. Creation charges the payer first, then takes frames one by
-// one; any failure gives everything back, so E_NOMEM leaves no trace.
+// mem.c: memory objects. Creation charges the payer first (the frames, and the heap
+// for the object and its frame list), then takes frames one by one; any failure
+// gives everything back, so E_NOMEM leaves no trace.
 #include <stddef.h>
 #include "kern/mem.h"
 #include "kern/space.h"
@@ -24,9 +25,16 @@ int mem_create(struct space *payer, uint64_t size, struct mem **out)
 	if (size == 0 || (size & PAGE_MASK))
 		return E_INVAL;
 	uint64_t n = size / PAGE_SIZE;
-	if (n > frame_usable_count() || space_charge(payer, n) != E_OK)
+	if (n > frame_usable_count())
 		return E_NOMEM;
-	struct mem *m = kzalloc(sizeof *m + n * sizeof m->frames[0]);
+	uint64_t bytes = sizeof(struct mem) + n * sizeof(uint64_t), cost = kheap_cost(bytes);
+	if (space_charge(payer, CHARGE_KERNEL, cost) != E_OK)
+		return E_NOMEM;
+	if (space_charge(payer, CHARGE_MEM, n * PAGE_SIZE) != E_OK) {
+		space_uncharge(payer, CHARGE_KERNEL, cost);
+		return E_NOMEM;
+	}
+	struct mem *m = kzalloc(bytes);
 	if (!m)
 		goto uncharge;
 	for (uint64_t i = 0; i < n; i++) {
@@ -46,7 +54,8 @@ int mem_create(struct space *payer, uint64_t size, struct mem **out)
 	*out = m;
 	return E_OK;
 uncharge:
-	space_uncharge(payer, n);
+	space_uncharge(payer, CHARGE_MEM, n * PAGE_SIZE);
+	space_uncharge(payer, CHARGE_KERNEL, cost);
 	return E_NOMEM;
 }
 
@@ -54,7 +63,8 @@ void mem_destroy(struct mem *m)
 {
 	struct space *payer = m->payer;
 	free_frames(m, m->npages);
-	space_uncharge(payer, m->npages);
+	space_uncharge(payer, CHARGE_MEM, m->npages * PAGE_SIZE);
+	space_uncharge(payer, CHARGE_KERNEL, kheap_cost(sizeof *m + m->npages * sizeof m->frames[0]));
 	kfree(m);
 	obj_unref(&payer->obj);
 }

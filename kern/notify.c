@@ -10,14 +10,20 @@
 #include "kern/panic.h"
 #include "include/pagoda/errors.h"
 
-int notify_create(struct notify **out)
+int notify_create(struct space *payer, struct notify **out)
 {
-	struct notify *n = kzalloc(sizeof *n);
-	if (!n)
+	if (space_charge(payer, CHARGE_KERNEL, kheap_cost(sizeof(struct notify))) != E_OK)
 		return E_NOMEM;
+	struct notify *n = kzalloc(sizeof *n);
+	if (!n) {
+		space_uncharge(payer, CHARGE_KERNEL, kheap_cost(sizeof *n));
+		return E_NOMEM;
+	}
 	n->obj.type = OBJ_NOTIFY;
 	n->obj.refs = 1;
 	spin_init(&n->lock, "notify");
+	n->payer = payer;
+	obj_ref(&payer->obj);
 	*out = n;
 	return E_OK;
 }
@@ -25,7 +31,10 @@ int notify_create(struct notify **out)
 void notify_destroy(struct notify *n)
 {
 	// A waiter holds a reference through its call, so none is left here.
+	struct space *payer = n->payer;
 	kfree(n);
+	space_uncharge(payer, CHARGE_KERNEL, kheap_cost(sizeof *n));
+	obj_unref(&payer->obj);
 }
 
 // Caller holds n->lock (n is what v waits on, or will).

@@ -19,9 +19,11 @@ struct notify {
 	struct spinlock lock;
 	uint64_t bits;
 	struct vcpu *wait_head, *wait_tail;
+	struct space *payer; // charged for it; holds a reference on it
 };
 
-int notify_create(struct notify **out);     // one reference, the caller's
+// One reference, the caller's; charged to payer's quota (E_NOMEM over it).
+int notify_create(struct space *payer, struct notify **out);
 void notify_destroy(struct notify *n);      // obj_unref_n() at zero
 // payer (the signalling space; NULL: the kernel) pays for waking a waiter elsewhere.
 void notify_signal(struct notify *n, uint64_t bits, struct space *payer);

@@ -77,12 +77,13 @@ int space_budget_take(struct space *payer, int64_t need)
 	int err = E_OK;
 	spin_lock(&payer->budget_lock);
 	if (payer->budget_per_tick) {
+		// Its own share: what its children hold is theirs to spend (space.h). Tokens
+		// stay in [0, rate], so any tick passed since the last refill fills them up.
+		int64_t rate = (int64_t)(payer->budget_per_tick - payer->budget_carved);
 		uint64_t now = timer_ticks(0);
-		int64_t refill = (int64_t)((now - payer->budget_stamp) * payer->budget_per_tick);
+		if (now != payer->budget_stamp || payer->budget_tokens > rate)
+			payer->budget_tokens = rate;
 		payer->budget_stamp = now;
-		payer->budget_tokens += refill;
-		if (payer->budget_tokens > (int64_t)payer->budget_per_tick)
-			payer->budget_tokens = (int64_t)payer->budget_per_tick;
 		if (payer->budget_tokens < need)
 			err = E_BUDGET;
 		else

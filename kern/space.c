@@ -39,9 +39,25 @@ static void map_release(void *p, void *ctx)
 	kfree(p);
 }
 
-// tree_lock guards every space's parent, children, sib_prev and sib_next. A leaf lock:
-// nothing else is taken while holding it (space locks may be held when taking it).
+// tree_lock guards every space's parent, children, sib_prev and sib_next, and
+// serialises every change of a budget_per_tick or budget_carved. Nothing but budget
+// locks is taken while holding it (space locks may be held when taking it).
 static struct spinlock tree_lock = SPINLOCK_INIT("space tree");
+
+// Moves a child's budget from old to new ipis per tick out of (or back into) parent p.
+// E_BUDGET if p is budgeted and cannot spare the rise; an unlimited p spares anything.
+static int budget_carve(struct space *p, uint64_t old, uint64_t new) REQUIRES(tree_lock)
+{
+	spin_assert_held(&tree_lock);
+	int err = E_OK;
+	spin_lock(&p->budget_lock);
+	if (p->budget_per_tick && new > old && new - old > p->budget_per_tick - p->budget_carved)
+		err = E_BUDGET;
+	else
+		p->budget_carved = p->budget_carved + new - old;
+	spin_unlock(&p->budget_lock);
+	return err;
+}
 
 static int tree_link(struct space *s, struct space *parent)
 {
@@ -49,54 +65,117 @@ static int tree_link(struct space *s, struct space *parent)
 	// A walk of parent's subtree starts after parent is marked dead and takes this
 	// lock: either it sees s, or s sees parent dead here and is not made.
 	int err = parent && space_dead(parent) ? E_NOENT : E_OK;
+	if (err == E_OK && parent)
+		err = budget_carve(parent, 0, s->budget_per_tick);
 	if (err == E_OK && parent) {
 		s->parent = parent;
 		s->sib_next = parent->children;
 		if (parent->children)
 			parent->children->sib_prev = s;
 		parent->children = s;
+		atomic_fetch_add(&parent->holds, 1);
 	}
 	spin_unlock(&tree_lock);
 	return err;
 }
 
-// s is being freed: out of its parent's children, and its own children lose their
-// parent (they are dead: delete_descendants ran first).
+// s's struct is about to be freed: out of its parent's children (it has none of its
+// own left: each held it), its budget back to the parent.
 static void tree_unlink(struct space *s)
 {
 	spin_lock(&tree_lock);
+	KASSERT(s->children == NULL);
 	if (s->sib_prev)
 		s->sib_prev->sib_next = s->sib_next;
 	else if (s->parent)
 		s->parent->children = s->sib_next;
 	if (s->sib_next)
 		s->sib_next->sib_prev = s->sib_prev;
-	for (struct space *c = s->children; c; c = c->sib_next)
-		c->parent = NULL;
+	if (s->parent)
+		budget_carve(s->parent, s->budget_per_tick, 0); // a fall never fails
 	spin_unlock(&tree_lock);
 }
 
-int space_create(struct space **out, struct space *parent)
+// A reference on s unless it has none left: then it is being destroyed, and its
+// destroy deletes its own children.
+static bool ref_unless_zero(struct space *s)
 {
-	struct space *s = kzalloc(sizeof *s);
-	if (!s)
-		return E_NOMEM;
-	if (mmu_create(&s->root) != E_OK) {
+	int64_t r = atomic_load(&s->obj.refs);
+	while (r > 0)
+		if (atomic_compare_exchange_weak(&s->obj.refs, &r, r + 1))
+			return true;
+	return false;
+}
+
+uint64_t space_cost(void) { return kheap_cost(sizeof(struct space)) + PAGE_SIZE; }
+
+// Frees s's struct once nothing holds it (see holds in space.h), then gives its
+// quota back to its parent, whose struct may go in turn: a loop up the tree, never
+// a recursion, however deep the chain.
+static void space_release(struct space *s)
+{
+	while (s && atomic_fetch_sub(&s->holds, 1) == 1) {
+		struct space *p = s->parent;
+		tree_unlink(s);
+		space_uncharge(s, CHARGE_KERNEL, kheap_cost(sizeof *s));
+		// Everything it paid for is gone: mem objects and vcpus held references,
+		// children held it, teardown dropped its tables and records.
+		KASSERT(atomic_load(&s->charged) == 0);
+		if (p)
+			space_uncharge(p, CHARGE_CHILDREN, s->quota);
 		kfree(s);
+		s = p;
+	}
+}
+
+// The parent's share, then the struct and its root table charged to the share.
+static int space_alloc(struct space **out, struct space *parent, uint64_t quota)
+{
+	if (quota < space_cost())
+		return E_NOMEM;
+	if (parent && space_charge(parent, CHARGE_CHILDREN, quota) != E_OK)
+		return E_NOMEM;
+	struct space *s = kzalloc(sizeof *s);
+	if (s && mmu_create(&s->root) != E_OK) {
+		kfree(s);
+		s = NULL;
+	}
+	if (!s) {
+		if (parent)
+			space_uncharge(parent, CHARGE_CHILDREN, quota);
 		return E_NOMEM;
 	}
+	s->quota = quota;
+	space_charge(s, CHARGE_KERNEL, kheap_cost(sizeof *s)); // fits: quota >= space_cost()
+	space_charge(s, CHARGE_TABLES, PAGE_SIZE);
+	*out = s;
+	return E_OK;
+}
+
+int space_create(struct space **out, struct space *parent, uint64_t quota, uint64_t ipis_per_tick)
+{
+	if ((parent && ipis_per_tick == 0) || ipis_per_tick > INT64_MAX)
+		return E_INVAL; // every child is budgeted; tokens are signed
+	struct space *s;
+	int err = space_alloc(&s, parent, quota);
+	if (err != E_OK)
+		return err;
 	s->obj.type = OBJ_SPACE;
 	s->obj.refs = 1;
+	s->holds = 1;
 	spin_init(&s->lock, "space");
 	spin_init(&s->budget_lock, "budget");
+	s->budget_per_tick = ipis_per_tick;
+	s->budget_tokens = (int64_t)ipis_per_tick;
 	vmmap_init(&s->map, map_grow, map_release, s);
 	htable_init(&s->handles);
 	htable_install(&s->handles, H_SELF, s, OBJ_SPACE, R_ALL & ~R_BUDGET);
-	s->quota = SPACE_QUOTA_FRAMES;
-	if (tree_link(s, parent) != E_OK) {
-		mmu_destroy(s->root);
+	if ((err = tree_link(s, parent)) != E_OK) {
+		mmu_destroy(s->root); // never linked: nobody else saw it
 		kfree(s);
-		return E_NOENT;
+		if (parent)
+			space_uncharge(parent, CHARGE_CHILDREN, quota);
+		return err;
 	}
 	*out = s;
 	return E_OK;
@@ -149,6 +228,52 @@ static const struct gather_ops space_gather_ops = {
 	gather_shootdown, gather_unref, gather_free_root, kmalloc, kfree,
 };
 
+// ---- What the records cost --------------------------------------------------------
+//
+// protect never edits a record (the rights live in the PTEs), but unmap may cut one
+// in two and a lazy unmap may cut one in three, and neither may fail for want of quota.
+// So the space pays, from its first map, for the most its records could ever grow to
+// without another map: every record holds a page, so there are at most record_pages of
+// them, and vmmap grows its array by a quarter (plus 8), so the array never costs more
+// than RECORD_PAGE_BYTES per page plus RECORD_BASE_BYTES, page rounding included.
+// The charge is that bound, or the array's real cost when an unmap left it larger.
+
+#define RECORD_PAGE_BYTES 64u
+#define RECORD_BASE_BYTES 4608u
+_Static_assert(RECORD_PAGE_BYTES * 4 >= sizeof(struct vm_range) * 5, "a quarter's growth per record");
+
+static uint64_t records_cost(uint64_t pages, uint32_t cap)
+{
+	uint64_t real = kheap_cost((size_t)cap * sizeof(struct vm_range));
+	uint64_t bound = pages ? pages * RECORD_PAGE_BYTES + RECORD_BASE_BYTES : 0;
+	return real > bound ? real : bound;
+}
+
+// Charges what map's records cost with `pages` more pages and room for one more
+// record: E_NOMEM (nothing charged) over quota.
+static int records_charge_for_map(struct space *s, uint64_t pages) REQUIRES(s->lock)
+{
+	spin_assert_held(&s->lock);
+	uint64_t need = records_cost(s->record_pages + pages, vmmap_cap_for(&s->map, 1));
+	if (need <= s->records_charged)
+		return E_OK;
+	if (space_charge(s, CHARGE_KERNEL, need - s->records_charged) != E_OK)
+		return E_NOMEM;
+	s->records_charged = need;
+	return E_OK;
+}
+
+// After an edit: the charge drops to what the records now cost. Only map raises it
+// (above); an unmap's growth is within what was charged (the bound above), checked.
+static void records_settle(struct space *s) REQUIRES(s->lock)
+{
+	spin_assert_held(&s->lock);
+	uint64_t need = records_cost(s->record_pages, s->map.cap);
+	KASSERT(need <= s->records_charged);
+	space_uncharge(s, CHARGE_KERNEL, s->records_charged - need);
+	s->records_charged = need;
+}
+
 // ---- Lazy reclamation --------------------------------------------------------
 
 // One per lazy unmap call. The call's range may span several vmmap records, all
@@ -163,13 +288,15 @@ struct lazy_tag {
 };
 
 // Drops the pages of one lazy record from its tag; true when the tag is gone.
-static bool lazy_tag_put(const struct vm_range *v)
+static bool lazy_tag_put(struct space *s, const struct vm_range *v)
 {
 	struct lazy_tag *t = (struct lazy_tag *)v->epoch_tag;
 	t->pages -= v->len / PAGE_SIZE;
+	s->record_pages -= v->len / PAGE_SIZE;
 	if (t->pages)
 		return false;
 	kfree(t);
+	space_uncharge(s, CHARGE_KERNEL, kheap_cost(sizeof *t));
 	return true;
 }
 
@@ -181,6 +308,7 @@ static bool lazy_done(uint64_t tag, void *arg)
 
 struct reclaim {
 	struct tlb_gather g;
+	struct space *s;
 	uint32_t tags;   // tags freed
 };
 
@@ -188,7 +316,7 @@ static void lazy_drop(const struct vm_range *v, void *arg)
 {
 	struct reclaim *r = arg;
 	gather_defer_unref(&r->g, v);
-	if (lazy_tag_put(v))
+	if (lazy_tag_put(r->s, v))
 		r->tags++;
 }
 
@@ -217,9 +345,10 @@ static void reclaim_locked(struct space *s) REQUIRES(s->lock)
 	s->lazy_head = t;
 	if (!t)
 		s->lazy_tail = NULL;
-	struct reclaim r = { .tags = 0 };
+	struct reclaim r = { .s = s, .tags = 0 };
 	gather_init(&r.g, &space_gather_ops, s, NULL, GATHER_QUIESCED);
 	vmmap_reclaim(&s->map, lazy_done, &r, lazy_drop);
+	records_settle(s);
 	gather_finish(&r.g);
 	atomic_fetch_sub(&s->lazy_count, r.tags);
 	space_count(&s->counters.lazy_reclaimed, r.tags);
@@ -255,6 +384,18 @@ static bool overlaps_state(struct space *s, uintptr_t va, uint64_t len, uint32_t
 	return false;
 }
 
+// Creates the tables [va, va + n pages) lacks, charged to s: the most they could
+// take first, then back to what they took (made also counts tables a failure left).
+static int map_prepare(struct space *s, uintptr_t va, uint64_t n) REQUIRES(s->lock)
+{
+	uint64_t most = mmu_tables_max(va, n), made;
+	if (space_charge(s, CHARGE_TABLES, most * PAGE_SIZE) != E_OK)
+		return E_NOMEM;
+	int err = mmu_prepare(s->root, &s->leaves, va, n, &made);
+	space_uncharge(s, CHARGE_TABLES, (most - made) * PAGE_SIZE);
+	return err;
+}
+
 int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
 	      unsigned maxprot)
 {
@@ -281,14 +422,19 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 		err = E_EXISTS; // checked before any table is made for the range
 		goto out;
 	}
-	// Tables next: with the records' storage, the only steps that can fail now.
-	if ((err = mmu_range(s->root, &s->leaves, va, n, true, NULL, NULL)) != E_OK)
+	// Tables and records next: the only steps that can fail now, charged first.
+	if ((err = map_prepare(s, va, n)) != E_OK)
 		goto out;
-	if ((err = vmmap_insert(&s->map, va, len, m, off, prot, maxprot)) != E_OK)
+	if ((err = records_charge_for_map(s, n)) != E_OK)
 		goto out;
-	struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
-	mmu_range(s->root, &s->leaves, va, n, false, set_pte, &f);
-	obj_ref_n(&m->obj, (int64_t)n); // one reference per mapped page
+	err = vmmap_insert(&s->map, va, len, m, off, maxprot);
+	if (err == E_OK) {
+		s->record_pages += n;
+		struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
+		mmu_range(s->root, &s->leaves, va, n, set_pte, &f);
+		obj_ref_n(&m->obj, (int64_t)n); // one reference per mapped page
+	}
+	records_settle(s);
 out:
 	spin_unlock(&s->lock);
 	return err;
@@ -299,21 +445,20 @@ struct reprot {
 	bool lowers;     // some page loses a right: needs a shootdown
 };
 
-// True if some page of [va, va + len) (all mapped) has a right prot lacks. The
-// records mirror the PTEs, so this needs no page-table walk.
-static bool lowers_rights(struct space *s, uintptr_t va, uint64_t len, unsigned prot) REQUIRES(s->lock)
+// The PTEs hold the rights (vmmap only the most they may be), so whether a protect
+// lowers any is read from them.
+static void scan_lowers(pte_t *pte, uintptr_t va, void *arg)
 {
-	struct vm_range r;
-	for (uint64_t a = va; vmmap_next(&s->map, a, &r) == E_OK && r.va < va + len; a = r.va + r.len)
-		if (r.prot & ~prot)
-			return true;
-	return false;
+	(void)va;
+	struct reprot *r = arg;
+	r->lowers |= mmu_flags_lower(*pte, r->flags);
 }
 
 static void reprot_pte(pte_t *pte, uintptr_t va, void *arg)
 {
 	(void)va;
 	struct reprot *r = arg;
+	r->lowers |= mmu_flags_lower(*pte, r->flags);
 	*pte = (*pte & PTE_ADDR) | r->flags;
 }
 
@@ -348,16 +493,20 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 		goto out;
 	}
 	uint64_t n = len / PAGE_SIZE;
-	struct reprot r = { leaf_flags(prot), lowers_rights(s, va, len, prot) };
+	struct reprot r = { leaf_flags(prot), false };
 	// Raising rights needs no shootdown: a CPU holding the old, narrower entry
 	// faults, and the fault drops the entry before the access is retried (SDM 4.10.4.3).
-	if (r.lowers && (err = shootdown_budget_check(s, payer)) != E_OK)
-		goto out;
-	if ((err = vmmap_protect(&s->map, va, len, prot)) != E_OK)
-		goto out;
+	// A lowering others must flush is paid for before anything changes, so when other
+	// CPUs may hold the space, a first pass finds out whether the call lowers.
+	if (atomic_load(&s->cpus) & ~cpuset_of(cpu_id())) {
+		mmu_range(s->root, &s->leaves, va, n, scan_lowers, &r);
+		if (r.lowers && (err = shootdown_budget_check(s, payer)) != E_OK)
+			goto out;
+	}
+	// No record changes: protect allocates nothing and cannot fail from here on.
 	struct tlb_gather g;
 	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
-	mmu_range(s->root, &s->leaves, va, n, false, reprot_pte, &r);
+	mmu_range(s->root, &s->leaves, va, n, reprot_pte, &r);
 	if (r.lowers)
 		gather_add_range(&g, va, n);
 	gather_finish(&g); // nothing to release: a downgrade frees nothing
@@ -393,32 +542,37 @@ static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va,
 		err = vmmap_remove(&s->map, va, len, slots, &n, room);
 	}
 	if (err == E_OK) {
-		mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, false, clear_pte, NULL);
+		mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, clear_pte, NULL);
 		gather_add_range(&g, va, len / PAGE_SIZE);
 		gather_commit(&g, n);
+		s->record_pages -= len / PAGE_SIZE;
+		records_settle(s);
 	}
 	gather_finish(&g); // on error: nothing gathered, nothing changed
 	return err;
 }
 
 // No IPI: the PTEs go now, the VA and frames once every CPU that may hold the
-// space's translations has passed a quiescent point (epoch.h).
+// space's translations has passed a quiescent point (epoch.h). E_NOMEM if the tag or
+// the records' split cannot be had: the caller unmaps synchronously instead.
 static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len) REQUIRES(s->lock)
 {
 	spin_assert_held(&s->lock);
-	struct lazy_tag *tag = kmalloc(sizeof *tag);
-	if (!tag)
+	if (space_charge(s, CHARGE_KERNEL, kheap_cost(sizeof(struct lazy_tag))) != E_OK)
 		return E_NOMEM;
+	struct lazy_tag *tag = kmalloc(sizeof *tag);
+	int err = tag ? vmmap_mark_lazy(&s->map, va, len, (uint64_t)tag) : E_NOMEM;
+	if (err != E_OK) {
+		kfree(tag);
+		space_uncharge(s, CHARGE_KERNEL, kheap_cost(sizeof *tag));
+		return err;
+	}
+	records_settle(s);
 	tag->pages = len / PAGE_SIZE;
 	tag->next = NULL;
 	tag->passed = false;
 	struct epoch_snap *snap = &tag->snap;
-	int err = vmmap_mark_lazy(&s->map, va, len, (uint64_t)tag);
-	if (err != E_OK) {
-		kfree(tag);
-		return err;
-	}
-	mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, false, clear_pte, NULL);
+	mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, clear_pte, NULL);
 	struct cpu *me = this_cpu();
 	if (me->loaded == s)
 		arch_tlb_flush_range(va, len / PAGE_SIZE); // one full flush past the threshold
@@ -442,7 +596,11 @@ int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len
 	int err = edit_begin(s, va, len);
 	if (err != 0) // not E_OK: clang's lock analysis follows literals, not enum constants
 		return err;
-	err = (flags & UNMAP_LAZY) ? unmap_lazy_locked(s, va, len) : unmap_sync_locked(s, payer, va, len);
+	// A lazy unmap is a promise of no IPI, not of the range staying busy: without the
+	// memory for its tag it is done synchronously, so it never fails for memory.
+	err = (flags & UNMAP_LAZY) ? unmap_lazy_locked(s, va, len) : E_NOMEM;
+	if (err == E_NOMEM)
+		err = unmap_sync_locked(s, payer, va, len);
 	spin_unlock(&s->lock);
 	return err;
 }
@@ -478,19 +636,60 @@ void space_get_stats(struct space *s, struct space_stats *out)
 		.ipis_deferred = atomic_load_explicit(&c->ipis_deferred, memory_order_relaxed),
 	};
 	out->lazy_pending = atomic_load(&s->lazy_count);
-	out->frames_charged = atomic_load(&s->charged);
+	out->frames_charged = atomic_load(&s->charged_by[CHARGE_MEM]) / PAGE_SIZE;
+	out->quota = s->quota;
+	out->charged = atomic_load(&s->charged);
+	out->table_frames = atomic_load(&s->charged_by[CHARGE_TABLES]) / PAGE_SIZE;
+	out->kernel_bytes = atomic_load(&s->charged_by[CHARGE_KERNEL]);
+	out->children_quota = atomic_load(&s->charged_by[CHARGE_CHILDREN]);
 	out->mappings = space_dead(s) ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
 	out->vcpus = atomic_load(&s->nvcpus);
 	out->faults = atomic_load(&s->faults);
 	spin_unlock(&s->lock);
+	spin_lock(&s->budget_lock);
+	out->budget_per_tick = s->budget_per_tick;
+	out->budget_carved = s->budget_carved;
+	spin_unlock(&s->budget_lock);
 }
 
-void space_set_budget(struct space *s, uint64_t ipis_per_tick)
+int space_set_budget(struct space *s, uint64_t ipis_per_tick)
 {
-	spin_lock(&s->budget_lock);
-	s->budget_per_tick = ipis_per_tick;
-	s->budget_tokens = (int64_t)ipis_per_tick;
-	spin_unlock(&s->budget_lock);
+	if (ipis_per_tick > INT64_MAX)
+		return E_INVAL; // tokens are signed
+	spin_lock(&tree_lock);
+	int err = E_OK;
+	if (s->parent && ipis_per_tick == 0)
+		err = E_INVAL; // a child is never unbudgeted
+	else if (ipis_per_tick && ipis_per_tick < s->budget_carved)
+		err = E_BUSY;  // its children hold more than that: they give it back first
+	else if (s->parent)
+		err = budget_carve(s->parent, s->budget_per_tick, ipis_per_tick);
+	if (err == E_OK) {
+		spin_lock(&s->budget_lock);
+		s->budget_per_tick = ipis_per_tick;
+		s->budget_tokens = (int64_t)(ipis_per_tick - s->budget_carved);
+		spin_unlock(&s->budget_lock);
+	}
+	spin_unlock(&tree_lock);
+	return err;
+}
+
+// Skips dead children: what is left of them is going, and a handle to one is no use.
+int space_child(struct space *s, uint64_t index, struct space **out)
+{
+	int err = E_NOENT;
+	spin_lock(&tree_lock);
+	for (struct space *c = s->children; c; c = c->sib_next) {
+		if (space_dead(c))
+			continue;
+		if (index-- == 0) {
+			err = ref_unless_zero(c) ? E_OK : E_NOENT;
+			*out = c;
+			break;
+		}
+	}
+	spin_unlock(&tree_lock);
+	return err;
 }
 
 // ---- Handles -----------------------------------------------------------------
@@ -602,17 +801,23 @@ int space_handle_transfer(struct space *s, int h, struct space *to)
 
 // ---- Quota and threads ---------------------------------------------------------
 
-int space_charge(struct space *s, uint64_t frames)
+int space_charge(struct space *s, enum charge kind, uint64_t bytes)
 {
 	uint64_t old = atomic_load(&s->charged);
 	do {
-		if (frames > s->quota - old)
+		if (bytes > s->quota - old)
 			return E_NOMEM;
-	} while (!atomic_compare_exchange_weak(&s->charged, &old, old + frames));
+	} while (!atomic_compare_exchange_weak(&s->charged, &old, old + bytes));
+	atomic_fetch_add(&s->charged_by[kind], bytes);
 	return E_OK;
 }
 
-void space_uncharge(struct space *s, uint64_t frames) { atomic_fetch_sub(&s->charged, frames); }
+void space_uncharge(struct space *s, enum charge kind, uint64_t bytes)
+{
+	KASSERT(atomic_load(&s->charged_by[kind]) >= bytes);
+	atomic_fetch_sub(&s->charged_by[kind], bytes);
+	atomic_fetch_sub(&s->charged, bytes);
+}
 
 int space_vcpu_add(struct space *s, struct vcpu *v)
 {
@@ -651,15 +856,20 @@ static void teardown(struct space *s)
 	struct vm_range r;
 	for (uint64_t va = 0; vmmap_next(&s->map, va, &r) == E_OK; va = r.va + r.len) {
 		if (r.state == VMR_LAZY)
-			lazy_tag_put(&r);
+			lazy_tag_put(s, &r);
+		else
+			s->record_pages -= r.len / PAGE_SIZE;
 		gather_defer_unref(&g, &r);
 	}
 	vmmap_destroy(&s->map);
+	KASSERT(s->record_pages == 0);
+	records_settle(s); // no records, no storage: nothing
 	s->lazy_head = s->lazy_tail = NULL; // their tags went with their records
 	atomic_store(&s->lazy_count, 0);
 	gather_defer_root(&g, s->root);
 	s->root = 0;
 	gather_finish(&g);
+	space_uncharge(s, CHARGE_TABLES, atomic_load(&s->charged_by[CHARGE_TABLES]));
 	struct handle e;
 	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {
 		htable_close(&s->handles, i, &e);
@@ -690,16 +900,6 @@ static void wake_blocked(struct space *s, struct space *payer)
 	spin_unlock(&s->lock);
 }
 
-// A reference on s unless it has none left: then it is being destroyed, and its
-// destroy deletes its own children.
-static bool ref_unless_zero(struct space *s)
-{
-	int64_t r = atomic_load(&s->obj.refs);
-	while (r > 0)
-		if (atomic_compare_exchange_weak(&s->obj.refs, &r, r + 1))
-			return true;
-	return false;
-}
 
 // Puts s's children that no walk has claimed yet on *list, each with a reference.
 static void claim_children(struct space *s, struct space **list)
@@ -803,6 +1003,5 @@ void space_destroy(struct space *s)
 	atomic_store_explicit(&s->dead, true, memory_order_release); // the last reference: nobody races
 	delete_descendants(s, NULL); // a space's end is its subtree's end
 	try_teardown(s); // no threads: they hold references
-	tree_unlink(s);
-	kfree(s);
+	space_release(s); // the struct goes now, or with its last child's
 }

@@ -33,13 +33,29 @@ static inline void space_count(_Atomic uint64_t *counter, uint64_t n)
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed); // statistics order nothing
 }
 
-// lock protects: root's PTEs, leaves, map, handles, vcpus, lazy_head/lazy_tail, and
-//   the transition of dead (set once, under the lock; see space_dead()).
+// What a space pays for out of its quota, in bytes. Each kind is also counted alone
+// (space_stats). The kinds a space causes are charged to it however they were made
+// (a parent mapping into its child charges the child's tables and records).
+enum charge {
+	CHARGE_MEM,      // frames of the mem objects it created
+	CHARGE_TABLES,   // its page tables, the root included
+	CHARGE_KERNEL,   // kernel heap and stacks: the space itself with its handle table,
+	                 // its mapping records, vcpus with kernel stacks, the mem objects
+	                 // (their frame lists) and notifies it created, lazy tags
+	CHARGE_CHILDREN, // the quotas carved out of it for its children
+	CHARGE_KINDS
+};
+
+// lock protects: root's PTEs, leaves, map, handles, vcpus, lazy_head/lazy_tail,
+//   record_pages, records_charged, and the transition of dead (set once, under the
+//   lock; see space_dead()).
 // cpus: atomic; a CPU sets its bit before loading root and clears it after loading
 //   another root (space_switch), so a reader after a PTE write sees every CPU that
 //   may hold a translation made before the write (docs/shootdown.md).
-// dead, nvcpus, torn_down, lazy_count, charged, counters, exit_status, faults: atomics.
-// budget_*: budget_lock (a leaf lock: nothing is taken while holding it).
+// dead, nvcpus, torn_down, lazy_count, charged, charged_by, holds, counters,
+//   exit_status, faults: atomics.
+// budget_*: budget_lock (a leaf lock: nothing is taken while holding it); budget_per_tick
+//   and budget_carved change only with tree_lock (space.c) held as well.
 // quota: written at creation only.
 struct space {
 	struct object obj;
@@ -48,6 +64,8 @@ struct space {
 	uint64_t root;                 // PML4, physical
 	struct mmu_cache leaves;       // lock: recently walked leaf tables
 	struct vmmap map;
+	uint64_t record_pages;         // lock: pages in map's records (mapped or lazy)
+	uint64_t records_charged;      // lock: CHARGE_KERNEL bytes held for map's storage
 	struct htable handles;         // entries naming this space itself (H_SELF, dups) hold no reference
 	_Atomic bool dead;             // space_delete() was called (release store, acquire loads)
 	_Atomic bool torn_down;        // mappings, handles and tables are gone
@@ -55,10 +73,13 @@ struct space {
 	struct vcpu *vcpus;            // lock: those vcpus (linked by space_next)
 	_Atomic uint32_t lazy_count;   // lazily unmapped ranges not yet reclaimed
 	struct lazy_tag *lazy_head, *lazy_tail; // lock: their epochs, oldest first
-	_Atomic uint64_t charged;      // frames of mem objects it pays for
-	uint64_t quota;                // limit on charged
+	_Atomic uint64_t charged;      // bytes of every kind, never above quota
+	_Atomic uint64_t charged_by[CHARGE_KINDS];
+	uint64_t quota;                // bytes; a child's is carved out of its parent's
 	struct spinlock budget_lock;
-	uint64_t budget_per_tick;      // shootdown IPIs per 10 ms, 0 = unlimited
+	uint64_t budget_per_tick;      // shootdown IPIs per 10 ms, its children's included;
+	                               // 0 = unlimited (only a space the kernel made)
+	uint64_t budget_carved;        // the part of it its children hold
 	int64_t budget_tokens;
 	uint64_t budget_stamp;         // tick count of the last refill
 	struct space_counters counters; // space_count() adds, atomic loads
@@ -66,17 +87,26 @@ struct space {
 	_Atomic uint32_t faults;       // vcpus stopped by a fault no upcall could take
 	// The lifetime tree (space.c's tree_lock, a leaf lock, guards the links): the space
 	// that created this one (NULL: made by the kernel), its children, and its place
-	// among its siblings. Deleting a space deletes its descendants.
+	// among its siblings. Deleting a space deletes its descendants. The struct lives
+	// while it has references or children: holds counts one for the references and
+	// one per child struct, so a parent's quota and budget come back only after every
+	// descendant's (a child's memory can outlive its deletion, held by a mem handle).
 	struct space *parent, *children, *sib_prev, *sib_next;
+	_Atomic uint32_t holds;
 	struct space *doomed_next;     // delete_descendants' work list; only its claimer
 	_Atomic bool doomed;           // claimed by a delete_descendants walk (once)
 };
 
-#define SPACE_QUOTA_FRAMES (1ull << 18) // 1 GiB of mem objects per space by default
+#define SPACE_QUOTA_KERNEL (1ull << 30) // what the kernel gives a space it makes (uprog)
 
-// One reference, the caller's. parent: the creating space (NULL: the kernel); E_NOENT
-// if it is deleted already (its subtree is being deleted).
-int space_create(struct space **out, struct space *parent);
+// One reference, the caller's. parent: the creating space (NULL: the kernel), which
+// gives the child quota bytes and ipis_per_tick of its shootdown budget for as long as
+// the child's struct lives. E_INVAL if a child asks for budget 0 (every child is
+// budgeted); E_NOMEM if the parent's quota cannot spare quota, or quota cannot hold
+// the space itself (space_cost()); E_BUDGET if the parent's budget cannot spare
+// ipis_per_tick; E_NOENT if the parent is deleted already (its subtree is going).
+int space_create(struct space **out, struct space *parent, uint64_t quota, uint64_t ipis_per_tick);
+uint64_t space_cost(void); // what a new space charges itself: its struct and root table
 void space_destroy(struct space *s);    // obj_unref_n() at zero
 // E_NOENT if already deleted. payer (the deleting space; NULL: the kernel) pays for
 // the IPIs that stop s's running vcpus and wake its blocked ones.
@@ -100,7 +130,13 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned prot);
 int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned flags);
 void space_get_stats(struct space *s, struct space_stats *out);
-void space_set_budget(struct space *s, uint64_t ipis_per_tick);
+// Sets s's budget, moving the difference to or from its parent's. E_INVAL for 0 on a
+// child; E_BUDGET if the parent cannot spare the rise; E_BUSY below what s's own
+// children hold. Nothing changes on error.
+int space_set_budget(struct space *s, uint64_t ipis_per_tick);
+// The index-th living child of s (newest first), with a reference; E_NOENT past the
+// last. O(index) under a global leaf lock.
+int space_child(struct space *s, uint64_t index, struct space **out);
 bool space_lazy_waiting(struct space *s); // read at ticks, without the lock
 // True if the current PTE allows the access a user #PF (error code err) was for:
 // the fault came from a stale entry older than a rights raise.
@@ -117,9 +153,9 @@ int space_handle_dup(struct space *s, int h, uint32_t rights);
 int space_handle_close(struct space *s, int h);
 int space_handle_transfer(struct space *s, int h, struct space *to);
 
-// Quota (mem.c).
-int space_charge(struct space *s, uint64_t frames);   // E_NOMEM over quota
-void space_uncharge(struct space *s, uint64_t frames);
+// Quota. E_NOMEM (nothing charged) if bytes do not fit what is left of s's quota.
+int space_charge(struct space *s, enum charge kind, uint64_t bytes);
+void space_uncharge(struct space *s, enum charge kind, uint64_t bytes);
 
 // vcpus (vcpu.c).
 int space_vcpu_add(struct space *s, struct vcpu *v);  // E_NOENT if deleted

@@ -90,10 +90,10 @@ static int64_t sys_clock_ns(void)
 	return (int64_t)arch_now_ns();
 }
 
-static int64_t sys_space_create(void)
+static int64_t sys_space_create(size_t quota, uint64_t ipis_per_tick)
 {
 	struct space *s;
-	int err = space_create(&s, self());
+	int err = space_create(&s, self(), quota, ipis_per_tick);
 	if (err != E_OK)
 		return err;
 	int h = space_handle_add(self(), &s->obj, OBJ_SPACE, R_ALL);
@@ -235,7 +235,7 @@ static int64_t sys_vcpu_timer(uint64_t ns)
 static int64_t sys_notify_create(void)
 {
 	struct notify *n;
-	int err = notify_create(&n);
+	int err = notify_create(self(), &n);
 	if (err != E_OK)
 		return err;
 	int h = space_handle_add(self(), &n->obj, OBJ_NOTIFY, R_SIGNAL | R_WAIT | R_DUP | R_TRANSFER);
@@ -279,9 +279,28 @@ static int64_t sys_set_budget(handle_t space, uint64_t ipis_per_tick)
 	int err = get_space(space, R_BUDGET, &s);
 	if (err != E_OK)
 		return err;
-	space_set_budget(s, ipis_per_tick);
+	err = space_set_budget(s, ipis_per_tick);
 	obj_unref(&s->obj);
-	return E_OK;
+	return err;
+}
+
+static int64_t sys_space_child(handle_t space, size_t index)
+{
+	struct space *s, *c;
+	uint32_t rights;
+	int err = space_handle_get_rights(self(), space, OBJ_SPACE, R_READ, (struct object **)&s, &rights);
+	if (err != E_OK)
+		return err;
+	// A space made its children with R_ALL; through another's handle, no more than it.
+	if (s == self())
+		rights = R_ALL;
+	err = space_child(s, index, &c);
+	obj_unref(&s->obj);
+	if (err != E_OK)
+		return err;
+	int h = space_handle_add(self(), &c->obj, OBJ_SPACE, rights);
+	obj_unref(&c->obj);
+	return h;
 }
 
 // ---- The table: one entry per syscalls.def line ---------------------------------------

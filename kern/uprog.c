@@ -96,9 +96,8 @@ int uprog_run_group(const struct uprog_spec *specs, int n, struct uprog_result *
 			err = E_NOENT;
 			break;
 		}
-		if ((err = space_create(&sp[i], NULL)) != E_OK)
+		if ((err = space_create(&sp[i], NULL, SPACE_QUOTA_KERNEL, specs[i].budget)) != E_OK)
 			break;
-		space_set_budget(sp[i], specs[i].budget);
 		err = uprog_start(sp[i], p, specs[i].arg, specs[i].cpu);
 	}
 	// This is cpu0's idle thread: waiting lets the programs' threads run here too.

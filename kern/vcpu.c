@@ -45,18 +45,22 @@ static void build_stack(struct vcpu *v)
 	v->ksp = (uintptr_t)sp;
 }
 
+// What a vcpu costs its space: the struct and its kernel stack.
+static uint64_t vcpu_cost(void) { return kheap_cost(sizeof(struct vcpu)) + KSTACK_PAGES * PAGE_SIZE; }
+
 int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu,
 		struct space *payer)
 {
 	if (!cpu_ok(cpu) || !user_range_ok(entry, 1) || upcall_stack < PG_UPCALL_STACK_SIZE ||
 	    !user_range_ok(upcall_stack - PG_UPCALL_STACK_SIZE, PG_UPCALL_STACK_SIZE))
 		return E_INVAL;
-	struct vcpu *v = kzalloc(sizeof *v);
-	if (!v)
+	if (space_charge(s, CHARGE_KERNEL, vcpu_cost()) != E_OK)
 		return E_NOMEM;
-	int err = kstack_alloc(&v->kstack_base);
+	struct vcpu *v = kzalloc(sizeof *v);
+	int err = v ? kstack_alloc(&v->kstack_base) : E_NOMEM;
 	if (err != E_OK) {
 		kfree(v);
+		space_uncharge(s, CHARGE_KERNEL, vcpu_cost());
 		return err;
 	}
 	spin_init(&v->wait_lock, "vcpu wait");
@@ -69,6 +73,7 @@ int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64
 	if ((err = space_vcpu_add(s, v)) != E_OK) {
 		kstack_free(v->kstack_base);
 		kfree(v);
+		space_uncharge(s, CHARGE_KERNEL, vcpu_cost());
 		return err;
 	}
 	sched_enqueue_by(v, payer); // the creator pays for starting it on another CPU
@@ -232,5 +237,6 @@ void vcpu_reap(struct vcpu *v)
 	kstack_free(v->kstack_base);
 	space_vcpu_unlink(s, v);
 	kfree(v);
+	space_uncharge(s, CHARGE_KERNEL, vcpu_cost());
 	space_vcpu_gone(s); // last: a waiter may count the heap as soon as nvcpus drops
 }

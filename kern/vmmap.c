@@ -46,19 +46,31 @@ static bool mergeable(const struct vm_range *a, const struct vm_range *b)
 }
 
 // Makes room for k more records: E_OK, or E_NOMEM with nothing changed.
+// The capacity reserve(k) grows to: by a quarter plus 8, at least n + k. A quarter,
+// not double, so the array never costs much more than its records: the kernel
+// charges a space for the most its records could grow to (space.c).
+static uint64_t grown_cap(const struct vmmap *m, uint32_t k)
+{
+	if (k <= m->cap - m->n)
+		return m->cap;
+	uint64_t cap = (uint64_t)m->cap + m->cap / 4 + 8;
+	if (cap < (uint64_t)m->n + k)
+		cap = (uint64_t)m->n + k;
+	return cap > UINT32_MAX ? UINT32_MAX : cap;
+}
+
+uint32_t vmmap_cap_for(const struct vmmap *m, uint32_t k)
+{
+	return m->n > UINT32_MAX - k ? m->cap : (uint32_t)grown_cap(m, k);
+}
+
 static int reserve(struct vmmap *m, uint32_t k)
 {
 	if (k <= m->cap - m->n)
 		return E_OK;
 	if (m->n > UINT32_MAX - k || m->grow == NULL)
 		return E_NOMEM;
-	uint64_t cap = (uint64_t)m->cap * 2;
-	if (cap < 8)
-		cap = 8;
-	if (cap < (uint64_t)m->n + k)
-		cap = (uint64_t)m->n + k;
-	if (cap > UINT32_MAX)
-		cap = UINT32_MAX;
+	uint64_t cap = grown_cap(m, k);
 	void *p = m->grow(m->r, (size_t)cap * sizeof *m->r, m->ctx);
 	if (p == NULL)
 		return E_NOMEM;

@@ -121,6 +121,10 @@ int vmmap_mark_lazy(struct vmmap *m, uint64_t va, uint64_t len, uint64_t tag);
 uint32_t vmmap_reclaim(struct vmmap *m, bool (*done)(uint64_t tag, void *arg), void *arg,
                        void (*drop)(const struct vm_range *r, void *arg));
 
+// The capacity (records) the storage will have once it has room for k more: cap if
+// it has already. Storage grows by a quarter plus 8 records at a time.
+uint32_t vmmap_cap_for(const struct vmmap *m, uint32_t k);
+
 // Number of pages in records of the given state (VMR_MAPPED or VMR_LAZY; any other
 // value counts nothing).
 uint64_t vmmap_pages(const struct vmmap *m, uint32_t state);

@@ -76,8 +76,9 @@ uint64_t mmu_prot_flags(unsigned prot)
 	return f;
 }
 
-// The leaf table covering va, or 0 (with *err = E_NOMEM if alloc failed).
-static uint64_t leaf_table(uint64_t root, uintptr_t va, bool alloc, int *err)
+// The leaf table covering va, or 0 (with *err = E_NOMEM if alloc failed). Tables it
+// creates are counted in *made (when alloc).
+static uint64_t leaf_table(uint64_t root, uintptr_t va, bool alloc, int *err, uint64_t *made)
 {
 	uint64_t t = root;
 	for (int level = 3; level > 0; level--) {
@@ -91,6 +92,7 @@ static uint64_t leaf_table(uint64_t root, uintptr_t va, bool alloc, int *err)
 			}
 			// Upper levels allow everything; the leaf decides (SDM 4.6).
 			*slot = n | PTE_P | PTE_W | PTE_U;
+			++*made;
 		}
 		t = *slot & PTE_ADDR;
 		kwin_unmap(e);
@@ -99,13 +101,14 @@ static uint64_t leaf_table(uint64_t root, uintptr_t va, bool alloc, int *err)
 }
 
 // leaf_table() through the cache: a hit costs no walk.
-static uint64_t cached_leaf(uint64_t root, struct mmu_cache *c, uintptr_t va, bool alloc, int *err)
+static uint64_t cached_leaf(uint64_t root, struct mmu_cache *c, uintptr_t va, bool alloc, int *err,
+			    uint64_t *made)
 {
 	uint64_t tag = (va >> 21) + 1;
 	unsigned slot = (unsigned)(tag % MMU_CACHE);
 	if (c && c->tag[slot] == tag)
 		return c->leaf[slot];
-	uint64_t leaf = leaf_table(root, va, alloc, err);
+	uint64_t leaf = leaf_table(root, va, alloc, err, made);
 	if (c && leaf) {
 		c->tag[slot] = tag;
 		c->leaf[slot] = leaf;
@@ -115,14 +118,14 @@ static uint64_t cached_leaf(uint64_t root, struct mmu_cache *c, uintptr_t va, bo
 
 // One pass over the range; fn may be NULL (used to pre-create tables).
 static int range_pass(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t npages, bool alloc,
-		      mmu_pte_fn fn, void *arg)
+		      uint64_t *made, mmu_pte_fn fn, void *arg)
 {
 	int err = E_OK;
 	while (npages) {
 		size_t n = 512 - idx(va, 0);
 		if (n > npages)
 			n = npages;
-		uint64_t leaf = cached_leaf(root, c, va, alloc, &err);
+		uint64_t leaf = cached_leaf(root, c, va, alloc, &err, made);
 		if (!leaf && alloc)
 			return err;
 		if (leaf && fn) {
@@ -143,15 +146,24 @@ static int range_pass(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t n
 	return E_OK;
 }
 
-int mmu_range(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t npages, bool alloc,
-	      mmu_pte_fn fn, void *arg)
+// Creating every table before touching a leaf makes E_NOMEM leave no half-edit;
+// tables created before the failure stay, empty, and are freed with the root.
+int mmu_prepare(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t npages, uint64_t *made)
 {
-	// Creating every table before touching a leaf makes E_NOMEM leave no half-edit;
-	// tables created before the failure stay, empty, and are freed with the root.
-	if (alloc) {
-		int err = range_pass(root, c, va, npages, true, NULL, NULL);
-		if (err != E_OK)
-			return err;
-	}
-	return range_pass(root, c, va, npages, false, fn, arg);
+	*made = 0;
+	return range_pass(root, c, va, npages, true, made, NULL, NULL);
+}
+
+// Each 512 GiB, 1 GiB and 2 MiB region the range touches may need one table.
+uint64_t mmu_tables_max(uintptr_t va, size_t npages)
+{
+	uint64_t n = 0, last = va + npages * PAGE_SIZE - 1;
+	for (int shift = 21; shift <= 39; shift += 9)
+		n += (last >> shift) - (va >> shift) + 1;
+	return n;
+}
+
+void mmu_range(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t npages, mmu_pte_fn fn, void *arg)
+{
+	range_pass(root, c, va, npages, false, NULL, fn, arg);
 }

@@ -91,6 +91,19 @@ int pt_map(uint64_t root_pa, uintptr_t va, uint64_t pa, uint64_t flags)
 	return err;
 }
 
+uint64_t pt_unmap(uint64_t root_pa, uintptr_t va)
+{
+	int err = E_OK;
+	uint64_t leaf = walk(root_pa, va, false, &err);
+	KASSERT(leaf);
+	pte_t *t = kwin_map(leaf);
+	pte_t e = t[idx(va, 0)];
+	KASSERT(e & PTE_P);
+	t[idx(va, 0)] = 0;
+	kwin_unmap(t);
+	return e & PTE_ADDR;
+}
+
 pte_t pt_lookup(uint64_t root_pa, uintptr_t va)
 {
 	int err = E_OK;

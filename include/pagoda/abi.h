@@ -103,6 +103,17 @@ struct space_stats {
 	uint64_t kick_ipis;        // IPIs its space_delete calls sent to stop running vcpus; budgeted
 	uint64_t ipis_deferred;    // wake-ups and kicks not sent, the budget being spent: the
 	                           // CPU concerned acts at its next timer tick instead
+	// Quota, in bytes: charged never exceeds quota; it is the sum of frames_charged
+	// pages, table_frames pages, kernel_bytes and children_quota.
+	uint64_t quota;            // given at space_create (carved out of the creator's)
+	uint64_t charged;
+	uint64_t table_frames;     // its page tables, the root included
+	uint64_t kernel_bytes;     // kernel heap and stacks it costs: itself and its handle
+	                           // table, mapping records, vcpus, lazy tags, and the mem and
+	                           // notify objects it created
+	uint64_t children_quota;   // quota given to its children whose structs still live
+	uint64_t budget_per_tick;  // its shootdown budget (0: unlimited), children's shares included
+	uint64_t budget_carved;    // the part of it its children hold
 };
 
 #endif

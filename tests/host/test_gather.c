@@ -103,7 +103,7 @@ static void cache(unsigned p, unsigned n)
 
 static struct vm_range piece(unsigned p, unsigned n)
 {
-	struct vm_range r = { VA(p), n * PG, &objs[p % 4], 0, 3, 3, VMR_MAPPED, 0 };
+	struct vm_range r = { .va = VA(p), .len = n * PG, .obj = &objs[p % 4], .maxprot = 3, .state = VMR_MAPPED };
 	return r;
 }
 

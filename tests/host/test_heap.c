@@ -666,3 +666,21 @@ Test(heap, random_ops_match_reference_model_contiguous, .init = setup_arena_pois
 {
 	random_stress(3);  // outgrows the arena: mixed page sources must work too
 }
+
+// --- heap_cost: what a quota charges must be what the heap hands out ---
+
+Test(heap, cost_is_what_in_use_grows_by, .init = setup, .fini = teardown)
+{
+	size_t sizes[] = { 1, 16, 17, 2048, 2049, 4096 - HEAP_RUN_HDR, 4096 - HEAP_RUN_HDR + 1, 40000 };
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		size_t before = heap_in_use(&H);
+		void *p = heap_alloc(&H, sizes[i]);
+		cr_assert_not_null(p);
+		cr_assert_eq(heap_in_use(&H) - before, heap_cost(sizes[i]), "size %zu", sizes[i]);
+		heap_free(&H, p);
+		cr_assert_eq(heap_in_use(&H), before);
+	}
+	cr_assert_eq(heap_cost(0), 0);
+	cr_assert_eq(heap_cost(SIZE_MAX), SIZE_MAX); // refused, so never charged
+	expect_no_reports();
+}

@@ -70,7 +70,7 @@ static void caller_side(void)
 		T.before[__builtin_ctzll(c)] = atomic_load(&cpus[__builtin_ctzll(c)]->tlb_ipis);
 	T.stale_before = unflushed_targets();
 	struct tlb_gather g;
-	struct vm_range piece = { TEST_VA, PAGE_SIZE, NULL, 0, 0, 0, VMR_MAPPED, 0 };
+	struct vm_range piece = { .va = TEST_VA, .len = PAGE_SIZE, .state = VMR_MAPPED };
 	spin_lock(&T.s->lock);
 	gather_init(&g, &test_ops, T.s, NULL, GATHER_FLUSH);
 	gather_add_range(&g, TEST_VA, 1);
@@ -108,7 +108,7 @@ KTEST(gather_releases_only_after_every_target_flushed)
 {
 	struct mem *m;
 	T = (struct gtest){ .caller = cpu_id() };
-	EXPECT_EQ(E_OK, space_create(&T.s, NULL));
+	EXPECT_EQ(E_OK, space_create(&T.s, NULL, SPACE_QUOTA_KERNEL, 0));
 	EXPECT_EQ(E_OK, mem_create(T.s, PAGE_SIZE, &m));
 	EXPECT_EQ(E_OK, space_map(T.s, TEST_VA, m, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, PROT_ALL));
 	obj_unref(&m->obj); // the mapping holds it now

@@ -242,6 +242,12 @@ static bool make_args(struct rng *r, long nr, uint64_t a[6])
 	case SYS_NOTIFY_WAIT:
 		a[0] = handle_arg(r);
 		return true;
+	case SYS_SPACE_CREATE: // quotas near a space's cost, budgets near 0 and huge
+		a[0] = one_in(r, 8) ? rnd(r) : below(r, 1 << 20), a[1] = one_in(r, 4) ? rnd(r) : below(r, 4);
+		return true;
+	case SYS_SPACE_CHILD:
+		a[0] = handle_arg(r), a[1] = one_in(r, 8) ? rnd(r) : below(r, 4);
+		return true;
 	default: // the calls without arguments, and numbers that are no call
 		return true;
 	}
@@ -270,7 +276,7 @@ static bool one_call(struct rng *r)
 	if (!result_ok(nr, ret) && __atomic_fetch_add(&results_bad, 1, __ATOMIC_RELAXED) < 5)
 		utest_fail("fuzz_calls", "call %ld (%#lx, %#lx, %#lx, ...) returned %ld", nr, a[0], a[1], a[2], ret);
 	if (ret > 0 && (nr == SYS_SPACE_CREATE || nr == SYS_MEM_CREATE || nr == SYS_NOTIFY_CREATE ||
-			nr == SYS_HANDLE_DUP))
+			nr == SYS_HANDLE_DUP || nr == SYS_SPACE_CHILD))
 		remember(r, ret);
 	if (ret > 0 && nr == SYS_SPACE_CREATE)
 		__atomic_fetch_add(&spaces_made, 1, __ATOMIC_RELAXED);

@@ -60,7 +60,7 @@ static void dup_reduces_rights(const char *n)
 	UCHECK_EQ(n, pg_protect(H_SELF, TEST_VA, PAGE, PROT_ALL), E_RIGHTS);
 	UCHECK_EQ(n, pg_protect(H_SELF, TEST_VA, PAGE, PROT_READ), E_OK);
 	// The same through another space: a read-only share stays read-only there too.
-	handle_t other = pg_space_create();
+	handle_t other = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET);
 	UCHECK(n, other > 0);
 	UCHECK_EQ(n, pg_map(other, TEST_VA, r, 0, PAGE, PROT_READ), E_OK);
 	UCHECK_EQ(n, pg_protect(other, TEST_VA, PAGE, PROT_READ | PROT_WRITE), E_RIGHTS);
@@ -186,7 +186,7 @@ static void unused_handles_fail(const char *n)
 static void wrong_type_fails(const char *n)
 {
 	handle_t m = pg_mem_create(PAGE);
-	handle_t s = pg_space_create();
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET);
 	if (!UCHECK(n, m > 0 && s > 0))
 		return;
 	struct snap s0 = take();
@@ -241,7 +241,7 @@ static void set_budget_self_fails(const char *n)
 	UCHECK(n, all > 0);
 	UCHECK_EQ(n, pg_set_budget(all, 100), E_RIGHTS);
 	UCHECK_EQ(n, pg_handle_close(all), E_OK);
-	handle_t s = pg_space_create(); // a created space comes with R_BUDGET
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET); // a created space comes with R_BUDGET
 	UCHECK(n, s > 0);
 	UCHECK_EQ(n, pg_set_budget(s, 100), E_OK);
 	handle_t nb = pg_handle_dup(s, R_ALL & ~R_BUDGET);
@@ -256,7 +256,7 @@ static void set_budget_self_fails(const char *n)
 static void transfer_moves_handle(const char *n)
 {
 	struct snap s0 = take();
-	handle_t s = pg_space_create();
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET);
 	handle_t m = pg_mem_create(2 * PAGE);
 	if (!UCHECK(n, s > 0 && m > 0))
 		return;
@@ -282,7 +282,7 @@ static void transfer_moves_handle(const char *n)
 
 static void transfer_without_r_transfer_fails(const char *n)
 {
-	handle_t s = pg_space_create();
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET);
 	handle_t m = pg_mem_create(PAGE);
 	handle_t d = pg_handle_dup(m, R_READ | R_MAP | R_DUP);
 	if (!UCHECK(n, s > 0 && m > 0 && d > 0))
@@ -320,7 +320,7 @@ static void transfer_without_r_transfer_fails(const char *n)
 static void cross_space_map_and_delete(const char *n)
 {
 	struct snap s0 = take();
-	handle_t s = pg_space_create();
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET);
 	handle_t m = pg_mem_create(4 * PAGE);
 	if (!UCHECK(n, s > 0 && m > 0))
 		return;
@@ -376,7 +376,7 @@ static void cross_space_map_and_delete(const char *n)
 static void close_last_handle_frees_space(const char *n)
 {
 	struct snap s0 = take();
-	handle_t s = pg_space_create();
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET);
 	handle_t m = pg_mem_create(3 * PAGE);
 	if (!UCHECK(n, s > 0 && m > 0))
 		return;
@@ -407,7 +407,7 @@ static void table_full_fails(const char *n)
 	// Everything that makes a handle says E_NOMEM, and leaves nothing behind.
 	UCHECK_EQ(n, pg_mem_create(PAGE), E_NOMEM);
 	UCHECK_EQ(n, pg_mem_create(64 * PAGE), E_NOMEM);
-	UCHECK_EQ(n, pg_space_create(), E_NOMEM);
+	UCHECK_EQ(n, pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET), E_NOMEM);
 	UCHECK_EQ(n, pg_handle_dup(H_SELF, R_READ), E_NOMEM);
 	UCHECK_EQ(n, tc_stats(H_SELF).frames_charged, frames0);
 	UCHECK_EQ(n, pg_mem_size(m), PAGE);

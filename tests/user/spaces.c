@@ -29,7 +29,7 @@ static bool ok(const char *n, int round, const char *what, long got, long want)
 // One round; variant picks the order of the closes. False when it went wrong.
 static bool round_once(const char *n, int r, int variant)
 {
-	handle_t s = pg_space_create();
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET);
 	if (!ok(n, r, "space_create", s > 0, 1))
 		return false;
 	handle_t m = pg_mem_create(MPAGES * PAGE);
@@ -119,7 +119,7 @@ static void churn_leaves_no_handle(const char *n)
 static void self_handle_does_not_keep_alive(const char *n)
 {
 	uint64_t charged = tc_stats(H_SELF).frames_charged;
-	handle_t s = pg_space_create(), m = pg_mem_create(4 * PAGE);
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET), m = pg_mem_create(4 * PAGE);
 	UCHECK(n, s > 0 && m > 0);
 	UCHECK_EQ(n, pg_map(s, TEST_VA, m, 0, 4 * PAGE, PROT_READ | PROT_WRITE), E_OK);
 	handle_t d = pg_handle_dup(s, R_READ | R_TRANSFER);
@@ -136,14 +136,15 @@ static void self_handle_does_not_keep_alive(const char *n)
 // chain (the kernel side checks that heap, frames and tables are back) in bounded
 // kernel stack: a teardown that recursed once per link overflowed its 16 KiB stack.
 #define CHAIN 10000
+#define CHAIN_QUOTA (64UL << 10) // 10,000 of them fit the test's 1 GiB
 static void chain_torn_down(const char *n)
 {
 	uint64_t charged = tc_stats(H_SELF).frames_charged;
-	handle_t cur = pg_space_create();
+	handle_t cur = pg_space_create(CHAIN_QUOTA, TC_CHILD_BUDGET);
 	if (!UCHECK(n, cur > 0))
 		return;
 	for (int i = 1; i < CHAIN; i++) {
-		handle_t next = pg_space_create();
+		handle_t next = pg_space_create(CHAIN_QUOTA, TC_CHILD_BUDGET);
 		if (!UCHECK(n, next > 0))
 			break;
 		if (i % 4 == 0) {
@@ -162,6 +163,95 @@ static void chain_torn_down(const char *n)
 	UCHECK_EQ(n, tc_stats(H_SELF).frames_charged, charged); // the chain's mems are gone
 }
 
+// ---- The quota tree --------------------------------------------------------------
+
+static long live_children(void)
+{
+	long k = 0;
+	for (handle_t h; (h = pg_space_child(H_SELF, (size_t)k)) > 0; k++)
+		pg_handle_close(h);
+	return k;
+}
+
+// A child's quota and budget come out of its creator's, are listed, and go back.
+static void quota_is_carved(const char *n)
+{
+	struct space_stats me0 = tc_stats(H_SELF);
+	long k0 = live_children();
+	UCHECK_EQ(n, pg_space_create(me0.quota - me0.charged + 1, 1), E_NOMEM); // more than is left
+	UCHECK_EQ(n, pg_space_create(4096, 1), E_NOMEM);             // less than a space costs
+	UCHECK_EQ(n, pg_space_create(TC_CHILD_QUOTA, 0), E_INVAL);   // every child is budgeted
+	UCHECK_EQ(n, pg_space_create(TC_CHILD_QUOTA, 1UL << 63), E_INVAL);
+	UCHECK_EQ(n, tc_stats(H_SELF).charged, me0.charged);         // the failures took nothing
+	handle_t a = pg_space_create(TC_CHILD_QUOTA, 5), b = pg_space_create(TC_CHILD_QUOTA, 7);
+	if (!UCHECK(n, a > 0 && b > 0))
+		return;
+	struct space_stats me = tc_stats(H_SELF), sa = tc_stats(a);
+	UCHECK_EQ(n, me.children_quota, me0.children_quota + 2 * TC_CHILD_QUOTA);
+	UCHECK_EQ(n, me.charged, me0.charged + 2 * TC_CHILD_QUOTA);
+	UCHECK_EQ(n, sa.quota, TC_CHILD_QUOTA);
+	UCHECK_EQ(n, sa.budget_per_tick, 5);
+	UCHECK_EQ(n, sa.charged, sa.kernel_bytes + sa.table_frames * PAGE);
+	UCHECK_EQ(n, sa.table_frames, 1); // its root
+	// Newest first, with full rights: the creator may set their budgets.
+	UCHECK_EQ(n, live_children(), k0 + 2);
+	handle_t c0 = pg_space_child(H_SELF, 0), c1 = pg_space_child(H_SELF, 1);
+	UCHECK_EQ(n, tc_stats(c0).budget_per_tick, 7);
+	UCHECK_EQ(n, tc_stats(c1).budget_per_tick, 5);
+	UCHECK_EQ(n, pg_set_budget(c1, 3), E_OK);
+	UCHECK_EQ(n, tc_stats(a).budget_per_tick, 3);
+	UCHECK_EQ(n, pg_set_budget(c1, 0), E_INVAL);
+	// Hostile lists: bad and wrong handles, no R_READ, an index far past the end.
+	handle_t m = pg_mem_create(PAGE), nr = pg_handle_dup(a, R_ALL & ~R_READ);
+	UCHECK_EQ(n, pg_space_child(m, 0), E_TYPE);
+	UCHECK_EQ(n, pg_space_child(nr, 0), E_RIGHTS);
+	UCHECK_EQ(n, pg_space_child(255, 0), E_BADH);
+	UCHECK_EQ(n, pg_space_child(H_SELF, ~0UL), E_NOENT);
+	UCHECK_EQ(n, pg_space_child(a, 0), E_NOENT); // a has no children
+	// A deleted child is no longer listed; its share comes back once its last handle goes.
+	UCHECK_EQ(n, pg_space_delete(a), E_OK);
+	UCHECK_EQ(n, live_children(), k0 + 1);
+	handle_t hs[] = { a, c1, nr, b, c0, m };
+	for (unsigned i = 0; i < sizeof hs / sizeof hs[0]; i++)
+		UCHECK_EQ(n, pg_handle_close(hs[i]), E_OK);
+	me = tc_stats(H_SELF);
+	UCHECK_EQ(n, me.children_quota, me0.children_quota);
+	UCHECK_EQ(n, me.charged, me0.charged);
+	UCHECK_EQ(n, live_children(), k0);
+}
+
+// A child that fills its quota gets E_NOMEM for itself only: its parent goes on
+// mapping, and the child's protect and unmap of what it has still work (their
+// record splits were paid for at map time).
+static void quota_full_child(const char *n)
+{
+	handle_t c = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET), m = pg_mem_create(3 * PAGE);
+	if (!UCHECK(n, c > 0 && m > 0))
+		return;
+	int maps = 0;
+	long err;
+	// Each map at a fresh 1 GiB region costs the child two tables and its records.
+	while ((err = pg_map(c, TEST_VA + (uint64_t)maps * (1UL << 30), m, 0, 3 * PAGE, PROT_READ | PROT_WRITE)) == E_OK)
+		maps++;
+	UCHECK_EQ(n, err, E_NOMEM);
+	UCHECK(n, maps > 2);
+	struct space_stats full = tc_stats(c);
+	UCHECK(n, full.charged <= full.quota);
+	UCHECK_EQ(n, full.mappings, 3UL * maps);
+	UCHECK_EQ(n, pg_map(H_SELF, TEST_VA, m, 0, 3 * PAGE, PROT_READ), E_OK); // not the parent
+	UCHECK_EQ(n, pg_unmap(H_SELF, TEST_VA, 3 * PAGE, 0), E_OK);
+	for (int i = 0; i < maps; i++) {
+		uint64_t va = TEST_VA + (uint64_t)i * (1UL << 30);
+		UCHECK_EQ(n, pg_protect(c, va + PAGE, PAGE, PROT_READ), E_OK);
+		UCHECK_EQ(n, pg_unmap(c, va + PAGE, PAGE, i % 2 ? UNMAP_LAZY : 0), E_OK); // splits
+	}
+	UCHECK_EQ(n, tc_stats(c).mappings, 2UL * maps);
+	UCHECK(n, tc_stats(c).charged <= full.charged);
+	UCHECK_EQ(n, pg_space_delete(c), E_OK);
+	UCHECK_EQ(n, pg_handle_close(c), E_OK);
+	UCHECK_EQ(n, pg_handle_close(m), E_OK);
+}
+
 // Deleting a space whose vcpu runs on another CPU kicks that CPU with one IPI, paid
 // by the deleter (kick_ipis). The child runs `jmp .` from a mem mapped into it.
 #define CODE_VA  0x20000000UL
@@ -170,7 +260,7 @@ static void delete_kick_is_charged(const char *n)
 {
 	if (pg_cpu_count() < 2)
 		return;
-	handle_t s = pg_space_create(), code = pg_mem_create(PAGE), stk = pg_mem_create(PG_UPCALL_STACK_SIZE);
+	handle_t s = pg_space_create(TC_CHILD_QUOTA, TC_CHILD_BUDGET), code = pg_mem_create(PAGE), stk = pg_mem_create(PG_UPCALL_STACK_SIZE);
 	if (!UCHECK(n, s > 0 && code > 0 && stk > 0))
 		return;
 	UCHECK_EQ(n, pg_map(H_SELF, VA_A, code, 0, PAGE, PROT_READ | PROT_WRITE), E_OK);
@@ -198,6 +288,8 @@ static const struct utest_case cases[] = {
 	{ "spaces_churn_leaves_no_handle", churn_leaves_no_handle },
 	{ "spaces_chain_of_10000_torn_down", chain_torn_down },
 	{ "spaces_delete_kick_is_charged", delete_kick_is_charged },
+	{ "spaces_quota_is_carved", quota_is_carved },
+	{ "spaces_quota_full_child", quota_full_child },
 };
 
 int main(uint64_t arg)

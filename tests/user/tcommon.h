@@ -11,6 +11,10 @@
 #define STACK_SZ  (4 * PAGE)
 
 #define TC_MAX_VCPUS 128
+// What the tests give a child space: room for its tables, records and a few vcpus
+// (a space costs about 12 KiB, a vcpu about 17 KiB), out of the test's 1 GiB.
+#define TC_CHILD_QUOTA  (256UL << 10)
+#define TC_CHILD_BUDGET 1000
 
 // What a test vcpu runs: fn(arg) on its own stack; a fault restarts it at
 // fault(arg, addr, code) on a fresh stack (or, without one, is left unhandled).

@@ -18,7 +18,7 @@ static void must(const char *what, long r)
 int main(uint64_t arg)
 {
 	(void)arg;
-	handle_t m = pg_mem_create(N * PAGE), child = pg_space_create();
+	handle_t m = pg_mem_create(N * PAGE), child = pg_space_create(1UL << 20, 1000);
 	must("mem_create", m);
 	must("space_create", child);
 	must("map all", pg_map(H_SELF, VA, m, 0, N * PAGE, PROT_READ | PROT_WRITE));

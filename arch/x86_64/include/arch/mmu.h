@@ -16,6 +16,16 @@ void mmu_destroy(uint64_t root);
 uint64_t mmu_tables_in_use(void);
 
 uint64_t mmu_prot_flags(unsigned prot);  // PROT_* -> leaf PTE bits (P|U, W, NX)
+// True if leaf entry old allows an access that leaf bits flags (0: no access) do not:
+// changing old to flags needs a TLB flush.
+static inline bool mmu_flags_lower(pte_t old, uint64_t flags)
+{
+	if (!(old & PTE_P))
+		return false;
+	if (!(flags & PTE_P))
+		return true;
+	return ((old & PTE_W) && !(flags & PTE_W)) || (!(old & PTE_NX) && (flags & PTE_NX));
+}
 
 // The leaf tables of recently used 2 MiB regions of one root, so a range walk maps
 // one table instead of four. Tables are freed only with their root, so a cached
@@ -27,14 +37,15 @@ struct mmu_cache {
 };
 
 // Calls fn on the leaf PTE of each page of [va, va + npages * 4 KiB), keeping each
-// leaf table mapped once per 2 MiB. With alloc, missing tables are created first and
-// E_NOMEM is returned (with fn not yet called on any page) if one cannot be; without
-// alloc, pages under missing tables are skipped.
-typedef void (*mmu_pte_fn)(pte_t *pte, uintptr_t va, void *arg);
+// leaf table mapped once per 2 MiB; pages under missing tables are skipped.
 // cache may be NULL.
-int mmu_range(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages, bool alloc,
-	      mmu_pte_fn fn, void *arg);
-
+typedef void (*mmu_pte_fn)(pte_t *pte, uintptr_t va, void *arg);
+void mmu_range(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages, mmu_pte_fn fn, void *arg);
+// Creates the missing tables of [va, va + npages * 4 KiB): E_OK, or E_NOMEM when one
+// cannot be (the ones made before stay, empty, until mmu_destroy). *made: how many it
+// created either way, at most mmu_tables_max(va, npages).
+int mmu_prepare(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages, uint64_t *made);
+uint64_t mmu_tables_max(uintptr_t va, size_t npages); // npages > 0
 // Makes root the current user address space (a kernel-only root: kernel_cr3). Without
 // PCID this drops every non-global TLB entry: the old space's translations are gone.
 static inline void arch_mmu_switch(uint64_t root) { __asm__ volatile("mov %0, %%cr3" ::"r"(root) : "memory"); }

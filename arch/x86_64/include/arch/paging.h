@@ -41,6 +41,9 @@ void paging_init(void);
 // tables. E_EXISTS if va is mapped already, E_NOMEM if a table cannot be allocated
 // (tables allocated so far stay, empty: harmless, reused by the next call).
 int pt_map(uint64_t root_pa, uintptr_t va, uint64_t pa, uint64_t flags);
+// Clears the mapped page at va and returns its frame. No TLB flush: for addresses no
+// CPU may have used (kva.c says when that holds).
+uint64_t pt_unmap(uint64_t root_pa, uintptr_t va);
 // The leaf PTE for va, or 0 if any level is not present.
 pte_t pt_lookup(uint64_t root_pa, uintptr_t va);
 static inline uint64_t kimg_pa(const void *p) { return (uintptr_t)p - 0xffffffff80000000UL; }
