@@ -146,6 +146,9 @@ void bench_run(void)
 	err = uprog_run("rtbench", 0, 0, &r);
 	if (err != E_OK || r.status || r.faults)
 		panic("bench: rtbench failed (%d, status %d, %u faults)", err, r.status, r.faults);
+	err = uprog_run("kmembench", 0, 0, &r);
+	if (err != E_OK || r.status || r.faults)
+		panic("bench: kmembench failed (%d, status %d, %u faults)", err, r.status, r.faults);
 	kprintf("bench: done\n");
 	arch_exit(EXIT_SUCCESS_CODE);
 }

@@ -212,10 +212,12 @@ static void gather_shootdown(struct tlb_gather *g) REQUIRES(g->s->lock)
 	shootdown(g->s, g->payer, g->start, (g->end - g->start) / PAGE_SIZE);
 }
 
+// One per record: as many as user space made, under the space's lock.
 static void gather_unref(struct tlb_gather *g, const struct vm_range *piece)
 {
 	(void)g;
 	obj_unref_n(piece->obj, (int64_t)(piece->len / PAGE_SIZE));
+	irq_window();
 }
 
 static void gather_free_root(struct tlb_gather *g, uint64_t root)
@@ -318,6 +320,7 @@ static void lazy_drop(const struct vm_range *v, void *arg)
 	gather_defer_unref(&r->g, v);
 	if (lazy_tag_put(r->s, v))
 		r->tags++;
+	irq_window(); // one per record reclaimed: user-sized
 }
 
 // Entries past ncpus stay unread: epoch.c reads only CPUs in a snapshot's set.
@@ -860,6 +863,7 @@ static void teardown(struct space *s)
 		else
 			s->record_pages -= r.len / PAGE_SIZE;
 		gather_defer_unref(&g, &r);
+		irq_window();
 	}
 	vmmap_destroy(&s->map);
 	KASSERT(s->record_pages == 0);

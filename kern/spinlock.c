@@ -26,6 +26,33 @@ void irq_save(void)
 	}
 }
 
+#ifdef IRQOFF_STATS
+// The outermost section that started at irqoff_start ends now.
+static void irqoff_account(struct cpu *c)
+{
+	uint64_t d = arch_cycles() - c->irqoff_start;
+	if (d > c->irqoff_max) {
+		c->irqoff_max = d;
+		c->irqoff_max_sys = c->cur_sys;
+	}
+}
+#endif
+
+void irq_window(void)
+{
+	xcall_poll();
+	struct cpu *c = this_cpu();
+	if (c->irq_depth != 1 || !c->irq_was_on)
+		return;
+#ifdef IRQOFF_STATS
+	irqoff_account(c);
+#endif
+	arch_irq_window();
+#ifdef IRQOFF_STATS
+	c->irqoff_start = arch_cycles();
+#endif
+}
+
 void irq_restore(void)
 {
 	struct cpu *c = this_cpu();
@@ -33,11 +60,7 @@ void irq_restore(void)
 	KASSERT(c->irq_depth > 0);
 	if (--c->irq_depth == 0 && c->irq_was_on) {
 #ifdef IRQOFF_STATS
-		uint64_t d = arch_cycles() - c->irqoff_start;
-		if (d > c->irqoff_max) {
-			c->irqoff_max = d;
-			c->irqoff_max_sys = c->cur_sys;
-		}
+		irqoff_account(c);
 #endif
 		irq_enable();
 	}

@@ -53,5 +53,13 @@ static inline void spin_assert_held_at(struct spinlock *l, const char *file, int
 
 void irq_save(void);
 void irq_restore(void);
+// For long walks under one lock (a space's: the range walks, teardown, the gather's
+// releases): serves cross-calls, and if that lock is the only one held and interrupts
+// were on before it, lets pending interrupts in for an instant. Sound because an
+// interrupt handler never takes a lock a thread may hold at such a point: it takes
+// only leaf locks that come after a space's lock (timers, notify, run queue), and the
+// only space locks it can reach are those of spaces whose last reference it dropped,
+// which no walk can be inside. Nothing else may be held across the call.
+void irq_window(void);
 
 #endif

@@ -3,7 +3,7 @@
 #include <arch/mmu.h>
 #include "kern/kwin.h"
 #include "kern/frame.h"
-#include "kern/xcall.h"
+#include "kern/spinlock.h"
 #include <arch/arch.h>
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
@@ -54,6 +54,8 @@ static void free_tree(uint64_t pa, int level)
 		kwin_unmap(t);
 	}
 	table_free(pa);
+	if (!irq_enabled())
+		irq_window(); // one per table: as many as the space made
 }
 
 void mmu_destroy(uint64_t root)
@@ -136,10 +138,10 @@ static int range_pass(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t n
 		}
 		// A range is as long as user space asks, and its owner's lock keeps
 		// interrupts off: serve other CPUs' cross-calls (their shootdowns wait for
-		// our ack) once per leaf table, so their wait is bounded by 512 PTEs, not by
-		// the size of this call.
+		// our ack) and this CPU's interrupts once per leaf table, so their wait is
+		// bounded by 512 PTEs, not by the size of this call.
 		if (!irq_enabled())
-			xcall_poll();
+			irq_window();
 		va += n * PAGE_SIZE;
 		npages -= n;
 	}

@@ -23,8 +23,12 @@ int main(uint64_t arg)
 	must("space_create", child);
 	must("map all", pg_map(H_SELF, VA, m, 0, N * PAGE, PROT_READ | PROT_WRITE));
 	must("protect all", pg_protect(H_SELF, VA, N * PAGE, PROT_READ));
-	for (uint64_t i = 0; i < N; i += 2) // N records: each split moves the tail
-		must("protect one", pg_protect(H_SELF, VA + i * PAGE, PAGE, PROT_READ | PROT_WRITE));
+	// N records: holes punched from the top down (each split moves the tail), then
+	// filled from other offsets so that no neighbours merge.
+	for (uint64_t i = N - 1; i < N; i -= 2) // odd pages, down to 1 (then i wraps)
+		must("unmap one", pg_unmap(H_SELF, VA + i * PAGE, PAGE, 0));
+	for (uint64_t i = 1; i < N; i += 2)
+		must("map one", pg_map(H_SELF, VA + i * PAGE, m, (i - 1) * PAGE, PAGE, PROT_READ));
 	must("unmap all", pg_unmap(H_SELF, VA, N * PAGE, 0));
 	must("map again", pg_map(H_SELF, VA, m, 0, N * PAGE, PROT_READ | PROT_WRITE));
 	for (uint64_t i = 0; i < N; i += 64)

@@ -40,6 +40,9 @@ void arch_send_xcall(uint32_t hw_id);
 // --- Interrupts.
 static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
+// Takes pending interrupts, if any, then turns them off again: sti holds them off for
+// one more instruction (SDM vol. 2, STI), so the nop is where they come in.
+static inline void arch_irq_window(void) { __asm__ volatile("sti; nop; cli" ::: "memory"); }
 static inline bool irq_enabled(void)
 {
 	uint64_t f;
