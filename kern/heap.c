@@ -408,6 +408,33 @@ void heap_init(struct heap *h, heap_grow_fn grow, heap_corrupt_fn corrupt, void 
 	h->pages = 0;
 }
 
+size_t heap_grow_pages(size_t n)
+{
+	if (n <= HEAP_MAX_SMALL)
+		return 1; // a class page
+	size_t c = heap_cost(n);
+	return c == SIZE_MAX ? 0 : c / HEAP_PAGE;
+}
+
+void heap_add_pages(struct heap *h, void *p, size_t npages)
+{
+	if (npages == 0)
+		return;
+	if ((uintptr_t)p & PAGE_MASK) {
+		report(h, p, "added memory is unaligned");
+		return;
+	}
+	h->pages += npages;
+	struct heap_run *r = (struct heap_run *)p;
+	if (h->poison)
+		fill((uintptr_t)p + HEAP_RUN_HDR, npages * HEAP_PAGE - HEAP_RUN_HDR, HEAP_POISON_FREE);
+	r->magic = RUN_MAGIC;
+	r->state = RUN_FREE;
+	r->npages = npages;
+	r->next = NULL;
+	insert_run(h, r);
+}
+
 size_t heap_cost(size_t n)
 {
 	if (n == 0)

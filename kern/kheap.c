@@ -1,4 +1,8 @@
 // kheap.c: the kernel heap: heap.c's allocator under a lock, growing through kva.
+// It never grows under its lock: backing pages means zeroing frames, as many as a
+// request is large (a mem's frame list is 8 bytes per page of the mem), and the lock
+// keeps interrupts off. kmalloc backs the pages first, with interrupts on, and gives
+// them to the heap (heap_add_pages).
 #include "kern/finject.h"
 #include "kern/kheap.h"
 #include "kern/heap.h"
@@ -11,10 +15,12 @@
 static struct spinlock kheap_lock = SPINLOCK_INIT("kheap");
 static struct heap heap GUARDED_BY(kheap_lock);
 
+// heap.c's page source, called under the lock: it has nothing (kmalloc grows).
 static void *grow(void *ctx, size_t npages)
 {
 	(void)ctx;
-	return kva_alloc(npages);
+	(void)npages;
+	return NULL;
 }
 
 static void corrupt(void *ctx, const void *p, const char *what)
@@ -35,6 +41,18 @@ void *kmalloc(size_t n)
 	spin_lock(&kheap_lock);
 	void *p = heap_alloc(&heap, n);
 	spin_unlock(&kheap_lock);
+	// Out of free pages: back some outside the lock, then try again. Another CPU may
+	// take them first; then back more: every page backed stays in the heap.
+	while (!p) {
+		size_t pages = heap_grow_pages(n);
+		void *m = pages ? kva_alloc(pages) : NULL;
+		if (!m)
+			return NULL;
+		spin_lock(&kheap_lock);
+		heap_add_pages(&heap, m, pages);
+		p = heap_alloc(&heap, n);
+		spin_unlock(&kheap_lock);
+	}
 	return p;
 }
 

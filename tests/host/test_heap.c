@@ -684,3 +684,29 @@ Test(heap, cost_is_what_in_use_grows_by, .init = setup, .fini = teardown)
 	cr_assert_eq(heap_cost(SIZE_MAX), SIZE_MAX); // refused, so never charged
 	expect_no_reports();
 }
+
+// A caller that grows the heap itself (the kernel does, outside its lock) hands pages
+// over with heap_add_pages; they serve small and large requests like grown ones.
+Test(heap, added_pages_serve_requests_without_grow, .init = setup, .fini = teardown)
+{
+	E.fail_grow = true; // grow refuses from here on
+	cr_assert_null(heap_alloc(&H, 100));
+	cr_assert_eq(heap_grow_pages(100), 1);
+	cr_assert_eq(heap_grow_pages(3 * HEAP_PAGE), 4); // with the run header
+	cr_assert_eq(heap_grow_pages(SIZE_MAX), 0);
+	static _Alignas(4096) uint8_t pool[8 * 4096];
+	heap_add_pages(&H, pool, 4);
+	heap_add_pages(&H, pool + 4 * 4096, 4); // merges with the run below
+	cr_assert_eq(heap_pages(&H), 8);
+	void *big = heap_alloc(&H, 6 * HEAP_PAGE); // needs 7 pages: only the merged run has them
+	cr_assert_not_null(big);
+	void *small = heap_alloc(&H, 100);
+	cr_assert_not_null(small);
+	cr_assert_null(heap_alloc(&H, HEAP_PAGE)); // 8 pages are all in use now
+	heap_free(&H, big);
+	heap_free(&H, small);
+	cr_assert_eq(heap_in_use(&H), 0);
+	heap_add_pages(&H, pool + 1, 1); // unaligned: reported, not used
+	cr_assert_eq(E.ncorrupt, 1);
+	cr_assert_eq(heap_pages(&H), 8);
+}
