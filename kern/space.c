@@ -20,17 +20,30 @@
 #include <arch/uaccess.h>
 #include <arch/arch.h>
 
-// vmmap storage on the kernel heap; ctx is the space, which remembers the size.
+// vmmap storage on the kernel heap; ctx is the space, which remembers the size. The
+// copy is as long as the records, under the space's lock: 64 KiB at a time, with an
+// interrupt window between (irq_window).
 static void *map_grow(void *old, size_t bytes, void *ctx)
 {
 	struct space *s = ctx;
-	void *p = kmalloc(bytes);
+	char *p = kmalloc(bytes);
 	if (!p)
 		return NULL;
-	if (old)
-		memcpy(p, old, (size_t)s->map.cap * sizeof(struct vm_range));
+	const char *from = old;
+	for (size_t done = 0, all = (size_t)s->map.cap * sizeof(struct vm_range); done < all;) {
+		size_t n = all - done < (64u << 10) ? all - done : (64u << 10);
+		memcpy(p + done, from + done, n);
+		done += n;
+		irq_window();
+	}
 	kfree(old);
 	return p;
+}
+
+static void map_relax(void *ctx)
+{
+	(void)ctx;
+	irq_window();
 }
 
 static void map_release(void *p, void *ctx)
@@ -168,6 +181,7 @@ int space_create(struct space **out, struct space *parent, uint64_t quota, uint6
 	s->budget_per_tick = ipis_per_tick;
 	s->budget_tokens = (int64_t)ipis_per_tick;
 	vmmap_init(&s->map, map_grow, map_release, s);
+	vmmap_set_relax(&s->map, map_relax);
 	htable_init(&s->handles);
 	htable_install(&s->handles, H_SELF, s, OBJ_SPACE, R_ALL & ~R_BUDGET);
 	if ((err = tree_link(s, parent)) != E_OK) {
@@ -295,6 +309,7 @@ static bool lazy_tag_put(struct space *s, const struct vm_range *v)
 	struct lazy_tag *t = (struct lazy_tag *)v->epoch_tag;
 	t->pages -= v->len / PAGE_SIZE;
 	s->record_pages -= v->len / PAGE_SIZE;
+	s->lazy_pages -= v->len / PAGE_SIZE;
 	if (t->pages)
 		return false;
 	kfree(t);
@@ -571,6 +586,7 @@ static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len) REQUIR
 		return err;
 	}
 	records_settle(s);
+	s->lazy_pages += len / PAGE_SIZE;
 	tag->pages = len / PAGE_SIZE;
 	tag->next = NULL;
 	tag->passed = false;
@@ -645,7 +661,7 @@ void space_get_stats(struct space *s, struct space_stats *out)
 	out->table_frames = atomic_load(&s->charged_by[CHARGE_TABLES]) / PAGE_SIZE;
 	out->kernel_bytes = atomic_load(&s->charged_by[CHARGE_KERNEL]);
 	out->children_quota = atomic_load(&s->charged_by[CHARGE_CHILDREN]);
-	out->mappings = space_dead(s) ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
+	out->mappings = space_dead(s) ? 0 : s->record_pages - s->lazy_pages;
 	out->vcpus = atomic_load(&s->nvcpus);
 	out->faults = atomic_load(&s->faults);
 	spin_unlock(&s->lock);

@@ -79,17 +79,44 @@ static int reserve(struct vmmap *m, uint32_t k)
 	return E_OK;
 }
 
+// Records moved between two relax calls: 64 KiB of them.
+#define RELAX_RECORDS ((64u << 10) / sizeof(struct vm_range))
+
+static void relax(const struct vmmap *m)
+{
+	if (m->relax)
+		m->relax(m->ctx);
+}
+
+// memmove of count records, in chunks with relax() between them. Chunk by chunk from
+// the far end of the move, so no record is overwritten before it is copied.
+static void move_records(struct vmmap *m, struct vm_range *dst, const struct vm_range *src, size_t count)
+{
+	while (count) {
+		size_t c = count < RELAX_RECORDS ? count : RELAX_RECORDS;
+		if (dst > src) {
+			count -= c;
+			memmove(dst + count, src + count, c * sizeof *dst);
+		} else {
+			memmove(dst, src, c * sizeof *dst);
+			dst += c, src += c, count -= c;
+		}
+		if (count)
+			relax(m);
+	}
+}
+
 // Shifts r[i..n-1] up by k. The caller has reserved k records.
 static void open_gap(struct vmmap *m, uint32_t i, uint32_t k)
 {
-	memmove(&m->r[i + k], &m->r[i], (size_t)(m->n - i) * sizeof *m->r);
+	move_records(m, &m->r[i + k], &m->r[i], (size_t)(m->n - i));
 	m->n += k;
 }
 
 // Deletes r[i..i+k-1], shifting the tail down.
 static void close_gap(struct vmmap *m, uint32_t i, uint32_t k)
 {
-	memmove(&m->r[i], &m->r[i + k], (size_t)(m->n - i - k) * sizeof *m->r);
+	move_records(m, &m->r[i], &m->r[i + k], (size_t)(m->n - i - k));
 	m->n -= k;
 }
 
@@ -177,8 +204,11 @@ void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void
 	m->cap = 0;
 	m->grow = grow;
 	m->release = release;
+	m->relax = NULL;
 	m->ctx = ctx;
 }
+
+void vmmap_set_relax(struct vmmap *m, void (*relax)(void *ctx)) { m->relax = relax; }
 
 void vmmap_destroy(struct vmmap *m)
 {
@@ -330,6 +360,8 @@ uint32_t vmmap_reclaim(struct vmmap *m, bool (*done)(uint64_t tag, void *arg), v
 	// so one compacting pass keeps the array minimal.
 	uint32_t w = 0, got = 0;
 	for (uint32_t i = 0; i < m->n; i++) {
+		if (i % RELAX_RECORDS == RELAX_RECORDS - 1)
+			relax(m);
 		struct vm_range r = m->r[i];
 		if (r.state == VMR_LAZY && done(r.epoch_tag, arg)) {
 			if (drop != NULL)

@@ -10,8 +10,9 @@
 //
 // Storage is a sorted array of records in memory from the caller's grow callback:
 // find is O(log n); insert, remove and mark_lazy are O(log n + n) (a memmove of the
-// tail); reclaim and pages are O(n). Fine while spaces hold thousands of records, not
-// millions; a B-tree or radix tree can replace it behind the same API.
+// tail, in chunks with the caller's relax between); reclaim and pages are O(n). Fine
+// while spaces hold thousands of records, not millions; a B-tree or radix tree can
+// replace it behind the same API.
 //
 // Records split (remove or mark_lazy part of one) and merge (neighbours that continue
 // each other: same object, contiguous offsets, same maxprot, same state and tag), so
@@ -55,12 +56,18 @@ struct vmmap {
 	uint32_t n, cap;
 	void *(*grow)(void *old, size_t new_bytes, void *ctx);  // like realloc; NULL = failed
 	void (*release)(void *p, void *ctx);                    // frees what grow returned
+	void (*relax)(void *ctx);  // NULL, or called between chunks of a long edit (see set_relax)
 	void *ctx;
 };
 
 // An empty map whose storage comes from grow and goes back through release.
 void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void *ctx),
                 void (*release)(void *p, void *ctx), void *ctx);
+
+// Long edits (moving the records above an edit, a reclaim pass) call relax(ctx) after
+// every 64 KiB of records, and relax must not call into m: the kernel lets interrupts
+// in there. Off (NULL) after init.
+void vmmap_set_relax(struct vmmap *m, void (*relax)(void *ctx));
 
 // Releases the storage and leaves m empty (still usable). References held by the
 // records are the caller's: walk them with vmmap_next first.

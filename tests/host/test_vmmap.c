@@ -979,3 +979,35 @@ Test(vmmap, cap_for_predicts_growth_and_growth_stays_a_quarter)
 	cr_assert_eq(vmmap_cap_for(&M, 0), M.cap);
 	cr_assert_eq(vmmap_cap_for(&M, UINT32_MAX), M.cap); // would overflow: no growth promised
 }
+
+// With relax set, edits of a long array move it in chunks, calling relax between them,
+// and the result is the same as one memmove (both directions: insert and remove).
+static unsigned relaxes;
+static void count_relax(void *ctx)
+{
+	(void)ctx;
+	relaxes++;
+}
+
+Test(vmmap, long_moves_relax_between_chunks)
+{
+	vmmap_set_relax(&M, count_relax);
+	const uint64_t n = 4000; // 192 KB of records: three chunks and a bit
+	for (uint64_t p = 0; p < n; p++)
+		cr_assert_eq(vmmap_insert(&M, VA(2 * p + 2), PG, OBJ(0), 0, PROT_ALL), E_OK);
+	relaxes = 0;
+	cr_assert_eq(vmmap_insert(&M, VA(0), PG, OBJ(1), 0, PROT_ALL), E_OK); // moves all n up
+	cr_assert_geq(relaxes, 2);
+	check_invariants(&M);
+	cr_assert_eq(M.n, n + 1);
+	for (uint64_t p = 0; p < n; p++)
+		cr_assert_eq(M.r[p + 1].va, VA(2 * p + 2), "record %lu", (unsigned long)p);
+	struct vm_range out[1];
+	uint32_t got;
+	relaxes = 0;
+	cr_assert_eq(vmmap_remove(&M, VA(0), PG, out, &got, 1), E_OK); // moves all n down
+	cr_assert_geq(relaxes, 2);
+	check_invariants(&M);
+	for (uint64_t p = 0; p < n; p++)
+		cr_assert_eq(M.r[p].va, VA(2 * p + 2), "record %lu", (unsigned long)p);
+}
