@@ -48,7 +48,7 @@ $(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test check bench gdb host-tests deps clean negctl ubsan irqoff fuzz finject deps-test compare bench-hosted hosted lockcheck \
+.PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff fuzz finject deps-test compare bench-hosted hosted lockcheck \
 	abi-doc check-abi-doc
 all: kernel
 kernel: $(BUILD)/kernel.bin
@@ -92,6 +92,26 @@ run: deps kernel
 
 gdb: deps kernel
 	$(BOOT) --append "mode=demo" -s -S
+
+# The GRUB image for BIOS and UEFI (docs/boot.md): kernel.elf by multiboot2, with
+# ISO_CMDLINE and the files in ISO_MODULES as module2 modules (named by file name).
+# make run-iso [FW=uefi] boots it (FW=bios, SeaBIOS, by default).
+ISO := $(BUILD)/pagoda.iso
+ISO_CMDLINE ?= mode=demo
+ISO_MODULES ?=
+FW ?= bios
+iso: $(ISO)
+# The image also depends on the variables: their values are kept in iso.args.
+$(BUILD)/iso.args: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(ISO_CMDLINE) | $(ISO_MODULES)' | cmp -s - $@ || echo '$(ISO_CMDLINE) | $(ISO_MODULES)' > $@
+$(ISO): $(BUILD)/kernel.elf tools/grub.cfg tools/mkiso.sh $(ISO_MODULES) $(BUILD)/iso.args
+	@./tools/deps.sh iso
+	@echo "  ISO   $@"
+	$(Q)./tools/mkiso.sh $@ $< "$(ISO_CMDLINE)" $(ISO_MODULES)
+run-iso: deps iso
+	@$(BOOT) --iso $(FW); s=$$?; [ $$s -eq 33 ] || { echo "run-iso: QEMU exited with $$s"; exit 1; }
+FORCE:
 
 .SECONDEXPANSION:
 $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) Makefile
