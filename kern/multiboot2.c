@@ -67,8 +67,7 @@ static void read_string(const struct walk *w, uint64_t off, uint64_t len, char *
 {
 	size_t k = len < n - 1 ? (size_t)len : n - 1;
 	rd(w, off, dst, k);
-	dst[k] = 0;
-	size_t s = strnlen(dst, k);
+	size_t s = strnlen(dst, k); // then zeroes [s, n): dst[k] included
 	memset(dst + s, 0, n - s);
 }
 
