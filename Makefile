@@ -167,8 +167,8 @@ CHECKS ?= $(sort $(wildcard tools/check_*.sh))
 # Besides every boot, make test runs the fuzzer longer (100k calls at smp 2, 20k at
 # smp 4: with 4 vCPUs on 2 host cores each shootdown costs milliseconds) and a
 # failure-injection sweep of 30 points per program.
-test: deps-test lockcheck check-abi-doc kernel host-tests negctl ubsan hosted
-	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --ubsan $(UBSAN) --spin \
+test: deps-test lockcheck check-abi-doc kernel host-tests negctl ubsan hosted iso
+	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --ubsan $(UBSAN) --spin --iso \
 		--hosted $(HBUILD)/rtthreads --check "python3 tools/test_ktap.py" \
 		$(foreach c,$(CHECKS),--check $(c)) --fuzz 2:100000,4:20000 --finject 30
 
