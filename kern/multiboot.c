@@ -114,6 +114,9 @@ int boot_parse_multiboot(uint32_t magic, uint64_t mbi_pa)
 	kprintf("boot: multiboot%s, %lu memory map entries, %lu modules%s\n",
 		magic == MB_BOOTLOADER_MAGIC ? "" : "2", boot_info.nmmap, boot_info.nmods,
 		boot_info.nmods ? "" : " (none given)");
+	for (size_t i = 0; i < boot_info.nmods; i++)
+		kprintf("boot: module %lu at %#lx, %lu bytes: \"%s\"\n", i, boot_info.mods[i].start,
+			boot_info.mods[i].end - boot_info.mods[i].start, boot_info.mods[i].name);
 	return E_OK;
 }
 

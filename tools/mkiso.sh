@@ -22,4 +22,5 @@ done
 # The module lines replace the @MODULES@ line (none: the line goes).
 awk -v mods="$mods" '/@MODULES@/ { printf "%s", mods; next } { print }' "$cfg" > "$cfg.new"
 mv "$cfg.new" "$cfg"
-grub-mkrescue -o "$out" "$dir" >"$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
+# No fonts, locales or themes (serial console), GRUB's modules xz-compressed: 7 MiB, not 21.
+grub-mkrescue --compress=xz --fonts= --locales= --themes= -o "$out" "$dir" >"$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
