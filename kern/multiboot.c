@@ -1,6 +1,8 @@
 // multiboot.c: copies the multiboot v1 information (command line, memory map,
 // modules), or the v2 tags (multiboot2.c), into boot_info, so nothing later depends on
 // the loader's memory, and says on the console what the loader did not give.
+#include <stdbool.h>
+
 #include "kern/boot.h"
 #include "kern/multiboot2.h"
 #include "kern/console.h"
@@ -58,8 +60,10 @@ static int parse_v1(uint64_t mbi_pa)
 {
 	struct mbi m;
 	kwin_read_phys(&m, mbi_pa, sizeof m);
-	if (!(m.flags & MBI_MMAP))
+	if (!(m.flags & MBI_MMAP)) {
+		kprintf("multiboot: no memory map\n");
 		return E_INVAL;
+	}
 	if (m.flags & MBI_CMDLINE) {
 		kwin_read_phys(boot_info.cmdline, m.cmdline, sizeof boot_info.cmdline - 1);
 		boot_info.cmdline[sizeof boot_info.cmdline - 1] = 0;
@@ -100,24 +104,26 @@ static int parse_v2(uint64_t mbi_pa)
 	return E_OK;
 }
 
-int boot_parse_multiboot(uint32_t magic, uint64_t mbi_pa)
+static void report(const char *proto)
 {
-	int err;
-	if (magic == MB_BOOTLOADER_MAGIC)
-		err = parse_v1(mbi_pa);
-	else if (magic == MB2_BOOTLOADER_MAGIC)
-		err = parse_v2(mbi_pa);
-	else
-		return E_INVAL;
-	if (err != E_OK)
-		return err;
-	kprintf("boot: multiboot%s, %lu memory map entries, %lu modules%s\n",
-		magic == MB_BOOTLOADER_MAGIC ? "" : "2", boot_info.nmmap, boot_info.nmods,
-		boot_info.nmods ? "" : " (none given)");
+	kprintf("boot: %s, %lu memory map entries, %lu modules%s\n", proto, boot_info.nmmap,
+		boot_info.nmods, boot_info.nmods ? "" : " (none given)");
 	for (size_t i = 0; i < boot_info.nmods; i++)
 		kprintf("boot: module %lu at %#lx, %lu bytes: \"%s\"\n", i, boot_info.mods[i].start,
 			boot_info.mods[i].end - boot_info.mods[i].start, boot_info.mods[i].name);
-	return E_OK;
+}
+
+int boot_parse_multiboot(uint32_t magic, uint64_t mbi_pa)
+{
+	bool v1 = magic == MB_BOOTLOADER_MAGIC;
+	if (!v1 && magic != MB2_BOOTLOADER_MAGIC) {
+		kprintf("boot: magic %#x is neither multiboot v1 nor multiboot2\n", magic);
+		return E_INVAL;
+	}
+	int err = v1 ? parse_v1(mbi_pa) : parse_v2(mbi_pa);
+	if (err == E_OK)
+		report(v1 ? "multiboot" : "multiboot2");
+	return err;
 }
 
 int boot_low_page(uint64_t below, uint64_t *pa)
