@@ -29,7 +29,7 @@ KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
 # Host unit tests: tests/host/test_X.c links with the kernel sources it names below.
-HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch gather sysarg strerror
+HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch gather sysarg strerror multiboot2
 host_srcs_fmt    := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
@@ -41,6 +41,7 @@ host_srcs_epoch  := kern/epoch.c
 host_srcs_gather := kern/gather.c
 host_srcs_sysarg :=
 host_srcs_strerror := user/lib/strerror.c
+host_srcs_multiboot2 := kern/multiboot2.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 # Headers the host tests compile: rebuild when they change (sysarg is all header).
 $(HOST_BINS): $(wildcard include/pagoda/*.h include/pagoda/*.def)
@@ -48,7 +49,7 @@ $(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel run test check bench gdb host-tests deps clean negctl ubsan irqoff fuzz finject deps-test compare bench-hosted hosted lockcheck \
+.PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff fuzz finject deps-test compare bench-hosted hosted lockcheck \
 	abi-doc check-abi-doc
 all: kernel
 kernel: $(BUILD)/kernel.bin
@@ -92,6 +93,26 @@ run: deps kernel
 
 gdb: deps kernel
 	$(BOOT) --append "mode=demo" -s -S
+
+# The GRUB image for BIOS and UEFI (docs/boot.md): kernel.elf by multiboot2, with
+# ISO_CMDLINE and the files in ISO_MODULES as module2 modules (named by file name).
+# make run-iso [FW=uefi] boots it (FW=bios, SeaBIOS, by default).
+ISO := $(BUILD)/pagoda.iso
+ISO_CMDLINE ?= mode=demo
+ISO_MODULES ?=
+FW ?= bios
+iso: $(ISO)
+# The image also depends on the variables: their values are kept in iso.args.
+$(BUILD)/iso.args: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(ISO_CMDLINE) | $(ISO_MODULES)' | cmp -s - $@ || echo '$(ISO_CMDLINE) | $(ISO_MODULES)' > $@
+$(ISO): $(BUILD)/kernel.elf tools/grub.cfg tools/mkiso.sh $(ISO_MODULES) $(BUILD)/iso.args
+	@./tools/deps.sh iso
+	@echo "  ISO   $@"
+	$(Q)./tools/mkiso.sh $@ $< "$(ISO_CMDLINE)" $(ISO_MODULES)
+run-iso: deps iso
+	@$(BOOT) --iso $(FW); s=$$?; [ $$s -eq 33 ] || { echo "run-iso: QEMU exited with $$s"; exit 1; }
+FORCE:
 
 .SECONDEXPANSION:
 $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) Makefile
@@ -146,8 +167,8 @@ CHECKS ?= $(sort $(wildcard tools/check_*.sh))
 # Besides every boot, make test runs the fuzzer longer (100k calls at smp 2, 20k at
 # smp 4: with 4 vCPUs on 2 host cores each shootdown costs milliseconds) and a
 # failure-injection sweep of 30 points per program.
-test: deps-test lockcheck check-abi-doc kernel host-tests negctl ubsan hosted
-	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --ubsan $(UBSAN) --spin \
+test: deps-test lockcheck check-abi-doc kernel host-tests negctl ubsan hosted iso
+	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --ubsan $(UBSAN) --spin --iso \
 		--hosted $(HBUILD)/rtthreads --check "python3 tools/test_ktap.py" \
 		$(foreach c,$(CHECKS),--check $(c)) --fuzz 2:100000,4:20000 --finject 30
 

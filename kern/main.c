@@ -87,7 +87,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	kprintf("pagoda booting\n");
 	paging_init();
 	if (boot_parse_multiboot(magic, mbi_pa) != E_OK)
-		panic("not started by a multiboot loader (magic %#x)", magic);
+		panic("no usable boot information (magic %#x): see the lines above", magic);
 	kprintf("cmdline: %s\n", boot_info.cmdline);
 	char mode[16] = "demo", filter[64] = "";
 	boot_arg("mode", mode, sizeof mode);

@@ -1,6 +1,9 @@
-// acpi.c: finds the RSDP in the BIOS areas, walks the RSDT/XSDT to the MADT and lists
+// acpi.c: takes the RSDP the loader copied (multiboot2; UEFI has no BIOS area) or
+// finds it in the BIOS areas, walks the RSDT/XSDT to the MADT and lists
 // the enabled processors. All reads go through kwin_read_phys: no direct map.
+#include <stdbool.h>
 #include "acpi.h"
+#include "kern/boot.h"
 #include "kern/kwin.h"
 #include "kern/console.h"
 #include "lib/string.h"
@@ -43,8 +46,32 @@ static int scan_rsdp(uint64_t from, uint64_t len, struct rsdp *out)
 	return E_NOENT;
 }
 
+// The loader's copy, if it is one: signature, the 1.0 checksum, and for a 2.0 copy the
+// extended checksum over its length. A bad copy is reported and the BIOS areas scanned.
+static int boot_rsdp(struct rsdp *r)
+{
+	if (boot_info.rsdp_len == 0)
+		return E_NOENT;
+	memset(r, 0, sizeof *r);
+	memcpy(r, boot_info.rsdp, boot_info.rsdp_len);
+	if (memcmp(r->sig, "RSD PTR ", 8) != 0 || sum(r, 20) != 0) {
+		kprintf("acpi: the loader's RSDP copy is invalid, scanning the BIOS areas\n");
+		return E_INVAL;
+	}
+	bool wide = boot_info.rsdp_len == sizeof *r && r->rev >= 2;
+	if (wide && (r->len != sizeof *r || sum(r, sizeof *r) != 0)) {
+		kprintf("acpi: the loader's RSDP 2.0 copy fails its extended checksum, using the RSDT\n");
+		wide = false;
+	}
+	if (!wide)
+		r->rev = 0; // no XSDT field to trust: find_table takes the RSDT
+	return E_OK;
+}
+
 static int find_rsdp(struct rsdp *r)
 {
+	if (boot_rsdp(r) == E_OK)
+		return E_OK;
 	uint16_t ebda_seg;
 	kwin_read_phys(&ebda_seg, 0x40E, 2);
 	if (ebda_seg && scan_rsdp((uint64_t)ebda_seg << 4, 1024, r) == E_OK)

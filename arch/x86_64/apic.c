@@ -100,8 +100,13 @@ static void calibrate(void)
 	wr(REG_TMR_INIT, 0xFFFFFFFF);
 	pit_oneshot_start(20000);
 	uint64_t t0 = rdtsc();
-	while (!pit_done())
+	// A machine without a working 8254 (some recent ones gate it off) would spin here
+	// forever; 2^36 TSC cycles is seconds at any clock, thousands of times 20 ms.
+	while (!pit_done()) {
+		if (rdtsc() - t0 > (1ull << 36))
+			panic("apic: the PIT never counted down 20 ms: no 8254 to calibrate the timer against");
 		cpu_relax();
+	}
 	uint64_t t1 = rdtsc();
 	uint32_t apic_ticks = 0xFFFFFFFF - rd(REG_TMR_CUR);
 	wr(REG_TMR_INIT, 0);

@@ -28,6 +28,5 @@
 #define PTE_PS 0x80
 #endif
 
-#define TRAMPOLINE_PA 0x8000   // AP real-mode entry: 4 KiB aligned, below 1 MiB
 
 #endif

@@ -1,7 +1,10 @@
-// boot.S: multiboot (v1) entry, 32-bit to long mode, jump to the higher half.
-// Why multiboot v1: QEMU's -kernel loads it directly and GRUB does too. The a.out
-// "kludge" fields let the loader place our flat image at 1 MiB without reading ELF64,
-// which QEMU's multiboot loader refuses. The boot page tables map the low 1 GiB twice
+// boot.S: multiboot entry (v1 and v2), 32-bit to long mode, jump to the higher half.
+// Why two headers: QEMU's -kernel loads only multiboot v1, whose a.out "kludge" fields
+// let it place our flat image at 1 MiB without reading ELF64 (which it refuses); GRUB's
+// multiboot2 loads kernel.elf by its program headers (physical addresses, the same
+// 1 MiB) on BIOS and UEFI. Both enter _start in 32-bit protected mode, paging off, with
+// the magic in eax and the information's physical address in ebx; kmain tells them
+// apart by the magic. We ask GRUB for no EFI boot services, so it exits them first. The boot page tables map the low 1 GiB twice
 // (identity and at KERNEL_VMA); they are used only until paging_init() and by APs
 // while they come up (trampoline.S), never afterwards.
 #include "asm.h"
@@ -20,6 +23,22 @@ mb_header:
 	.long _load_end_pa       // load_end_addr
 	.long _bss_end_pa        // bss_end_addr
 	.long _start             // entry_addr
+
+// Multiboot2 (within the first 32 KiB, 8-aligned; tags 8-aligned). No address tag: GRUB
+// loads the ELF segments. Module alignment asks for page-aligned modules.
+#define MB2_MAGIC 0xE85250D6
+#define MB2_ARCH_I386 0
+.align 8
+mb2_header:
+	.long MB2_MAGIC
+	.long MB2_ARCH_I386
+	.long mb2_header_end - mb2_header
+	.long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+	.short 6, 0                 // module alignment tag (optional)
+	.long 8
+	.short 0, 0                 // end tag
+	.long 8
+mb2_header_end:
 
 .section .boot.text, "ax"
 .code32

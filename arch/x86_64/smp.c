@@ -6,6 +6,7 @@
 #include "asm.h"
 #include <arch/paging.h>
 #include "x86.h"
+#include "kern/boot.h"
 #include "kern/percpu.h"
 #include "kern/kheap.h"
 #include "kern/idle.h"
@@ -22,6 +23,7 @@ struct cpu *cpus[MAX_CPUS];
 _Atomic uint32_t ncpus_online;
 uint32_t ncpus = 1;
 static _Atomic cpuset_t online_set;
+static uint64_t tramp_pa; // the AP trampoline's page, below 1 MiB (boot_low_page)
 
 extern char boot_stack_top[];
 extern char trampoline_start[], trampoline_end[], trampoline_stack[], trampoline_cpu[];
@@ -84,13 +86,13 @@ static struct cpu *cpu_create(uint32_t id, uint32_t apic_id)
 static int start_ap(struct cpu *c)
 {
 	uint64_t stack = c->kstack_top, cpu = (uintptr_t)c;
-	kwin_write_phys(TRAMPOLINE_PA + (trampoline_stack - trampoline_start), &stack, 8);
-	kwin_write_phys(TRAMPOLINE_PA + (trampoline_cpu - trampoline_start), &cpu, 8);
+	kwin_write_phys(tramp_pa + (trampoline_stack - trampoline_start), &stack, 8);
+	kwin_write_phys(tramp_pa + (trampoline_cpu - trampoline_start), &cpu, 8);
 	cpus[c->id] = c;
 	lapic_send_init(c->apic_id);
 	udelay(10000);
 	for (int i = 0; i < 2 && !atomic_load_explicit(&c->online, memory_order_acquire); i++) {
-		lapic_send_sipi(c->apic_id, TRAMPOLINE_PA >> 12);
+		lapic_send_sipi(c->apic_id, tramp_pa >> 12);
 		udelay(200);
 	}
 	for (int ms = 0; ms < 1000 && !atomic_load_explicit(&c->online, memory_order_acquire); ms++)
@@ -99,14 +101,15 @@ static int start_ap(struct cpu *c)
 }
 
 // The blob is linked (and loaded) low, where the kernel tables map nothing: copy it
-// physical to physical.
+// physical to physical. The page lies in low memory that memory_init keeps out of the
+// frame pool, so nothing else ever writes it.
 static void copy_trampoline(void)
 {
 	char buf[512];
 	size_t n = trampoline_end - trampoline_start;
 	KASSERT(n <= sizeof buf);
 	kwin_read_phys(buf, (uintptr_t)trampoline_start, n);
-	kwin_write_phys(TRAMPOLINE_PA, buf, n);
+	kwin_write_phys(tramp_pa, buf, n);
 }
 
 void arch_start_aps(void)
@@ -117,6 +120,10 @@ void arch_start_aps(void)
 	mark_online(&bsp_cpu);
 	if (n <= 0) {
 		kprintf("smp: no MADT (%d), running on the BSP only\n", n);
+		return;
+	}
+	if (boot_low_page(0x100000, &tramp_pa) != E_OK) {
+		kprintf("smp: no usable page below 1 MiB for the AP trampoline, running on the BSP only\n");
 		return;
 	}
 	copy_trampoline();
@@ -131,6 +138,6 @@ void arch_start_aps(void)
 		}
 		ncpus++;
 	}
-	kprintf("smp: %u of %d CPUs online (%s)\n", atomic_load(&ncpus_online), n,
-		lapic_is_x2apic() ? "x2APIC" : "xAPIC");
+	kprintf("smp: %u of %d CPUs online (%s, AP trampoline at %#lx)\n", atomic_load(&ncpus_online),
+		n, lapic_is_x2apic() ? "x2APIC" : "xAPIC", tramp_pa);
 }

@@ -1,11 +1,14 @@
-// trampoline.S: where an AP starts after INIT-SIPI-SIPI. smp.c copies this blob to
-// TRAMPOLINE_PA (below 1 MiB, as real mode requires), fills in the stack and cpu
-// pointer at its end, and sends the SIPI. It runs position-dependent at that copy,
-// so every address is computed relative to TRAMPOLINE_PA, and calls into the image
-// are indirect (a relative call would be relative to where the blob was linked).
+// trampoline.S: where an AP starts after INIT-SIPI-SIPI. smp.c copies this blob to a
+// page below 1 MiB taken from the firmware's usable memory (real mode requires it; the
+// page differs between BIOS and UEFI, so nothing here assumes where), fills in the
+// stack and cpu pointer at its end, and sends the SIPI. The blob finds its own base
+// from CS (the SIPI vector's page) and keeps it in ebx; every address inside it is
+// base-relative and both mode-switching far jumps go through pointers it patches
+// itself. Calls into the image are indirect (a relative call would be relative to
+// where the blob was linked).
 #include "asm.h"
 
-#define T(x) ((x) - trampoline_start + TRAMPOLINE_PA)
+#define OFF(x) ((x) - trampoline_start)
 
 .section .boot.text, "ax"
 .code16
@@ -13,13 +16,20 @@
 trampoline_start:
 	cli
 	cld
-	xor %ax, %ax
+	mov %cs, %ax
 	mov %ax, %ds
-	lgdtl T(tramp_gdtr)
+	xor %ebx, %ebx
+	mov %ax, %bx
+	shl $4, %ebx                    // ebx = the blob's physical base, kept to the end
+	lea OFF(tramp32)(%ebx), %eax
+	mov %eax, OFF(far32)
+	lea OFF(tramp64)(%ebx), %eax
+	mov %eax, OFF(far64)
+	lgdtl OFF(tramp_gdtr)
 	mov %cr0, %eax
 	or $CR0_PE, %eax
 	mov %eax, %cr0
-	ljmpl $GDT_BOOT32, $T(tramp32)
+	ljmpl *OFF(far32)               // through ds, still based at the blob
 
 .code32
 tramp32:
@@ -27,20 +37,29 @@ tramp32:
 	mov %ax, %ds
 	mov %ax, %es
 	mov %ax, %ss
-	mov $T(tramp_stack32), %esp
+	lea OFF(tramp_stack32)(%ebx), %esp
 	mov $enter_long_mode32, %eax
-	call *%eax
-	ljmp $GDT_KCODE, $T(tramp64)
+	call *%eax                      // keeps ebx
+	ljmp *OFF(far64)(%ebx)
 
 .code64
 tramp64:
 	// The boot tables map this page but not the AP's stack; the kernel tables map the
 	// stack but not this page. So: load what we need, jump high, then switch.
-	mov T(tramp_stack), %rsp
-	mov T(tramp_cpu), %rdi
+	mov %ebx, %ebx                  // upper half undefined after the mode switch
+	mov OFF(tramp_stack)(%rbx), %rsp
+	mov OFF(tramp_cpu)(%rbx), %rdi
 	movabs $ap_start64, %rax
 	jmp *%rax
 
+.align 8
+far32:                                  // m16:32 far pointers, offsets patched above
+	.long 0
+	.word GDT_BOOT32
+.align 8
+far64:
+	.long 0
+	.word GDT_KCODE
 .align 8
 tramp_gdtr:
 	.word 31
