@@ -100,19 +100,23 @@ static void bench_irqoff(void)
 	};
 	for (uint32_t i = 0; i < MAX_CPUS; i++)
 		if (cpus[i])
-			cpus[i]->irqoff_max = 0, cpus[i]->cur_sys = cpus[i]->irqoff_max_sys = -1;
+			cpus[i]->irqoff_max = 0, cpus[i]->cur_sys = cpus[i]->irqoff_max_sys = -1,
+			cpus[i]->irqoff_max_lock = NULL;
 	struct uprog_result r;
 	int err = uprog_run("irqhog", 0, 0, &r);
 	if (err != E_OK || r.status || r.faults)
 		panic("bench: irqhog failed (%d, status %d, %u faults)", err, r.status, r.faults);
 	uint64_t max = 0;
 	int64_t sys = -1;
+	struct cpu *w = NULL;
 	for (uint32_t i = 0; i < MAX_CPUS; i++)
 		if (cpus[i] && cpus[i]->irqoff_max > max)
-			max = cpus[i]->irqoff_max, sys = cpus[i]->irqoff_max_sys;
+			max = cpus[i]->irqoff_max, sys = cpus[i]->irqoff_max_sys, w = cpus[i];
 	uint64_t ns = tsc_to_ns(max, arch_tsc_hz());
-	kprintf("bench: longest interrupts-off section %lu us, in %s\n", ns / 1000,
-		sys >= 0 && sys < SYS_COUNT ? names[sys] : "the kernel (no system call)");
+	kprintf("bench: longest interrupts-off section %lu us, in %s, under lock %s, from %p to %p\n",
+		ns / 1000, sys >= 0 && sys < SYS_COUNT ? names[sys] : "the kernel (no system call)",
+		w && w->irqoff_max_lock ? w->irqoff_max_lock : "(none)", w ? (void *)w->irqoff_max_from : NULL,
+		w ? (void *)w->irqoff_max_to : NULL);
 	kprintf("metric=max_irqoff_us smp=%u value=%lu.%lu unit=us\n", ncpus_online, ns / 1000, ns % 1000 / 100);
 }
 #endif

@@ -34,7 +34,9 @@ void kheap_init(bool poison) NO_LOCK_ANALYSIS { heap_init(&heap, grow, corrupt, 
 
 size_t kheap_cost(size_t n) { return heap_cost(n); }
 
-void *kmalloc(size_t n)
+void *kmalloc(size_t n) { return kmalloc_relax(n, NULL); }
+
+void *kmalloc_relax(size_t n, void (*relax)(void))
 {
 	if (finject_fail())
 		return NULL;
@@ -45,7 +47,7 @@ void *kmalloc(size_t n)
 	// take them first; then back more: every page backed stays in the heap.
 	while (!p) {
 		size_t pages = heap_grow_pages(n);
-		void *m = pages ? kva_alloc(pages) : NULL;
+		void *m = pages ? kva_alloc_relax(pages, relax) : NULL;
 		if (!m)
 			return NULL;
 		spin_lock(&kheap_lock);

@@ -41,9 +41,12 @@ static void unback(uintptr_t va, size_t n)
 	}
 }
 
-static int back(uintptr_t va, size_t npages)
+// relax (may be NULL) runs after each page: a caller under a lock lets interrupts in.
+static int back(uintptr_t va, size_t npages, void (*relax)(void))
 {
 	for (size_t i = 0; i < npages; i++) {
+		if (relax && i)
+			relax();
 		uint64_t pa;
 		int err = frame_alloc_zeroed(&pa);
 		if (err == E_OK && (err = pt_map(kernel_cr3, va + i * PAGE_SIZE, pa, PTE_W | PTE_G | PTE_NX)) != E_OK)
@@ -57,13 +60,15 @@ static int back(uintptr_t va, size_t npages)
 	return E_OK;
 }
 
-void *kva_alloc(size_t npages)
+void *kva_alloc_relax(size_t npages, void (*relax)(void))
 {
 	if (finject_fail())
 		return NULL;
 	uintptr_t va = reserve(npages);
-	return va && back(va, npages) == E_OK ? (void *)va : NULL;
+	return va && back(va, npages, relax) == E_OK ? (void *)va : NULL;
 }
+
+void *kva_alloc(size_t npages) { return kva_alloc_relax(npages, NULL); }
 
 int kva_alloc_stack(size_t npages, uintptr_t *base)
 {
@@ -73,7 +78,7 @@ int kva_alloc_stack(size_t npages, uintptr_t *base)
 	if (!va)
 		return E_NOMEM;
 	va += PAGE_SIZE; // the first page stays a guard
-	int err = back(va, npages);
+	int err = back(va, npages, NULL);
 	if (err == E_OK)
 		*base = va;
 	return err;

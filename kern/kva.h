@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 void *kva_alloc(size_t npages);                              // NULL when out of frames
+void *kva_alloc_relax(size_t npages, void (*relax)(void));   // relax() between pages
 int kva_alloc_stack(size_t npages, uintptr_t *base);        // with an unmapped guard page below
 void *kva_map_mmio(uint64_t pa, size_t npages);              // uncached device mapping
 size_t kva_pages_mapped(void);

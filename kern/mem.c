@@ -6,6 +6,7 @@
 #include "kern/space.h"
 #include "kern/frame.h"
 #include "kern/kheap.h"
+#include "kern/spinlock.h"
 #include "include/pagoda/errors.h"
 #include <arch/paging.h>
 
@@ -13,10 +14,15 @@ static _Atomic uint64_t frames_in_use;
 
 uint64_t mem_frames_in_use(void) { return frames_in_use; }
 
+// A mem is as large as user space asked, and its last reference often goes under a
+// space's lock (unmap, teardown): an interrupt window every 512 frames.
 static void free_frames(struct mem *m, uint64_t n)
 {
-	for (uint64_t i = 0; i < n; i++)
+	for (uint64_t i = 0; i < n; i++) {
 		frame_free(m->frames[i]);
+		if (i % 512 == 511)
+			irq_window();
+	}
 	frames_in_use -= n;
 }
 

@@ -29,6 +29,8 @@ struct cpu {
 	// in (-1: none). Own CPU only; bench.c reads them once the CPUs are quiet.
 	uint64_t irqoff_start, irqoff_max;
 	int64_t cur_sys, irqoff_max_sys;
+	const char *irqoff_lock, *irqoff_max_lock; // the outermost lock of the section (NULL: none)
+	uintptr_t irqoff_from, irqoff_max_from, irqoff_max_to; // where it began and ended (code)
 	bool irq_was_on;         // interrupt state before the outermost irq_save()
 	_Atomic bool online;     // set (release) by the CPU itself once it is up
 	uint32_t kwin_used;      // bitmap of this CPU's temporary-window slots in use

@@ -21,12 +21,12 @@
 #include <arch/arch.h>
 
 // vmmap storage on the kernel heap; ctx is the space, which remembers the size. The
-// copy is as long as the records, under the space's lock: 64 KiB at a time, with an
-// interrupt window between (irq_window).
+// new array's pages and the copy are as many as the records, under the space's lock:
+// an interrupt window (irq_window) after each page backed and each 64 KiB copied.
 static void *map_grow(void *old, size_t bytes, void *ctx)
 {
 	struct space *s = ctx;
-	char *p = kmalloc(bytes);
+	char *p = kmalloc_relax(bytes, irq_window); // its pages are backed under our lock too
 	if (!p)
 		return NULL;
 	const char *from = old;

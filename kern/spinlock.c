@@ -22,18 +22,23 @@ void irq_save(void)
 		c->irq_was_on = on;
 #ifdef IRQOFF_STATS
 		c->irqoff_start = arch_cycles();
+		c->irqoff_lock = NULL;
+		c->irqoff_from = (uintptr_t)__builtin_return_address(0);
 #endif
 	}
 }
 
 #ifdef IRQOFF_STATS
 // The outermost section that started at irqoff_start ends now.
-static void irqoff_account(struct cpu *c)
+static void irqoff_account(struct cpu *c, uintptr_t to)
 {
 	uint64_t d = arch_cycles() - c->irqoff_start;
 	if (d > c->irqoff_max) {
 		c->irqoff_max = d;
 		c->irqoff_max_sys = c->cur_sys;
+		c->irqoff_max_lock = c->irqoff_lock;
+		c->irqoff_max_from = c->irqoff_from;
+		c->irqoff_max_to = to;
 	}
 }
 #endif
@@ -45,11 +50,12 @@ void irq_window(void)
 	if (c->irq_depth != 1 || !c->irq_was_on)
 		return;
 #ifdef IRQOFF_STATS
-	irqoff_account(c);
+	irqoff_account(c, (uintptr_t)__builtin_return_address(0));
 #endif
 	arch_irq_window();
 #ifdef IRQOFF_STATS
 	c->irqoff_start = arch_cycles();
+	c->irqoff_from = (uintptr_t)__builtin_return_address(0);
 #endif
 }
 
@@ -60,7 +66,7 @@ void irq_restore(void)
 	KASSERT(c->irq_depth > 0);
 	if (--c->irq_depth == 0 && c->irq_was_on) {
 #ifdef IRQOFF_STATS
-		irqoff_account(c);
+		irqoff_account(c, (uintptr_t)__builtin_return_address(0));
 #endif
 		irq_enable();
 	}
@@ -77,6 +83,13 @@ bool spin_holding(struct spinlock *l)
 void spin_lock(struct spinlock *l) NO_LOCK_ANALYSIS
 {
 	irq_save();
+#ifdef IRQOFF_STATS
+	struct cpu *c = this_cpu();
+	if (c->irq_depth == 1) {
+		c->irqoff_lock = l->name;
+		c->irqoff_from = (uintptr_t)__builtin_return_address(0);
+	}
+#endif
 	KASSERT(!spin_holding(l));
 	uint32_t me = atomic_fetch_add_explicit(&l->next, 1, memory_order_relaxed);
 	while (atomic_load_explicit(&l->owner, memory_order_acquire) != me) {
