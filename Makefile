@@ -28,13 +28,14 @@ KSRCS := $(wildcard kern/*.c lib/*.c arch/$(ARCH)/*.c tests/kern/*.c)
 KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
-# Host unit tests: tests/host/test_X.c links with the kernel sources it names below.
-HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch gather sysarg strerror
+# Host unit tests: tests/host/test_X.c links with the kernel (or lib/) sources it names below.
+HOST_TESTS := fmt fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror
 host_srcs_fmt    := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
 host_srcs_heap   := kern/heap.c
-host_srcs_elf    := kern/elf.c
+host_srcs_elf    := lib/elf.c
+host_srcs_cpio   := lib/cpio.c
 host_srcs_handle := kern/handle.c
 host_srcs_vmmap  := kern/vmmap.c
 host_srcs_epoch  := kern/epoch.c
@@ -51,7 +52,7 @@ include user/rt/hosted/hosted.mk
 .PHONY: all kernel run test check bench gdb host-tests deps clean negctl ubsan irqoff fuzz finject deps-test compare bench-hosted hosted lockcheck \
 	abi-doc check-abi-doc
 all: kernel
-kernel: $(BUILD)/kernel.bin
+kernel: $(BUILD)/kernel.bin $(BUILD)/boot.cpio
 
 deps:
 	@./tools/deps.sh

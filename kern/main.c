@@ -93,6 +93,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	boot_arg("mode", mode, sizeof mode);
 	boot_arg("ktest", filter, sizeof filter);
 	memory_init(strcmp(mode, "test") == 0);
+	uprog_init();
 	sched_init_cpu(); // kmain becomes cpu0's idle thread: it runs when nothing else does
 	arch_timer_init();
 	arch_start_aps();

@@ -11,7 +11,7 @@
 #include "kern/kheap.h"
 #include "kern/frame.h"
 #include "kern/sched.h"
-#include "kern/elf.h"
+#include "lib/elf.h"
 #include "kern/boot.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
@@ -165,16 +165,19 @@ static void entry_outside(uint8_t *img, size_t len) { (void)len; uint64_t e = 0x
 
 static int load_copy(corrupt_fn fn, size_t keep)
 {
-	const struct uprog *p = uprog_find("hello");
-	size_t len = (size_t)(p->end - p->start);
+	struct uprog p;
+	int err = uprog_find("hello", &p);
+	if (err != E_OK)
+		return err;
+	size_t len = (size_t)(p.end - p.start);
 	uint8_t *img = kmalloc(len);
 	if (!img)
 		return E_NOMEM;
-	memcpy(img, p->start, len);
+	memcpy(img, p.start, len);
 	if (fn)
 		fn(img, len);
 	struct space *s;
-	int err = space_create(&s, NULL);
+	err = space_create(&s, NULL);
 	if (err == E_OK) {
 		uintptr_t entry, stack;
 		err = uprog_load(s, img, keep ? keep : len, &entry, &stack);
