@@ -1,5 +1,6 @@
 # pagoda: `make run` boots the demo, `make test` runs every test, `make bench` measures.
-# Variables: SMP (CPUs, default 4), MEM (RAM, default 512M), ARCH (x86_64).
+# Variables: SMP (CPUs, default 4), MEM (RAM, default 512M), ARCH (x86_64); make run
+# PROG=name ARGS="..." runs user/prog/name.c alone.
 ARCH  ?= x86_64
 SMP   ?= 4
 MEM   ?= 512M
@@ -87,12 +88,16 @@ $(BUILD)/kernel.bin: $(BUILD)/kernel.elf
 # The one QEMU command line is tools/runproc.py's (the test runner and benchmarks use it too).
 BOOT = QEMU=$(QEMU) python3 tools/runproc.py --build $(BUILD) --smp $(SMP) --mem $(MEM)
 
-# The demo exits QEMU itself (status 33 = success), so `make run` ends on its own.
+# The kernel starts init, which runs the demo, or with PROG=name [ARGS="a b"] just
+# user/prog/name.c (with those arguments: the command line's words after "--" are
+# init's). init's end exits QEMU (status 33 = success), so `make run` ends on its own.
+RUN_APPEND = mode=demo$(if $(PROG), -- $(PROG) $(ARGS))
 run: deps kernel
-	@$(BOOT) --append "mode=demo"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
+	@[ -z "$(PROG)" ] || [ -f user/prog/$(PROG).c ] || { echo "run: no program user/prog/$(PROG).c"; exit 1; }
+	@$(BOOT) --append "$(RUN_APPEND)"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
 
 gdb: deps kernel
-	$(BOOT) --append "mode=demo" -s -S
+	$(BOOT) --append "$(RUN_APPEND)" -s -S
 
 .SECONDEXPANSION:
 $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) Makefile

@@ -26,6 +26,7 @@ extern struct boot_info boot_info;
 // or the required memory map is missing.
 int boot_parse_multiboot(uint32_t magic, uint64_t mbi_pa);
 // Value of "key=value" in the command line, copied into buf; 0 if found, E_NOENT if not.
+// Words after a "--" are init's arguments, not the kernel's: they are not searched.
 int boot_arg(const char *key, char *buf, size_t n);
 
 #endif

@@ -482,6 +482,7 @@ void space_get_stats(struct space *s, struct space_stats *out)
 	out->mappings = space_dead(s) ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
 	out->vcpus = atomic_load(&s->nvcpus);
 	out->faults = atomic_load(&s->faults);
+	out->exit_status = atomic_load(&s->exit_status);
 	spin_unlock(&s->lock);
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include "kern/finject.h"
 #include "kern/space.h"
+#include "kern/resource.h"
 #include "kern/mem.h"
 #include "kern/notify.h"
 #include "kern/vcpu.h"
@@ -282,6 +283,16 @@ static int64_t sys_set_budget(handle_t space, uint64_t ipis_per_tick)
 	space_set_budget(s, ipis_per_tick);
 	obj_unref(&s->obj);
 	return E_OK;
+}
+
+static int64_t sys_kernel_stat(handle_t resource, int which)
+{
+	struct object *o;
+	int err = space_handle_get(self(), resource, OBJ_RESOURCE, R_READ, &o);
+	if (err != E_OK)
+		return err;
+	obj_unref(o); // static: the kernel's reference keeps it
+	return resource_stat(which);
 }
 
 // ---- The table: one entry per syscalls.def line ---------------------------------------

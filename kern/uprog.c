@@ -19,8 +19,8 @@
 #include "include/pagoda/errors.h"
 #include <arch/paging.h>
 
-#define USTACK_TOP   0x7ffffff00000UL
-#define USTACK_PAGES 16
+#define USTACK_TOP   PG_STACK_TOP // abi.h: the layout pg_spawn makes too
+#define USTACK_PAGES PG_STACK_PAGES
 
 // Written at boot (uprog_init), read-only after.
 static const uint8_t *mod_va[BOOT_MAX_MODS];
@@ -77,16 +77,23 @@ static void mem_write(struct mem *m, uint64_t off, const uint8_t *src, uint64_t 
 	}
 }
 
+int uprog_mem_with(struct space *payer, uint64_t len, const uint8_t *data, uint64_t doff, uint64_t dlen,
+		   struct mem **out)
+{
+	int err = mem_create(payer, len, out);
+	if (err == E_OK && data)
+		mem_write(*out, doff, data, dlen);
+	return err;
+}
+
 // A fresh mem object of len bytes mapped at va; data (may be NULL) copied in at doff.
 static int map_new(struct space *s, uintptr_t va, uint64_t len, unsigned prot,
 		   const uint8_t *data, uint64_t doff, uint64_t dlen)
 {
 	struct mem *m;
-	int err = mem_create(s, len, &m);
+	int err = uprog_mem_with(s, len, data, doff, dlen, &m);
 	if (err != E_OK)
 		return err;
-	if (data)
-		mem_write(m, doff, data, dlen);
 	err = space_map(s, va, m, 0, len, prot, PROT_ALL);
 	obj_unref(&m->obj); // the mapping holds it now (or nothing, on error)
 	return err;

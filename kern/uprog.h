@@ -26,6 +26,11 @@ const uint8_t *uprog_module(size_t i);
 int uprog_find(const char *name, struct uprog *out);
 
 struct space;
+struct mem;
+// A new mem object of len bytes (a page multiple) charged to payer, with data[0, dlen)
+// copied in at byte doff (data may be NULL: all zeros). One reference, the caller's.
+int uprog_mem_with(struct space *payer, uint64_t len, const uint8_t *data, uint64_t doff, uint64_t dlen,
+		   struct mem **out);
 // Loads an ELF image into s (segments, plus a stack): E_OK with the entry point and
 // the stack top, or the loader's error (elf_parse's for a malformed image). On
 // error, what was mapped stays in s and goes with it.

@@ -220,6 +220,14 @@ static const struct bad handle_cases[] = {
 	{ "space_stats a mem", SYS_SPACE_STATS, { PH(HM), PH(STK) - 256 }, E_TYPE },
 	{ "set_budget H_SELF", SYS_SET_BUDGET, { H_SELF, 10 }, E_RIGHTS },
 	{ "set_budget a mem", SYS_SET_BUDGET, { PH(HM), 10 }, E_TYPE },
+	// Only init holds the resource handle: anything else is refused.
+	{ "kernel_stat unused", SYS_KERNEL_STAT, { 200, KSTAT_HEAP_BYTES }, E_BADH },
+	{ "kernel_stat closed", SYS_KERNEL_STAT, { PH(HCLOSED), KSTAT_HEAP_BYTES }, E_BADH },
+	{ "kernel_stat -1", SYS_KERNEL_STAT, { -1UL, KSTAT_HEAP_BYTES }, E_BADH },
+	{ "kernel_stat H_SELF (a space)", SYS_KERNEL_STAT, { H_SELF, KSTAT_HEAP_BYTES }, E_TYPE },
+	{ "kernel_stat a mem", SYS_KERNEL_STAT, { PH(HM), KSTAT_FREE_FRAMES }, E_TYPE },
+	{ "kernel_stat a notify", SYS_KERNEL_STAT, { PH(HN), KSTAT_MEM_FRAMES }, E_TYPE },
+	{ "kernel_stat a space, bad counter", SYS_KERNEL_STAT, { H_SELF, 99 }, E_TYPE },
 };
 
 // High bits above a valid value in every argument the kernel narrows (handles, prot,
@@ -264,6 +272,7 @@ static const struct bad narrow_cases[] = {
 	{ "cpu_tlb_ipis -1", SYS_CPU_TLB_IPIS, { -1UL }, E_INVAL },
 	{ "cpu_tlb_ipis -1 as 32 bits", SYS_CPU_TLB_IPIS, { 0xffffffffUL }, E_INVAL },
 	{ "set_budget H_SELF + 1<<32 (not H_SELF's E_RIGHTS)", SYS_SET_BUDGET, { H_SELF | HI, 10 }, E_BADH },
+	{ "kernel_stat H_SELF + 1<<32", SYS_KERNEL_STAT, { H_SELF | HI, KSTAT_HEAP_BYTES }, E_BADH },
 	{ "notify_signal notify + 1<<32", SYS_NOTIFY_SIGNAL, { PH(HN_2_32), 1 }, E_BADH },
 	{ "notify_wait notify + 1<<32", SYS_NOTIFY_WAIT, { PH(HN_2_32) }, E_BADH },
 };
