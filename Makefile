@@ -168,7 +168,8 @@ finject: deps kernel
 	@python3 tools/runtests.py --build $(BUILD) --smp "" --finject $(POINTS) --timeout 36000
 
 # One test boot and its KTAP report: make check T=<ktest name prefix> [SMP=n] [MEM=m].
-# The user test programs run from the ktests user_<program> (tests/kern/test_user.c).
+# The user test programs run under init's test runner as cases user_<program>
+# (user/init/testrun.c); other prefixes name in-kernel ktests.
 check: deps kernel
 	@[ -n "$(T)" ] || { echo "check: say which tests, e.g. make check T=user_lazy SMP=2"; exit 1; }
 	@python3 tools/runtests.py --build $(BUILD) --smp $(SMP) --mem $(MEM) --only "$(T)"

@@ -29,7 +29,9 @@ ULIB := $(UBUILD)/libpagoda.a
 # Programs: one .c file each; the name is the file name without .c, and must be unique.
 # user/init/init.c is the root task (the one program the kernel starts); user/prog/
 # holds what `make run PROG=name` may run.
-UPROG_SRCS := $(sort $(wildcard tests/user/*.c user/prog/*.c user/init/*.c))
+UPROG_SRCS := $(sort $(wildcard tests/user/*.c user/prog/*.c) user/init/init.c)
+# init's other files (its test runner) are linked into it.
+INIT_OBJS := $(patsubst user/init/%.c,$(UBUILD)/init/%.o,$(filter-out user/init/init.c,$(wildcard user/init/*.c)))
 UPROG_NAMES := $(notdir $(basename $(UPROG_SRCS)))
 ifneq ($(words $(UPROG_NAMES)),$(words $(sort $(UPROG_NAMES))))
 $(error user.mk: two programs share a name in tests/user/ and user/prog/: $(UPROG_NAMES))
@@ -78,14 +80,21 @@ $(UBUILD)/prog/%.o: user/prog/%.c user/user.mk
 
 # Static pattern rules: every file in the chain is named explicitly, so make never
 # deletes one as an intermediate. libpagoda and libgcc may each need the other.
-$(UBUILD)/prog/%.o: user/init/%.c user/user.mk
+$(UBUILD)/prog/init.o: user/init/init.c user/user.mk
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"
 	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
 
+$(UBUILD)/init/%.o: user/init/%.c user/user.mk
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $<"
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(UBUILD)/init.elf: $(INIT_OBJS)
+
 $(UPROG_ELFS): $(UBUILD)/%.elf: $(UCRT0) $(UBUILD)/prog/%.o $(ULIB) user/user.ld user/user.mk
 	@echo "  ULD   $@"
-	$(Q)$(CC) $(ULDFLAGS) -o $@ $(UCRT0) $(UBUILD)/prog/$*.o \
+	$(Q)$(CC) $(ULDFLAGS) -o $@ $(UCRT0) $(UBUILD)/prog/$*.o $(filter $(UBUILD)/init/%.o,$^) \
 		-Wl,--start-group $(ULIB) $(LIBGCC) -Wl,--end-group
 
 $(UPROG_BOOT): $(UBUILD)/boot/%: $(UBUILD)/%.elf
@@ -106,7 +115,7 @@ $(BOOT_ARCHIVE): $(UBUILD)/uprogs.list $(UPROG_BOOT)
 		cpio -o -H newc --quiet --reproducible --owner=0:0 > $(abspath $@).tmp
 	$(Q)mv $@.tmp $@
 
--include $(wildcard $(UBUILD)/lib/*.d $(UBUILD)/klib/*.d $(UBUILD)/prog/*.d)
+-include $(wildcard $(UBUILD)/lib/*.d $(UBUILD)/klib/*.d $(UBUILD)/prog/*.d $(UBUILD)/init/*.d)
 
 # Restore the default goal (empty: the next target the top Makefile defines, `all`).
 .DEFAULT_GOAL := $(UPREV_GOAL)

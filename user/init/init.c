@@ -1,11 +1,13 @@
 // init.c: the root task, the one program the kernel starts (kern/roottask.c). It finds
 // the boot archive among its boot modules, and runs from it what the command line's
-// words after "--" name (`make run PROG=name ARGS=...`), or else the demo: hello on
-// every CPU, one after another, then the GC demo. It reports how each ended, and its
-// own end (status 0 when all went well) ends the machine. See docs/boot.md.
+// words after "--" name (`make run PROG=name ARGS=...`), or the user test programs
+// for "-t [prefix]" (testrun.c), or else the demo: hello on every CPU, one after
+// another, then the GC demo. It reports how each ended, and its own end (status 0
+// when all went well) ends the machine. See docs/boot.md.
 #include "pagoda.h"
 #include "include/pagoda/bootinfo.h"
 #include "lib/cpio.h"
+#include "testrun.h"
 
 #define ARCHIVE_VA 0x100000000000UL // where init maps the boot archive, read-only
 #define MAX_ARGS   32
@@ -126,7 +128,10 @@ int main(uint64_t arg)
 		return 1;
 	static char buf[sizeof bi->cmdline];
 	static const char *words[MAX_ARGS + 1];
-	if (init_args(bi->cmdline, buf, sizeof buf, words) > 0)
+	int n = init_args(bi->cmdline, buf, sizeof buf, words);
+	if (n > 0 && strcmp(words[0], "-t") == 0) // the test runner (tools/runtests.py)
+		return testrun(bi, archive, archive_len, n > 1 ? words[1] : "") ? 1 : 0;
+	if (n > 0)
 		return run(words, -1) == 0 ? 0 : 1;
 	return demo(bi);
 }
