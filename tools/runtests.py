@@ -123,6 +123,30 @@ def run_fault_child(build, timeout):
            None if ok else log)
     print(f"fault child: {'reported as expected' if ok else 'NOT reported'}")
 
+def run_bad_archives(build, timeout):
+    """A boot archive that is not one must end the boot with a clear message and the
+    failure status, not a panic or a hang: cut short (init is found, the archive is
+    then refused by init), its magic broken (no init for the kernel to start), none."""
+    with open(os.path.join(build, "boot.cpio"), "rb") as f:
+        good = f.read()
+    cases = [("truncated", good[:len(good) * 2 // 3], "is not a boot archive: data truncated"),
+             ("bad magic", b"070707" + good[6:], 'no program "init" in the boot archive'),
+             ("no archive", None, "no boot archive")]
+    with tempfile.TemporaryDirectory() as d:
+        for what, data, want in cases:
+            cmd = qemu_cmd(build, 1, "256M", "mode=demo")
+            i = cmd.index("-initrd")
+            if data is None:
+                del cmd[i:i + 2]
+            else:
+                cmd[i + 1] = os.path.join(d, "bad.cpio")
+                with open(cmd[i + 1], "wb") as f:
+                    f.write(data)
+            status, log, _ = run(cmd, timeout)
+            ok = status == FAILURE and want in log and "PANIC" not in log
+            record(ok, f"bad boot archive ({what}) is refused clearly (status {status})", None if ok else log)
+            print(f"bad boot archive ({what}): {'refused' if ok else 'NOT refused as expected'}")
+
 def run_ubsan(build, timeout):
     """The kernel built with -fsanitize=undefined runs every test; then a boot that
     overflows a signed int on purpose must be caught, reported with file:line, and
@@ -214,6 +238,7 @@ def main():
         run_ktests(a.build, 2, "6G", a.timeout)  # frames above 4 GiB
         run_ktests(a.build, 2, "6G", a.timeout, "user_")
         run_fault_child(a.build, 60)
+        run_bad_archives(a.build, 60)
     if a.negctl:
         for smp in (2, 4):  # one worker; three workers sharing the host's two cores
             run_negative_control(a.negctl, smp, a.timeout)

@@ -165,6 +165,68 @@ static int fuzz(const struct ucase *c)
 	return 0;
 }
 
+// ---- pg_spawn refuses malformed images, as the kernel's loader does -----------------
+
+#define BAD_VA 0x110000000000UL // a writable copy of hello, corrupted in turn
+
+struct corrupt {
+	const char *what;
+	size_t at;         // bytes patched at this offset (or, with len set, the image cut)
+	uint64_t value;
+	size_t vlen;       // bytes of value written; 0: cut the image to `at` bytes
+	int want;
+};
+
+static const struct corrupt corrupts[] = {
+	{ "bad magic", 1, 'X', 1, E_INVAL },
+	{ "32-bit class", 4, 1, 1, E_INVAL },
+	{ "phoff far past the end", 32, 1ull << 40, 8, E_INVAL },
+	{ "truncated to 100 bytes", 100, 0, 0, E_INVAL },
+	{ "truncated to the header", 64, 0, 0, E_INVAL },
+	{ "entry outside every segment", 24, 0x1000, 8, E_RANGE },
+	{ "ET_DYN (a PIE)", 16, 3, 2, E_INVAL },
+};
+
+static int spawn_bad(const struct ucase *c)
+{
+	(void)c;
+	struct cpio_entry e;
+	const char *why;
+	if (cpio_find(ar, ar_len, "hello", &e, &why) != E_OK) {
+		pg_printf("    # no hello in the archive\n");
+		return failures++, 0;
+	}
+	size_t size = (e.size + 4095) & ~4095UL;
+	handle_t m = pg_mem_create(size);
+	if (m < 0 || pg_map(H_SELF, BAD_VA, m, 0, size, PROT_READ | PROT_WRITE) != E_OK) {
+		pg_printf("    # no room for a copy of hello\n");
+		return failures++, 0;
+	}
+	uint8_t *img = (uint8_t *)BAD_VA;
+	for (size_t i = 0; i < sizeof corrupts / sizeof corrupts[0]; i++) {
+		const struct corrupt *k = &corrupts[i];
+		memcpy(img, e.data, e.size);
+		size_t len = k->vlen ? e.size : k->at;
+		if (k->vlen)
+			memcpy(img + k->at, &k->value, k->vlen);
+		struct pg_spawn_opts o = { .cpu = -1 };
+		why = NULL;
+		handle_t h = pg_spawn(img, len, &o, &why);
+		if (h != k->want || !why) {
+			pg_printf("    # pg_spawn of hello, %s: %d (%s), want %s\n", k->what, h, why ? why : "no reason",
+				  pg_strerror(k->want));
+			failures++;
+		}
+		if (h >= 0) {
+			pg_space_delete(h);
+			pg_handle_close(h);
+		}
+	}
+	pg_unmap(H_SELF, BAD_VA, size, 0);
+	pg_handle_close(m);
+	return 0;
+}
+
 #define ONE(n) { "user_" #n, { { #n, 0, 0 } }, 0, 0, NULL }
 static const struct ucase cases[] = {
 	ONE(ulib), ONE(umode), ONE(handles), ONE(badinput), ONE(coherence), ONE(targeting), ONE(lazy),
@@ -181,6 +243,8 @@ static const struct ucase cases[] = {
 	ONE(selfdelete),
 	// A fault no upcall handles stops the vcpu and is reported; the space still goes.
 	{ "user_unhandled_fault_stops_vcpu", { { "faulty", 0, 0 } }, -1, 1, NULL },
+	// Malformed ELF images get lib/elf.c's error and reason, and leave nothing behind.
+	{ "user_spawn_malformed_images_fail", { { NULL, 0, 0 } }, 0, 0, spawn_bad },
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -235,18 +299,25 @@ static void resource_checks(void)
 			pg_printf("    # kernel_stat(%d) failed\n", i), failures++;
 }
 
+static void warm_tables(uintptr_t va)
+{
+	handle_t m = pg_mem_create(4096);
+	if (m >= 0 && pg_map(H_SELF, va, m, 0, 4096, PROT_READ) == E_OK)
+		pg_unmap(H_SELF, va, 4096, 0);
+	if (m >= 0)
+		pg_handle_close(m);
+}
+
 // Each case as a KTAP result line; returns the number that failed.
 int testrun(const struct pg_bootinfo *info, const void *archive, size_t len, const char *filter)
 {
 	bi = info, ar = archive, ar_len = len;
 	uint64_t calls = boot_number("fuzzcalls", 0), seed = boot_number("fuzzseed", 0);
 	fuzz_arg = (seed << 32) | (calls & 0xffffffffu);
-	// Warm up the tables of pg_spawn's scratch range in init, which stay once made.
-	handle_t m = pg_mem_create(4096);
-	if (m >= 0 && pg_map(H_SELF, PG_SPAWN_SCRATCH, m, 0, 4096, PROT_READ) == E_OK)
-		pg_unmap(H_SELF, PG_SPAWN_SCRATCH, 4096, 0);
-	if (m >= 0)
-		pg_handle_close(m);
+	// Page tables stay once made: make init's own (for pg_spawn's scratch range, and
+	// the copy spawn_bad corrupts) before any case measures them.
+	warm_tables(PG_SPAWN_SCRATCH);
+	warm_tables(BAD_VA);
 	int n = 1, passed = 0, failed = 0;
 	for (size_t i = 0; i < NCASES; i++)
 		n += selected(cases[i].name, filter);
