@@ -68,7 +68,6 @@ static int start(const struct uprog *p, struct space **out)
 	struct pg_bootinfo *bi = kmalloc(sizeof *bi);
 	if (!bi)
 		return E_NOMEM;
-	memset(bi, 0, sizeof *bi);
 	*bi = (struct pg_bootinfo){ .magic = PG_BOOTINFO_MAGIC, .version = 1, .ncpus = ncpus_online };
 	strlcpy(bi->cmdline, boot_info.cmdline, sizeof bi->cmdline);
 	struct space *s;
