@@ -661,6 +661,9 @@ static void teardown(struct space *s)
 	gather_defer_root(&g, s->root);
 	s->root = 0;
 	gather_finish(&g);
+	if (s->exit_watch) // nobody fired it: no vcpu ran since it was set
+		obj_unref(&s->exit_watch->obj);
+	s->exit_watch = NULL;
 	struct handle e;
 	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {
 		htable_close(&s->handles, i, &e);
@@ -792,9 +795,46 @@ void space_vcpu_unlink(struct space *s, struct vcpu *v)
 	spin_unlock(&s->lock);
 }
 
+// Fires s's exit watch if s has no vcpu left. The watcher stores its watch under the
+// lock and then reads nvcpus; the last vcpu drops nvcpus and then takes the lock: one
+// of the two sees the other's step, and taking the watch under the lock fires it once.
+static void check_watch(struct space *s)
+{
+	if (atomic_load(&s->nvcpus) != 0)
+		return;
+	spin_lock(&s->lock);
+	struct notify *n = s->exit_watch;
+	uint64_t bits = s->exit_bits;
+	s->exit_watch = NULL;
+	spin_unlock(&s->lock);
+	if (n) {
+		notify_signal(n, bits, NULL); // the kernel pays: one wake-up per watch set
+		obj_unref(&n->obj);
+	}
+}
+
+int space_watch(struct space *s, struct notify *n, uint64_t bits)
+{
+	spin_lock(&s->lock);
+	if (space_dead(s)) { // teardown has dropped, or will drop, the watch it saw
+		spin_unlock(&s->lock);
+		return E_NOENT;
+	}
+	struct notify *old = s->exit_watch;
+	obj_ref(&n->obj);
+	s->exit_watch = n;
+	s->exit_bits = bits;
+	spin_unlock(&s->lock);
+	if (old)
+		obj_unref(&old->obj);
+	check_watch(s);
+	return E_OK;
+}
+
 void space_vcpu_gone(struct space *s)
 {
 	atomic_fetch_sub(&s->nvcpus, 1);
+	check_watch(s);
 	try_teardown(s);
 	obj_unref(&s->obj);
 }

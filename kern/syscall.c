@@ -285,6 +285,23 @@ static int64_t sys_set_budget(handle_t space, uint64_t ipis_per_tick)
 	return E_OK;
 }
 
+// Handles are checked first, then the bits, as notify_signal does.
+static int64_t sys_space_watch(handle_t space, handle_t notify, uint64_t bits)
+{
+	struct space *s;
+	struct notify *n;
+	int err = get_space(space, R_READ, &s);
+	if (err != E_OK)
+		return err;
+	err = space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
+	if (err == E_OK) {
+		err = bits == 0 || (bits & ~NOTIFY_BITS) ? E_INVAL : space_watch(s, n, bits);
+		obj_unref(&n->obj);
+	}
+	obj_unref(&s->obj);
+	return err;
+}
+
 static int64_t sys_kernel_stat(handle_t resource, int which)
 {
 	struct object *o;

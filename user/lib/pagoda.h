@@ -77,8 +77,9 @@ struct pg_exit {
 	int status;       // the first non-zero status a vcpu stopped with (-1: a fault), else 0
 	uint32_t faults;  // vcpus stopped by a fault no upcall took
 };
-// Waits (yielding) until every vcpu of the space has stopped: E_OK and *out, or
-// space_stats' error. The space stays: delete it (pg_space_delete) to free it.
+// Waits (blocked in notify_wait, woken by the kernel through space_watch) until every
+// vcpu of the space has stopped: E_OK and *out, or the error of the call that failed.
+// The space stays: delete it (pg_space_delete) to free it.
 int pg_wait(handle_t space, struct pg_exit *out);
 // argc and *argv from main's arg when it is PG_ARGS_VA (started by pg_spawn with argv),
 // else 0 and *argv NULL.

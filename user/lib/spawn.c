@@ -114,12 +114,19 @@ handle_t pg_spawn(const void *img, size_t len, const struct pg_spawn_opts *o, co
 	return err;
 }
 
+// Blocks on a notify the kernel signals when the space's last vcpu stops (space_watch),
+// then reads how it ended. The notify is made per call and closed after.
 int pg_wait(handle_t space, struct pg_exit *out)
 {
 	struct space_stats st;
-	int err;
-	while ((err = pg_space_stats(space, &st)) == E_OK && st.vcpus > 0)
-		pg_yield();
+	handle_t n = pg_notify_create();
+	if (n < 0)
+		return n;
+	long r = pg_space_watch(space, n, 1);
+	while (r == E_OK && (r = pg_notify_wait(n)) == E_TIMEOUT)
+		; // a timer this vcpu had set ended the wait early: the watch still holds
+	pg_handle_close(n);
+	int err = r < 0 ? (int)r : pg_space_stats(space, &st);
 	if (err == E_OK)
 		*out = (struct pg_exit){ (int)st.exit_status, (uint32_t)st.faults };
 	return err;
