@@ -795,22 +795,26 @@ void space_vcpu_unlink(struct space *s, struct vcpu *v)
 	spin_unlock(&s->lock);
 }
 
-// Fires s's exit watch if s has no vcpu left. The watcher stores its watch under the
-// lock and then reads nvcpus; the last vcpu drops nvcpus and then takes the lock: one
-// of the two sees the other's step, and taking the watch under the lock fires it once.
-static void check_watch(struct space *s)
+// Takes s's exit watch if s has no vcpu left (NULL if it has, or has no watch). The
+// watcher stores its watch under the lock and then reads nvcpus; the last vcpu drops
+// nvcpus and then takes the lock: one of the two sees the other's step, and taking
+// the watch under the lock makes it fire once.
+static struct notify *take_watch(struct space *s, uint64_t *bits)
 {
 	if (atomic_load(&s->nvcpus) != 0)
-		return;
+		return NULL;
 	spin_lock(&s->lock);
 	struct notify *n = s->exit_watch;
-	uint64_t bits = s->exit_bits;
+	*bits = s->exit_bits;
 	s->exit_watch = NULL;
 	spin_unlock(&s->lock);
-	if (n) {
-		notify_signal(n, bits, NULL); // the kernel pays: one wake-up per watch set
-		obj_unref(&n->obj);
-	}
+	return n;
+}
+
+static void fire_watch(struct notify *n, uint64_t bits)
+{
+	notify_signal(n, bits, NULL); // the kernel pays: one wake-up per watch set
+	obj_unref(&n->obj);           // the waiter's handle keeps it, if it kept one
 }
 
 int space_watch(struct space *s, struct notify *n, uint64_t bits)
@@ -827,16 +831,22 @@ int space_watch(struct space *s, struct notify *n, uint64_t bits)
 	spin_unlock(&s->lock);
 	if (old)
 		obj_unref(&old->obj);
-	check_watch(s);
+	if ((n = take_watch(s, &bits)))
+		fire_watch(n, bits);
 	return E_OK;
 }
 
 void space_vcpu_gone(struct space *s)
 {
 	atomic_fetch_sub(&s->nvcpus, 1);
-	check_watch(s);
+	uint64_t bits;
+	struct notify *n = take_watch(s, &bits);
 	try_teardown(s);
 	obj_unref(&s->obj);
+	// Last: the watcher may count the kernel heap as soon as it wakes, and the space's
+	// vcpus (and this reference) are gone by then.
+	if (n)
+		fire_watch(n, bits);
 }
 
 void space_destroy(struct space *s)

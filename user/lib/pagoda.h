@@ -79,7 +79,8 @@ struct pg_exit {
 };
 // Waits (blocked in notify_wait, woken by the kernel through space_watch) until every
 // vcpu of the space has stopped: E_OK and *out, or the error of the call that failed.
-// The space stays: delete it (pg_space_delete) to free it.
+// The space stays: delete it (pg_space_delete) to free it. One caller at a time (it
+// keeps one notify for all its waits).
 int pg_wait(handle_t space, struct pg_exit *out);
 // argc and *argv from main's arg when it is PG_ARGS_VA (started by pg_spawn with argv),
 // else 0 and *argv NULL.

@@ -115,17 +115,18 @@ handle_t pg_spawn(const void *img, size_t len, const struct pg_spawn_opts *o, co
 }
 
 // Blocks on a notify the kernel signals when the space's last vcpu stops (space_watch),
-// then reads how it ended. The notify is made per call and closed after.
+// then reads how it ended. The notify is made once and kept: the kernel drops the
+// watch's reference on it just after the signal, so a notify closed at once could be
+// freed a moment after pg_wait returned, under a leak check's nose.
 int pg_wait(handle_t space, struct pg_exit *out)
 {
+	static handle_t n = -1;
 	struct space_stats st;
-	handle_t n = pg_notify_create();
-	if (n < 0)
+	if (n < 0 && (n = pg_notify_create()) < 0)
 		return n;
 	long r = pg_space_watch(space, n, 1);
 	while (r == E_OK && (r = pg_notify_wait(n)) == E_TIMEOUT)
 		; // a timer this vcpu had set ended the wait early: the watch still holds
-	pg_handle_close(n);
 	int err = r < 0 ? (int)r : pg_space_stats(space, &st);
 	if (err == E_OK)
 		*out = (struct pg_exit){ (int)st.exit_status, (uint32_t)st.faults };
