@@ -1,5 +1,6 @@
 # pagoda: `make run` boots the demo, `make test` runs every test, `make bench` measures.
-# Variables: SMP (CPUs, default 4), MEM (RAM, default 512M), ARCH (x86_64).
+# Variables: SMP (CPUs, default 4), MEM (RAM, default 512M), ARCH (x86_64); make run
+# PROG=name ARGS="..." runs user/prog/name.c alone.
 ARCH  ?= x86_64
 SMP   ?= 4
 MEM   ?= 512M
@@ -28,13 +29,14 @@ KSRCS := $(wildcard kern/*.c lib/*.c arch/$(ARCH)/*.c tests/kern/*.c)
 KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
-# Host unit tests: tests/host/test_X.c links with the kernel sources it names below.
-HOST_TESTS := fmt fpool memmap heap elf handle vmmap epoch gather sysarg strerror multiboot2
+# Host unit tests: tests/host/test_X.c links with the kernel (or lib/) sources it names below.
+HOST_TESTS := fmt fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2
 host_srcs_fmt    := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
 host_srcs_heap   := kern/heap.c
-host_srcs_elf    := kern/elf.c
+host_srcs_elf    := lib/elf.c
+host_srcs_cpio   := lib/cpio.c
 host_srcs_handle := kern/handle.c
 host_srcs_vmmap  := kern/vmmap.c
 host_srcs_epoch  := kern/epoch.c
@@ -52,7 +54,7 @@ include user/rt/hosted/hosted.mk
 .PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff fuzz finject deps-test compare bench-hosted hosted lockcheck \
 	abi-doc check-abi-doc
 all: kernel
-kernel: $(BUILD)/kernel.bin
+kernel: $(BUILD)/kernel.bin $(BUILD)/boot.cpio
 
 deps:
 	@./tools/deps.sh
@@ -87,19 +89,23 @@ $(BUILD)/kernel.bin: $(BUILD)/kernel.elf
 # The one QEMU command line is tools/runproc.py's (the test runner and benchmarks use it too).
 BOOT = QEMU=$(QEMU) python3 tools/runproc.py --build $(BUILD) --smp $(SMP) --mem $(MEM)
 
-# The demo exits QEMU itself (status 33 = success), so `make run` ends on its own.
+# The kernel starts init, which runs the demo, or with PROG=name [ARGS="a b"] just
+# user/prog/name.c (with those arguments: the command line's words after "--" are
+# init's). init's end exits QEMU (status 33 = success), so `make run` ends on its own.
+RUN_APPEND = mode=demo$(if $(PROG), -- $(PROG) $(ARGS))
 run: deps kernel
-	@$(BOOT) --append "mode=demo"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
+	@[ -z "$(PROG)" ] || [ -f user/prog/$(PROG).c ] || { echo "run: no program user/prog/$(PROG).c"; exit 1; }
+	@$(BOOT) --append "$(RUN_APPEND)"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
 
 gdb: deps kernel
-	$(BOOT) --append "mode=demo" -s -S
+	$(BOOT) --append "$(RUN_APPEND)" -s -S
 
 # The GRUB image for BIOS and UEFI (docs/boot.md): kernel.elf by multiboot2, with
 # ISO_CMDLINE and the files in ISO_MODULES as module2 modules (named by file name).
 # make run-iso [FW=uefi] boots it (FW=bios, SeaBIOS, by default).
 ISO := $(BUILD)/pagoda.iso
 ISO_CMDLINE ?= mode=demo
-ISO_MODULES ?=
+ISO_MODULES ?= $(BUILD)/boot.cpio
 FW ?= bios
 iso: $(ISO)
 # The image also depends on the variables: their values are kept in iso.args.
@@ -183,7 +189,8 @@ finject: deps kernel
 	@python3 tools/runtests.py --build $(BUILD) --smp "" --finject $(POINTS) --timeout 36000
 
 # One test boot and its KTAP report: make check T=<ktest name prefix> [SMP=n] [MEM=m].
-# The user test programs run from the ktests user_<program> (tests/kern/test_user.c).
+# The user test programs run under init's test runner as cases user_<program>
+# (user/init/testrun.c); other prefixes name in-kernel ktests.
 check: deps kernel
 	@[ -n "$(T)" ] || { echo "check: say which tests, e.g. make check T=user_lazy SMP=2"; exit 1; }
 	@python3 tools/runtests.py --build $(BUILD) --smp $(SMP) --mem $(MEM) --only "$(T)"

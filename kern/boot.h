@@ -34,6 +34,7 @@ int boot_parse_multiboot(uint32_t magic, uint64_t mbi_pa);
 // `below`: where the AP trampoline goes (real mode needs it under 1 MiB). E_NOENT if none.
 int boot_low_page(uint64_t below, uint64_t *pa);
 // Value of "key=value" in the command line, copied into buf; 0 if found, E_NOENT if not.
+// Words after a "--" are init's arguments, not the kernel's: they are not searched.
 int boot_arg(const char *key, char *buf, size_t n);
 
 #endif

@@ -96,4 +96,14 @@ void *kva_map_mmio(uint64_t pa, size_t npages)
 	return (void *)va;
 }
 
+// Frames the allocator never hands out (boot modules): mapped, never backed or freed.
+void *kva_map_ro(uint64_t pa, size_t npages)
+{
+	uintptr_t va = reserve(npages);
+	for (size_t i = 0; i < npages; i++)
+		if (pt_map(kernel_cr3, va + i * PAGE_SIZE, pa + i * PAGE_SIZE, PTE_G | PTE_NX) != E_OK)
+			return NULL;
+	return (void *)va;
+}
+
 size_t kva_pages_mapped(void) { return atomic_load_explicit(&mapped, memory_order_relaxed); }

@@ -1,5 +1,5 @@
 // main.c: the boot sequence, in dependency order, then the mode the command line asks
-// for: the demo (default), the in-kernel tests, the benchmarks, or a deliberate fault.
+// for: start init (default), the in-kernel tests, the benchmarks, or a deliberate fault.
 #include "kern/boot.h"
 #include "kern/console.h"
 #include "kern/frame.h"
@@ -7,6 +7,7 @@
 #include "kern/idle.h"
 #include "kern/sched.h"
 #include "kern/uprog.h"
+#include "kern/roottask.h"
 #include "kern/ktest.h"
 #include "kern/bench.h"
 #include "kern/panic.h"
@@ -45,23 +46,14 @@ static void hello(void *arg)
 	kprintf("online: apic id %u, %lu ticks so far\n", this_cpu()->apic_id, timer_ticks(cpu_id()));
 }
 
-// `make run`: show that every CPU is up and talking, then exit cleanly.
-static void demo(void)
+// The normal boot (`make run`): say every CPU is up and talking, then start init,
+// which decides everything else (the demo, or `make run PROG=`); its end ends the run.
+static void start_init(void)
 {
 	kprintf("pagoda: %u CPUs online, %lu of %lu frames free\n", ncpus_online,
 		frame_free_count(), frame_usable_count());
 	job_run(cpuset_online(), hello, NULL);
-	struct uprog_result r;
-	for (uint32_t i = 0; i < ncpus_online; i++) {
-		int err = uprog_run("hello", 0, (int)i, &r);
-		if (err != E_OK || r.status || r.faults)
-			panic("demo: user program failed (%d, status %d, %u faults)", err, r.status, r.faults);
-	}
-	int err = uprog_run("gcdemo", 0, 0, &r);
-	if (err != E_OK || r.status || r.faults)
-		panic("demo: gcdemo failed (%d, status %d, %u faults)", err, r.status, r.faults);
-	kprintf("pagoda: demo done\n");
-	arch_exit(EXIT_SUCCESS_CODE);
+	roottask_run();
 }
 
 // mode=fault: proves that a kernel exception is reported and fails the run.
@@ -93,6 +85,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	boot_arg("mode", mode, sizeof mode);
 	boot_arg("ktest", filter, sizeof filter);
 	memory_init(strcmp(mode, "test") == 0);
+	uprog_init();
 	sched_init_cpu(); // kmain becomes cpu0's idle thread: it runs when nothing else does
 	arch_timer_init();
 	arch_start_aps();
@@ -107,6 +100,6 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	else if (strcmp(mode, "ubsan") == 0)
 		overflow_deliberately();
 	else
-		demo();
+		start_init();
 	panic("mode %s returned", mode);
 }

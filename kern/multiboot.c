@@ -151,6 +151,8 @@ int boot_arg(const char *key, char *buf, size_t n)
 		const char *w = p;
 		while (*p && *p != ' ')
 			p++;
+		if (p - w == 2 && w[0] == '-' && w[1] == '-')
+			break; // the rest is init's (docs/boot.md)
 		if ((size_t)(p - w) > klen && strncmp(w, key, klen) == 0 && w[klen] == '=') {
 			size_t vlen = p - w - klen - 1;
 			if (vlen >= n)

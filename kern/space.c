@@ -664,6 +664,7 @@ void space_get_stats(struct space *s, struct space_stats *out)
 	out->mappings = space_dead(s) ? 0 : s->record_pages - s->lazy_pages;
 	out->vcpus = atomic_load(&s->nvcpus);
 	out->faults = atomic_load(&s->faults);
+	out->exit_status = atomic_load(&s->exit_status);
 	spin_unlock(&s->lock);
 	spin_lock(&s->budget_lock);
 	out->budget_per_tick = s->budget_per_tick;
@@ -890,6 +891,9 @@ static void teardown(struct space *s)
 	s->root = 0;
 	gather_finish(&g);
 	space_uncharge(s, CHARGE_TABLES, atomic_load(&s->charged_by[CHARGE_TABLES]));
+	if (s->exit_watch) // nobody fired it: no vcpu ran since it was set
+		obj_unref(&s->exit_watch->obj);
+	s->exit_watch = NULL;
 	struct handle e;
 	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {
 		htable_close(&s->handles, i, &e);
@@ -1011,11 +1015,58 @@ void space_vcpu_unlink(struct space *s, struct vcpu *v)
 	spin_unlock(&s->lock);
 }
 
+// Takes s's exit watch if s has no vcpu left (NULL if it has, or has no watch). The
+// watcher stores its watch under the lock and then reads nvcpus; the last vcpu drops
+// nvcpus and then takes the lock: one of the two sees the other's step, and taking
+// the watch under the lock makes it fire once.
+static struct notify *take_watch(struct space *s, uint64_t *bits)
+{
+	if (atomic_load(&s->nvcpus) != 0)
+		return NULL;
+	spin_lock(&s->lock);
+	struct notify *n = s->exit_watch;
+	*bits = s->exit_bits;
+	s->exit_watch = NULL;
+	spin_unlock(&s->lock);
+	return n;
+}
+
+static void fire_watch(struct notify *n, uint64_t bits)
+{
+	notify_signal(n, bits, NULL); // the kernel pays: one wake-up per watch set
+	obj_unref(&n->obj);           // the waiter's handle keeps it, if it kept one
+}
+
+int space_watch(struct space *s, struct notify *n, uint64_t bits)
+{
+	spin_lock(&s->lock);
+	if (space_dead(s)) { // teardown has dropped, or will drop, the watch it saw
+		spin_unlock(&s->lock);
+		return E_NOENT;
+	}
+	struct notify *old = s->exit_watch;
+	obj_ref(&n->obj);
+	s->exit_watch = n;
+	s->exit_bits = bits;
+	spin_unlock(&s->lock);
+	if (old)
+		obj_unref(&old->obj);
+	if ((n = take_watch(s, &bits)))
+		fire_watch(n, bits);
+	return E_OK;
+}
+
 void space_vcpu_gone(struct space *s)
 {
 	atomic_fetch_sub(&s->nvcpus, 1);
+	uint64_t bits;
+	struct notify *n = take_watch(s, &bits);
 	try_teardown(s);
 	obj_unref(&s->obj);
+	// Last: the watcher may count the kernel heap as soon as it wakes, and the space's
+	// vcpus (and this reference) are gone by then.
+	if (n)
+		fire_watch(n, bits);
 }
 
 void space_destroy(struct space *s)

@@ -47,8 +47,8 @@ enum charge {
 };
 
 // lock protects: root's PTEs, leaves, map, handles, vcpus, lazy_head/lazy_tail,
-//   record_pages, lazy_pages, records_charged, and the transition of dead (set once, under the
-//   lock; see space_dead()).
+//   record_pages, lazy_pages, records_charged, exit_watch/exit_bits, and the
+//   transition of dead (set once, under the lock; see space_dead()).
 // cpus: atomic; a CPU sets its bit before loading root and clears it after loading
 //   another root (space_switch), so a reader after a PTE write sees every CPU that
 //   may hold a translation made before the write (docs/shootdown.md).
@@ -86,6 +86,8 @@ struct space {
 	struct space_counters counters; // space_count() adds, atomic loads
 	_Atomic int exit_status;       // first non-zero status a vcpu stopped with
 	_Atomic uint32_t faults;       // vcpus stopped by a fault no upcall could take
+	struct notify *exit_watch;     // lock: signalled exit_bits when nvcpus drops to 0 (space_watch)
+	uint64_t exit_bits;
 	// The lifetime tree (space.c's tree_lock, a leaf lock, guards the links): the space
 	// that created this one (NULL: made by the kernel), its children, and its place
 	// among its siblings. Deleting a space deletes its descendants. The struct lives
@@ -166,6 +168,11 @@ void space_vcpu_unlink(struct space *s, struct vcpu *v);
 // vcpus to end (uprog_run_group's leak checks) sees the kernel heap as it will stay.
 void space_vcpu_gone(struct space *s);
 void space_note_exit(struct space *s, int status);
+// Signals bits to n (holding a reference on it) when s has no vcpu left: at once if it
+// has none now, else when its last one is gone; once, then the watch is dropped. A
+// later watch replaces an earlier one. E_NOENT if s is deleted.
+struct notify;
+int space_watch(struct space *s, struct notify *n, uint64_t bits);
 void space_note_fault(struct space *s);
 
 #endif

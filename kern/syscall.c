@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include "kern/finject.h"
 #include "kern/space.h"
+#include "kern/resource.h"
 #include "kern/mem.h"
 #include "kern/notify.h"
 #include "kern/vcpu.h"
@@ -301,6 +302,33 @@ static int64_t sys_space_child(handle_t space, size_t index)
 	int h = space_handle_add(self(), &c->obj, OBJ_SPACE, rights);
 	obj_unref(&c->obj);
 	return h;
+}
+
+// Handles are checked first, then the bits, as notify_signal does.
+static int64_t sys_space_watch(handle_t space, handle_t notify, uint64_t bits)
+{
+	struct space *s;
+	struct notify *n;
+	int err = get_space(space, R_READ, &s);
+	if (err != E_OK)
+		return err;
+	err = space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
+	if (err == E_OK) {
+		err = bits == 0 || (bits & ~NOTIFY_BITS) ? E_INVAL : space_watch(s, n, bits);
+		obj_unref(&n->obj);
+	}
+	obj_unref(&s->obj);
+	return err;
+}
+
+static int64_t sys_kernel_stat(handle_t resource, int which)
+{
+	struct object *o;
+	int err = space_handle_get(self(), resource, OBJ_RESOURCE, R_READ, &o);
+	if (err != E_OK)
+		return err;
+	obj_unref(o); // static: the kernel's reference keeps it
+	return resource_stat(which);
 }
 
 // ---- The table: one entry per syscalls.def line ---------------------------------------

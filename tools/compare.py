@@ -424,7 +424,8 @@ def run_all(a, repeat, smps, liters, rdir):
     initrd = build_initramfs(cdir, ldir, build_linuxbench(cdir))
     pdir = os.path.join(cdir, "pagoda")
     os.makedirs(pdir, exist_ok=True)
-    shutil.copy(os.path.join(a.build, "kernel.bin"), os.path.join(pdir, "kernel.bin"))
+    for f in ("kernel.bin", "boot.cpio"):  # the kernel and its boot archive (runproc.qemu_cmd)
+        shutil.copy(os.path.join(a.build, f), os.path.join(pdir, f))
     shutil.rmtree(rdir, ignore_errors=True)
     os.makedirs(rdir)
     t_start, failures = time.time(), []

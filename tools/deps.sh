@@ -12,6 +12,7 @@ have ld                 || need="$need binutils"
 have python3            || need="$need python3"
 pkg_ok libcriterion-dev || need="$need libcriterion-dev"
 have pkg-config         || need="$need pkg-config"
+have cpio               || need="$need cpio"  # the boot archive (user/user.mk)
 for extra in "$@"; do
 	case "$extra" in
 	spin)    have spin    || need="$need spin" ;;

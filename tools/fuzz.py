@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""fuzz.py: make fuzz. Boots the kernel in test mode with only the system-call fuzzer
-(tests/user/fuzz.c via the ktest user_fuzz), for CALLS calls from SEED, and prints one
+"""fuzz.py: make fuzz. Boots init's test runner with only the system-call fuzzer
+(tests/user/fuzz.c via its case user_fuzz), for CALLS calls from SEED, and prints one
 line: fuzz: calls=N spaces=S vcpus=V seed=X panics=P leaks=L. A panic is any kernel
-exception, panic, timeout or failed boot; a leak is any of the ktest's checks that
+exception, panic, timeout or failed boot; a leak is any of the runner's checks that
 heap, mem frames or page tables came back to their baseline. Exits non-zero unless
 both are 0 and the fuzzer itself passed."""
 import argparse, re, sys
@@ -18,12 +18,12 @@ def main():
     a = ap.parse_args()
     if not 0 < a.calls < 1 << 32 or not 0 < a.seed < 1 << 32:
         sys.exit("fuzz: calls and seed must be in 1 .. 2^32-1")
-    append = f"mode=test ktest=user_fuzz fuzzcalls={a.calls} fuzzseed={a.seed}"
+    append = f"mode=demo fuzzcalls={a.calls} fuzzseed={a.seed} -- -t user_fuzz"
     status, log, secs = run(qemu_cmd(a.build, a.smp, "512M", append), a.timeout)
     m = re.search(r"fuzz: calls=(\d+) spaces=(\d+) vcpus=(\d+) seed=(\d+)", log)
-    # The kernel exits with 35 when a test failed (a leak, a bad result): not a panic.
+    # QEMU exits with 35 when a test failed (a leak, a bad result: init's status): not a panic.
     panics = int(status not in (33, 35) or bool(re.search(r"PANIC|KERNEL EXCEPTION|killed after", log)))
-    leaks = len(re.findall(r"expected (before|b)\.(heap|mem_frames|tables) == (after|a)\.\2", log))
+    leaks = len(re.findall(r"# leak check: ", log))
     fuzz_ok = re.search(r"^\S*\s*ok \d+ user_fuzz", log, re.M) is not None
     if panics or leaks or not fuzz_ok or not m:
         print(log[-20000:])

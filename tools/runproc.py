@@ -26,9 +26,11 @@ QEMU_TAIL = ["-display", "none", "-serial", "stdio", "-monitor", "none", "-no-re
              "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
 def qemu_cmd(build, smp, mem, append):
-    """Boots build/kernel.bin, serial on stdout, exit status via isa-debug-exit."""
+    """Boots build/kernel.bin with the boot archive build/boot.cpio (the user programs,
+    init among them) as its multiboot module; serial on stdout, exit status via
+    isa-debug-exit. QEMU passes the module's file name as its string."""
     return QEMU_BASE + ["-smp", str(smp), "-m", mem, "-kernel", os.path.join(build, "kernel.bin"),
-                        "-append", append] + QEMU_TAIL
+                        "-initrd", os.path.join(build, "boot.cpio"), "-append", append] + QEMU_TAIL
 
 # OVMF from Debian's ovmf package: the code is read-only, the variable store is per boot.
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"

@@ -3,8 +3,9 @@
 summary line, "N passed, N failed" (exit status 1 if anything failed).
 
 Every test speaks one protocol, KTAP/TAP (tools/ktap.py): the host unit tests
-(Criterion, --tap), each QEMU boot in mode=test (a plan of the selected ktests; a ktest
-that runs user programs has them as subtests, and each program its own cases one level
+(Criterion, --tap), each QEMU boot in mode=test (a plan of the selected in-kernel
+ktests), each boot of init's test runner (mode=demo -- -t: a plan of its user_* cases,
+each with the programs it ran as subtests and each program's own cases one level
 deeper) and the hosted runtime tests. Every result line anywhere in a report is one
 case, and so is every protocol error (e.g. a boot that reports fewer results than its
 plan announced). Each run also counts one case of its own: it must end with the
@@ -16,8 +17,8 @@ checked with spin (tools/spin/check.sh), and each --check command (e.g. a grep c
 script) counts as one case by its exit status. With --iso, the GRUB image (make iso)
 boots the demo to its end under SeaBIOS and under OVMF (multiboot2), one case each.
 
-`--only PREFIX` runs one boot (mode=test ktest=PREFIX) at the first --smp and prints
-its KTAP report: `make check T=PREFIX SMP=N`.
+`--only PREFIX` runs one boot (mode=test ktest=PREFIX, or init's runner for user_*) at
+the first --smp and prints its KTAP report: `make check T=PREFIX SMP=N`.
 """
 import argparse, os, re, shlex, sys, tempfile
 from runproc import run, qemu_cmd, iso_cmd
@@ -76,8 +77,16 @@ def run_host(binary):
         print(out)
     print(f"host/{name}: {p}/{p + f} passed")
 
+def is_user(only):
+    """Cases user_* are the user test programs, run by init's test runner
+    (user/init/testrun.c); every other case is an in-kernel ktest."""
+    return bool(only) and only.startswith("user")
+
 def boot(build, smp, mem, only, timeout, extra=""):
-    append = "mode=test" + (f" ktest={only}" if only else "") + (f" {extra}" if extra else "")
+    if is_user(only):  # init's own arguments follow "--"; extra (fuzzcalls=...) before it
+        append = "mode=demo" + (f" {extra}" if extra else "") + f" -- -t {only}"
+    else:
+        append = "mode=test" + (f" ktest={only}" if only else "") + (f" {extra}" if extra else "")
     return run(qemu_cmd(build, smp, mem, append), timeout)
 
 def record_run(label, run_name, status_ok, out):
@@ -94,7 +103,8 @@ def record_run(label, run_name, status_ok, out):
 def run_ktests(build, smp, mem, timeout, only="", label_prefix="", extra="", show=False):
     """One test boot: every case of its report counts, and so does the run itself (it
     must exit with the success status). show: print the report as it came (make check)."""
-    label = f"{label_prefix}ktest smp={smp} mem={mem}" + (f" ktest={only}" if only else "") + \
+    kind = "utest" if is_user(only) else "ktest"
+    label = f"{label_prefix}{kind} smp={smp} mem={mem}" + (f" {kind}={only}" if only else "") + \
         (f" {extra}" if extra else "")
     status, log, secs = boot(build, smp, mem, only, timeout, extra)
     if show:
@@ -114,11 +124,36 @@ def run_fault_child(build, timeout):
            None if ok else log)
     print(f"fault child: {'reported as expected' if ok else 'NOT reported'}")
 
+def run_bad_archives(build, timeout):
+    """A boot archive that is not one must end the boot with a clear message and the
+    failure status, not a panic or a hang: cut short (init is found, the archive is
+    then refused by init), its magic broken (no init for the kernel to start), none."""
+    with open(os.path.join(build, "boot.cpio"), "rb") as f:
+        good = f.read()
+    cases = [("truncated", good[:len(good) * 2 // 3], "is not a boot archive: data truncated"),
+             ("bad magic", b"070707" + good[6:], 'no program "init" in the boot archive'),
+             ("no archive", None, "no boot archive")]
+    with tempfile.TemporaryDirectory() as d:
+        for what, data, want in cases:
+            cmd = qemu_cmd(build, 1, "256M", "mode=demo")
+            i = cmd.index("-initrd")
+            if data is None:
+                del cmd[i:i + 2]
+            else:
+                cmd[i + 1] = os.path.join(d, "bad.cpio")
+                with open(cmd[i + 1], "wb") as f:
+                    f.write(data)
+            status, log, _ = run(cmd, timeout)
+            ok = status == FAILURE and want in log and "PANIC" not in log
+            record(ok, f"bad boot archive ({what}) is refused clearly (status {status})", None if ok else log)
+            print(f"bad boot archive ({what}): {'refused' if ok else 'NOT refused as expected'}")
+
 def run_ubsan(build, timeout):
     """The kernel built with -fsanitize=undefined runs every test; then a boot that
     overflows a signed int on purpose must be caught, reported with file:line, and
     fail (so the sanitizer is known to be on)."""
     run_ktests(build, 2, "512M", timeout, label_prefix="ubsan ")
+    run_ktests(build, 2, "512M", timeout, "user_", label_prefix="ubsan ")
     status, log, _ = run(qemu_cmd(build, 2, "256M", "mode=ubsan"), 60)
     ok = status == FAILURE and re.search(r"ubsan: signed addition overflow at kern/main\.c:\d+", log)
     record(bool(ok), f"ubsan build catches a deliberate overflow (status {status})", None if ok else log)
@@ -138,7 +173,7 @@ def run_iso(build, firmware, timeout):
 
 def run_fuzz(build, smp, calls, timeout):
     """The system-call fuzzer (tests/user/fuzz.c, seed 1) at more length than the smoke
-    run every boot makes; the ktest checks that nothing leaked."""
+    run every boot makes; init's runner checks that nothing leaked."""
     run_ktests(build, smp, "512M", timeout, "user_fuzz", extra=f"fuzzcalls={calls}")
 
 def run_finject(build, points, timeout):
@@ -211,10 +246,14 @@ def main():
         run_hosted(b, 120)
     for smp in smps:
         # 8 vCPUs share 2 host cores: the kernel's own tests only (user_* run at 1, 2, 4).
-        run_ktests(a.build, smp, "512M", a.timeout, "!user_" if smp > 4 else "")
+        run_ktests(a.build, smp, "512M", a.timeout)
+        if smp <= 4:
+            run_ktests(a.build, smp, "512M", a.timeout, "user_")
     if smps:
         run_ktests(a.build, 2, "6G", a.timeout)  # frames above 4 GiB
+        run_ktests(a.build, 2, "6G", a.timeout, "user_")
         run_fault_child(a.build, 60)
+        run_bad_archives(a.build, 60)
     if a.iso:
         # OVMF under TCG takes ~10 s to reach GRUB on an idle machine: generous timeouts.
         run_iso(a.build, "bios", 120)

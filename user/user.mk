@@ -1,7 +1,9 @@
 # user.mk: builds user space (included by the top Makefile after its variables).
 # Owns libpagoda ($(BUILD)/user/libpagoda.a + crt0.o), one ELF per program
-# (tests/user/<name>.c, user/prog/<name>.c -> $(BUILD)/user/<name>.elf) and the kernel's
-# table of embedded programs, $(BUILD)/user/uprogs.o, which it adds to KOBJS.
+# (tests/user/<name>.c, user/prog/<name>.c, user/init/init.c -> $(BUILD)/user/<name>.elf)
+# and the boot archive $(BUILD)/boot.cpio: every program, without debug info, as a
+# member named like the program, made by `cpio -o -H newc` (docs/boot.md). The kernel
+# image holds no program: the archive is its multiboot module.
 # Included before the top Makefile's rules, so it leaves the default goal as it was.
 UPREV_GOAL := $(.DEFAULT_GOAL)
 
@@ -14,30 +16,33 @@ UCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 ULDFLAGS := -nostdlib -static -no-pie -z noexecstack -z max-page-size=4096 \
 	-Wl,--build-id=none -Wl,--fatal-warnings -T user/user.ld
 
-# libpagoda: user/lib/*.{c,S} and user/rt/*.c, plus the kernel's pure formatter and string
-# routines (lib/fmt.c, lib/string.c), shared so there is one implementation of each,
-# host-tested once. crt0 is linked first, not archived.
+# libpagoda: user/lib/*.{c,S} and user/rt/*.c, plus the kernel's pure formatter, string
+# routines, ELF checker and cpio reader (lib/), shared so there is one implementation of
+# each, host-tested once. crt0 is linked first, not archived.
 ULIB_SRCS := $(wildcard user/lib/*.c user/lib/*.S) $(wildcard user/rt/*.c)
-ULIB_SHARED := lib/fmt.c lib/string.c
+ULIB_SHARED := lib/fmt.c lib/string.c lib/elf.c lib/cpio.c
 UCRT0 := $(UBUILD)/lib/crt0.o
 ULIB_OBJS := $(filter-out $(UCRT0),$(patsubst user/%,$(UBUILD)/%.o,$(basename $(ULIB_SRCS)))) \
 	$(ULIB_SHARED:lib/%.c=$(UBUILD)/klib/%.o)
 ULIB := $(UBUILD)/libpagoda.a
 
 # Programs: one .c file each; the name is the file name without .c, and must be unique.
-UPROG_SRCS := $(sort $(wildcard tests/user/*.c user/prog/*.c))
+# user/init/init.c is the root task (the one program the kernel starts); user/prog/
+# holds what `make run PROG=name` may run.
+UPROG_SRCS := $(sort $(wildcard tests/user/*.c user/prog/*.c) user/init/init.c)
+# init's other files (its test runner) are linked into it.
+INIT_OBJS := $(patsubst user/init/%.c,$(UBUILD)/init/%.o,$(filter-out user/init/init.c,$(wildcard user/init/*.c)))
 UPROG_NAMES := $(notdir $(basename $(UPROG_SRCS)))
 ifneq ($(words $(UPROG_NAMES)),$(words $(sort $(UPROG_NAMES))))
 $(error user.mk: two programs share a name in tests/user/ and user/prog/: $(UPROG_NAMES))
 endif
 UPROG_ELFS := $(UPROG_NAMES:%=$(UBUILD)/%.elf)
-# The kernel embeds copies without debug info, to keep its image small.
-UPROG_EMBED := $(UPROG_NAMES:%=$(UBUILD)/embed/%.elf)
-
-KOBJS += $(UBUILD)/uprogs.o
+# The archive holds copies without debug info, to keep it small.
+UPROG_BOOT := $(UPROG_NAMES:%=$(UBUILD)/boot/%)
+BOOT_ARCHIVE := $(BUILD)/boot.cpio
 
 .PHONY: user uprogs-force
-user: $(UPROG_ELFS)
+user: $(UPROG_ELFS) $(BOOT_ARCHIVE)
 
 $(UBUILD)/lib/%.o: user/lib/%.c user/user.mk
 	@mkdir -p $(dir $@)
@@ -75,31 +80,42 @@ $(UBUILD)/prog/%.o: user/prog/%.c user/user.mk
 
 # Static pattern rules: every file in the chain is named explicitly, so make never
 # deletes one as an intermediate. libpagoda and libgcc may each need the other.
+$(UBUILD)/prog/init.o: user/init/init.c user/user.mk
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $<"
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(UBUILD)/init/%.o: user/init/%.c user/user.mk
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $<"
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(UBUILD)/init.elf: $(INIT_OBJS)
+
 $(UPROG_ELFS): $(UBUILD)/%.elf: $(UCRT0) $(UBUILD)/prog/%.o $(ULIB) user/user.ld user/user.mk
 	@echo "  ULD   $@"
-	$(Q)$(CC) $(ULDFLAGS) -o $@ $(UCRT0) $(UBUILD)/prog/$*.o \
+	$(Q)$(CC) $(ULDFLAGS) -o $@ $(UCRT0) $(UBUILD)/prog/$*.o $(filter $(UBUILD)/init/%.o,$^) \
 		-Wl,--start-group $(ULIB) $(LIBGCC) -Wl,--end-group
 
-$(UPROG_EMBED): $(UBUILD)/embed/%.elf: $(UBUILD)/%.elf
+$(UPROG_BOOT): $(UBUILD)/boot/%: $(UBUILD)/%.elf
 	@mkdir -p $(dir $@)
 	$(Q)objcopy --strip-debug $< $@
 
 # The program list changes only when a program is added or removed; rewriting this
-# file only then rebuilds uprogs.S exactly when needed.
+# file only then lets the archive drop a removed program's member.
 $(UBUILD)/uprogs.list: uprogs-force
 	@mkdir -p $(dir $@)
 	@echo '$(UPROG_NAMES)' | cmp -s - $@ || echo '$(UPROG_NAMES)' > $@
 
-# uprogs.S: each program's ELF in .rodata and the table kern/uprog.h declares.
-$(UBUILD)/uprogs.S: $(UBUILD)/uprogs.list $(UPROG_EMBED) tools/uprogs.sh
-	@echo "  GEN   $@"
-	$(Q)./tools/uprogs.sh $(UBUILD)/embed $(UPROG_NAMES) > $@.tmp && mv $@.tmp $@
+# The boot archive: the programs of the list, sorted, with fixed times and owners
+# (--reproducible), so the same programs make the same bytes.
+$(BOOT_ARCHIVE): $(UBUILD)/uprogs.list $(UPROG_BOOT)
+	@echo "  CPIO  $@"
+	$(Q)cd $(UBUILD)/boot && printf '%s\n' $(UPROG_NAMES) | LC_ALL=C sort | \
+		cpio -o -H newc --quiet --reproducible --owner=0:0 > $(abspath $@).tmp
+	$(Q)mv $@.tmp $@
 
-$(UBUILD)/uprogs.o: $(UBUILD)/uprogs.S
-	@echo "  AS    $<"
-	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
-
--include $(wildcard $(UBUILD)/lib/*.d $(UBUILD)/klib/*.d $(UBUILD)/prog/*.d)
+-include $(wildcard $(UBUILD)/lib/*.d $(UBUILD)/klib/*.d $(UBUILD)/prog/*.d $(UBUILD)/init/*.d)
 
 # Restore the default goal (empty: the next target the top Makefile defines, `all`).
 .DEFAULT_GOAL := $(UPREV_GOAL)

@@ -23,6 +23,8 @@ typedef int32_t handle_t; // index into the calling space's handle table
 #define R_BUDGET   (1u << 7)  // space: may set its shootdown budget (H_SELF lacks it)
 #define R_SIGNAL   (1u << 8)  // notify: may signal
 #define R_WAIT     (1u << 9)  // notify: may wait
+// The resource handle (OBJ_RESOURCE; only init gets it, include/pagoda/bootinfo.h):
+// R_READ reads kernel-wide counters (kernel_stat); R_WRITE will create device objects.
 #define R_ALL      0x3FFu
 
 // Mapping rights (map/protect).
@@ -44,6 +46,13 @@ typedef int32_t handle_t; // index into the calling space's handle table
 // return to with a #GP in ring 0 (Linux leaves the same page: 0x7ffffffff000).
 #define USER_BASE 0x1000UL
 #define USER_TOP  0x7ffffffff000UL
+
+// A program's initial layout, as both loaders make it (the kernel's for init,
+// kern/uprog.c; libpagoda's pg_spawn for everything else): its PT_LOAD segments, and
+// PG_STACK_PAGES read-write pages below PG_STACK_TOP, the top PG_UPCALL_STACK_SIZE of
+// which is the first vcpu's upcall stack and the rest main's stack (crt0.S).
+#define PG_STACK_TOP   0x7ffffff00000UL
+#define PG_STACK_PAGES 16
 
 // The calls, their numbers (SYS_*, SYS_COUNT), parameters and results: one line each in
 // syscalls.def (docs/abi.md has them as a table).
@@ -114,6 +123,19 @@ struct space_stats {
 	uint64_t children_quota;   // quota given to its children whose structs still live
 	uint64_t budget_per_tick;  // its shootdown budget (0: unlimited), children's shares included
 	uint64_t budget_carved;    // the part of it its children hold
+	int64_t exit_status;       // the first non-zero status one of its vcpus stopped with
+	                           // (vcpu_stop; -1 for a fault), else 0: final once vcpus is 0
+};
+
+// kernel_stat's counters: kernel-wide, so only the holder of the resource handle (the
+// root task, init) may read them; init's test runner checks them for leaks around
+// every test program. Each is read alone (no snapshot across them).
+enum {
+	KSTAT_HEAP_BYTES = 0, // kernel heap in use
+	KSTAT_MEM_FRAMES,     // frames held by all mem objects
+	KSTAT_PT_TABLES,      // user page-table frames
+	KSTAT_FREE_FRAMES,    // frames free in the allocator
+	KSTAT_COUNT
 };
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
-#include "kern/elf.h"
+#include "lib/elf.h"
 
 #define PG      0x1000ull
 #define IMG_LEN 0x2080u  // headers page, text page, 0x80 bytes of data

@@ -1,8 +1,8 @@
-// test_user.c: runs the user test programs (tests/user/) and checks what they cannot
-// see themselves: every program exits 0 with no thread killed, and afterwards the
-// kernel heap, the frames of mem objects and the page tables are back where they were.
-// Each program is a KTAP subtest of the case that runs it, reported here by how it
-// ended; the program prints its own cases one level deeper (user/lib/utest.h).
+// test_user.c: the kernel's side of running user programs: user-mode protections
+// (SMAP, SMEP, UMIP), the kernel's ELF loader (it loads init) on good and malformed
+// images, and the lifetime tree of spaces; each checks that the kernel heap, the
+// frames of mem objects and the page tables are back where they were. The user test
+// programs themselves (tests/user/) run under init (user/init/testrun.c).
 #include "kern/ktest.h"
 #include "kern/console.h"
 #include "kern/uprog.h"
@@ -11,7 +11,7 @@
 #include "kern/kheap.h"
 #include "kern/frame.h"
 #include "kern/sched.h"
-#include "kern/elf.h"
+#include "lib/elf.h"
 #include "kern/boot.h"
 #include "kern/shootdown.h"
 #include "lib/string.h"
@@ -37,113 +37,10 @@ static void expect_usage(struct usage before)
 	EXPECT_EQ(before.tables, after.tables);
 }
 
-// Reports program name as the running case's next subtest: ok if it ran (err) and
-// ended with want_status after want_faults threads were killed by faults.
-static void report(const char *name, int err, const struct uprog_result *r, int want_status,
-		   uint32_t want_faults)
-{
-	char why[128];
-	bool ok = err == E_OK && r->status == want_status && r->faults == want_faults;
-	if (err != E_OK)
-		fmt_snprintf(why, sizeof why, "could not run: error %d", err);
-	else if (!ok)
-		fmt_snprintf(why, sizeof why, "exit status %d (want %d), %u threads killed by faults (want %u)",
-			     r->status, want_status, r->faults, want_faults);
-	ktest_subtest(ok, name, ok ? NULL : why);
-}
-
-// Runs specs[0, n) at once: each must exit 0 with no thread killed, and together
-// leave nothing behind.
-static void run_group(const struct uprog_spec *specs, int n)
-{
-	struct usage before = usage_now();
-	struct uprog_result r[UPROG_GROUP_MAX];
-	ktest_plan(n);
-	int err = uprog_run_group(specs, n, r);
-	for (int i = 0; i < n; i++)
-		report(specs[i].name, err, &r[i], 0, 0);
-	expect_usage(before);
-}
-
-static void run_one(const char *name)
-{
-	struct uprog_spec s = { name, 0, 0, 0 };
-	run_group(&s, 1);
-}
-
-KTEST(user_smap_smep_on) { EXPECT_TRUE(uentry_smap()); }
-KTEST(user_umip_on) { EXPECT_TRUE(uentry_umip()); } // QEMU -cpu max has it
-KTEST(user_ulib) { run_one("ulib"); }
-KTEST(user_umode) { run_one("umode"); }
-KTEST(user_handles) { run_one("handles"); }
-KTEST(user_badinput) { run_one("badinput"); }
-KTEST(user_coherence) { run_one("coherence"); }
-KTEST(user_targeting) { run_one("targeting"); }
-KTEST(user_lazy) { run_one("lazy"); }
-KTEST(user_spaces) { run_one("spaces"); }
-KTEST(user_upcalls) { run_one("upcalls"); }
-KTEST(user_rtthreads) { run_one("rtthreads"); }
-KTEST(user_gcdemo) { run_one("gcdemo"); }
-
-static uint64_t boot_number(const char *key, uint64_t dflt)
-{
-	char buf[24];
-	if (boot_arg(key, buf, sizeof buf) != E_OK)
-		return dflt;
-	uint64_t v = 0;
-	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	return v;
-}
-
-// The system-call fuzzer (tests/user/fuzz.c): `fuzzcalls=N fuzzseed=S` on the command
-// line (make fuzz) choose its length and seed; by default 20k calls, seed 1.
-KTEST(user_fuzz)
-{
-	uint64_t calls = boot_number("fuzzcalls", 0), seed = boot_number("fuzzseed", 0);
-	struct uprog_spec s = { "fuzz", (seed << 32) | (calls & 0xffffffffu), 0, 0 };
-	run_group(&s, 1);
-}
-
-// A million thread records need about 200 MiB: run where memory allows (the suite's
-// 6 GiB boot), and say so elsewhere.
-KTEST(user_rt_million_threads)
-{
-	if (frame_usable_count() < (1UL << 30) / 4096) {
-		ktest_skip("needs 1 GiB of RAM, runs in the 6 GiB boot");
-		return;
-	}
-	run_one("rt1m");
-}
-
-// The hog's budget is one IPI a tick: two lowerings within one 10 ms tick exceed it,
-// however slow IPIs are. The victim, in another space, must not notice.
-KTEST(user_budget)
-{
-	uint32_t n = ncpus_online;
-	struct uprog_spec s[2] = {
-		{ "budget_hog", 0, 0, 1 },
-		{ "budget_victim", 0, n > 2 ? 2 : 0, 0 },
-	};
-	run_group(s, 2);
-}
-
-// After a warm-up (heap pages, cached kernel stacks), a run must leave the free-frame
-// count exactly as it found it, twice. Two warm-up runs: the heap's free page runs
-// settle into their final shape only after the second (it grows by 2 pages then).
-KTEST(user_spaces_free_frames_exact)
-{
-	struct uprog_result r;
-	ktest_plan(4);
-	report("spaces", uprog_run("spaces", 0, 0, &r), &r, 0, 0);
-	report("spaces", uprog_run("spaces", 0, 0, &r), &r, 0, 0);
-	uint64_t before = frame_free_count();
-	report("spaces", uprog_run("spaces", 0, 0, &r), &r, 0, 0);
-	EXPECT_EQ(before, frame_free_count());
-	before = frame_free_count();
-	report("spaces", uprog_run("spaces", 0, 0, &r), &r, 0, 0);
-	EXPECT_EQ(before, frame_free_count());
-}
+// The user test programs (tests/user/) run under init's test runner
+// (user/init/testrun.c), with the same leak checks read through the resource handle.
+KTEST(uentry_smap_smep_on) { EXPECT_TRUE(uentry_smap()); }
+KTEST(uentry_umip_on) { EXPECT_TRUE(uentry_umip()); } // QEMU -cpu max has it
 
 // ---- Malformed ELF images: rejected with an error, nothing leaked -------------
 
@@ -171,16 +68,19 @@ static void entry_outside(uint8_t *img, size_t len) { (void)len; uint64_t e = 0x
 
 static int load_copy(corrupt_fn fn, size_t keep)
 {
-	const struct uprog *p = uprog_find("hello");
-	size_t len = (size_t)(p->end - p->start);
+	struct uprog p;
+	int err = uprog_find("hello", &p);
+	if (err != E_OK)
+		return err;
+	size_t len = (size_t)(p.end - p.start);
 	uint8_t *img = kmalloc(len);
 	if (!img)
 		return E_NOMEM;
-	memcpy(img, p->start, len);
+	memcpy(img, p.start, len);
 	if (fn)
 		fn(img, len);
 	struct space *s;
-	int err = space_create(&s, NULL, SPACE_QUOTA_KERNEL, 0);
+	err = space_create(&s, NULL, SPACE_QUOTA_KERNEL, 0);
 	if (err == E_OK) {
 		uintptr_t entry, stack;
 		err = uprog_load(s, img, keep ? keep : len, &entry, &stack);
@@ -208,19 +108,6 @@ KTEST(elf_malformed_images_fail)
 	EXPECT_ERR(load_copy(truncated, 100), E_INVAL);
 	EXPECT_ERR(load_copy(kernel_vaddr, 0), E_RANGE);
 	EXPECT_ERR(load_copy(entry_outside, 0), E_RANGE);
-	expect_usage(before);
-}
-
-// A space deleting itself stops all its vcpus, blocked ones included.
-KTEST(user_selfdelete) { run_one("selfdelete"); }
-
-// A fault no upcall handles stops the vcpu and is reported; the space still goes.
-KTEST(user_unhandled_fault_stops_vcpu)
-{
-	struct usage before = usage_now();
-	struct uprog_result r;
-	ktest_plan(1);
-	report("faulty", uprog_run("faulty", 0, 0, &r), &r, -1, 1);
 	expect_usage(before);
 }
 

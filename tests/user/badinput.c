@@ -40,6 +40,8 @@ enum {
 	HN,        // a notify, all its rights
 	HM4_2_32,  // HM4 + 2^32
 	HN_2_32,   // HN + 2^32
+	HS_NORD,   // dup(H_SELF) without R_READ
+	HN_NOSIG,  // dup(HN) without R_SIGNAL
 	NPH
 };
 static uint64_t ph[NPH];
@@ -220,6 +222,26 @@ static const struct bad handle_cases[] = {
 	{ "space_stats a mem", SYS_SPACE_STATS, { PH(HM), PH(STK) - 256 }, E_TYPE },
 	{ "set_budget H_SELF", SYS_SET_BUDGET, { H_SELF, 10 }, E_RIGHTS },
 	{ "set_budget a mem", SYS_SET_BUDGET, { PH(HM), 10 }, E_TYPE },
+	// Only init holds the resource handle: anything else is refused.
+	{ "kernel_stat unused", SYS_KERNEL_STAT, { 200, KSTAT_HEAP_BYTES }, E_BADH },
+	{ "kernel_stat closed", SYS_KERNEL_STAT, { PH(HCLOSED), KSTAT_HEAP_BYTES }, E_BADH },
+	{ "kernel_stat -1", SYS_KERNEL_STAT, { -1UL, KSTAT_HEAP_BYTES }, E_BADH },
+	{ "kernel_stat H_SELF (a space)", SYS_KERNEL_STAT, { H_SELF, KSTAT_HEAP_BYTES }, E_TYPE },
+	{ "kernel_stat a mem", SYS_KERNEL_STAT, { PH(HM), KSTAT_FREE_FRAMES }, E_TYPE },
+	{ "kernel_stat a notify", SYS_KERNEL_STAT, { PH(HN), KSTAT_MEM_FRAMES }, E_TYPE },
+	{ "kernel_stat a space, bad counter", SYS_KERNEL_STAT, { H_SELF, 99 }, E_TYPE },
+	{ "space_watch space unused", SYS_SPACE_WATCH, { 200, PH(HN), 1 }, E_BADH },
+	{ "space_watch space closed", SYS_SPACE_WATCH, { PH(HCLOSED), PH(HN), 1 }, E_BADH },
+	{ "space_watch space is a mem", SYS_SPACE_WATCH, { PH(HM), PH(HN), 1 }, E_TYPE },
+	{ "space_watch space is a notify", SYS_SPACE_WATCH, { PH(HN), PH(HN), 1 }, E_TYPE },
+	{ "space_watch space without R_READ", SYS_SPACE_WATCH, { PH(HS_NORD), PH(HN), 1 }, E_RIGHTS },
+	{ "space_watch notify unused", SYS_SPACE_WATCH, { H_SELF, 200, 1 }, E_BADH },
+	{ "space_watch notify is a space", SYS_SPACE_WATCH, { H_SELF, H_SELF, 1 }, E_TYPE },
+	{ "space_watch notify is a mem", SYS_SPACE_WATCH, { H_SELF, PH(HM), 1 }, E_TYPE },
+	{ "space_watch notify without R_SIGNAL", SYS_SPACE_WATCH, { H_SELF, PH(HN_NOSIG), 1 }, E_RIGHTS },
+	{ "space_watch bits 0", SYS_SPACE_WATCH, { H_SELF, PH(HN), 0 }, E_INVAL },
+	{ "space_watch bit 63", SYS_SPACE_WATCH, { H_SELF, PH(HN), 1UL << 63 }, E_INVAL },
+	{ "space_watch all 64 bits", SYS_SPACE_WATCH, { H_SELF, PH(HN), -1UL }, E_INVAL },
 };
 
 // High bits above a valid value in every argument the kernel narrows (handles, prot,
@@ -264,6 +286,9 @@ static const struct bad narrow_cases[] = {
 	{ "cpu_tlb_ipis -1", SYS_CPU_TLB_IPIS, { -1UL }, E_INVAL },
 	{ "cpu_tlb_ipis -1 as 32 bits", SYS_CPU_TLB_IPIS, { 0xffffffffUL }, E_INVAL },
 	{ "set_budget H_SELF + 1<<32 (not H_SELF's E_RIGHTS)", SYS_SET_BUDGET, { H_SELF | HI, 10 }, E_BADH },
+	{ "kernel_stat H_SELF + 1<<32", SYS_KERNEL_STAT, { H_SELF | HI, KSTAT_HEAP_BYTES }, E_BADH },
+	{ "space_watch space H_SELF + 1<<32", SYS_SPACE_WATCH, { H_SELF | HI, PH(HN), 1 }, E_BADH },
+	{ "space_watch notify + 1<<32", SYS_SPACE_WATCH, { H_SELF, PH(HN_2_32), 1 }, E_BADH },
 	{ "notify_signal notify + 1<<32", SYS_NOTIFY_SIGNAL, { PH(HN_2_32), 1 }, E_BADH },
 	{ "notify_wait notify + 1<<32", SYS_NOTIFY_WAIT, { PH(HN_2_32) }, E_BADH },
 };
@@ -399,6 +424,8 @@ static bool setup(const char *n)
 	ph[HS_NODEL] = (uint64_t)pg_handle_dup(H_SELF, R_ALL & ~R_DELETE);
 	ph[HM_NORD] = (uint64_t)pg_handle_dup(m4, R_ALL & ~R_READ);
 	ph[HN] = (uint64_t)pg_notify_create();
+	ph[HS_NORD] = (uint64_t)pg_handle_dup(H_SELF, R_ALL & ~R_READ);
+	ph[HN_NOSIG] = (uint64_t)pg_handle_dup((handle_t)ph[HN], R_WAIT | R_DUP);
 	handle_t c = pg_handle_dup(H_SELF, R_READ);
 	UCHECK_EQ(n, pg_handle_close(c), E_OK);
 	ph[HCLOSED] = (uint64_t)c; // the lowest free slot: check_unchanged's dup takes it and gives it back
@@ -465,9 +492,9 @@ static void mem_create_too_big_fails(const char *n)
 		UCHECK_EQ(n, h, E_NOMEM);
 	}
 	check_unchanged(n, "mem_create(768 MiB)");
-	// The quota (1 GiB) counts what is already charged: what is left of it plus a page
-	// is refused (at 512 MiB of RAM the frame count refuses it first; E_NOMEM either way).
-	UCHECK_EQ(n, pg_mem_create(GIB - base.frames_charged * PAGE + PAGE), E_NOMEM);
+	// The quota counts what is already charged: what is left of it plus a page is
+	// refused (E_NOMEM whether the quota or the machine's frames say no first).
+	UCHECK_EQ(n, pg_mem_create(((base.quota - base.charged) & ~(PAGE - 1)) + PAGE), E_NOMEM);
 	check_unchanged(n, "mem_create(quota left + 1 page)");
 }
 

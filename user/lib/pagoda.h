@@ -45,6 +45,52 @@ void pg_context_switch(struct pg_context *save, const struct pg_context *next);
 // default resumes every context and reports faults. Programs may define their own.
 __attribute__((noreturn)) void pg_upcall(struct pg_upcall *u);
 
+// --- Starting programs (spawn.c) ------------------------------------------------------
+
+// What pg_spawn does besides loading the image. argv (NULL-terminated; NULL: none):
+// the child's main gets arg = PG_ARGS_VA, where a read-only page holds a struct pg_args
+// (read it with pg_args); without argv, main gets arg as is.
+struct pg_spawn_opts {
+	const char *const *argv;
+	uint64_t arg;     // main's argument when argv is NULL
+	int cpu;          // the first vcpu's CPU, -1: any
+	// Carved out of the caller's (docs/isolation.md): the child's quota in bytes and its
+	// shootdown budget in IPIs per tick. 0: half of what the caller has left (a caller
+	// with an unlimited budget gives PG_SPAWN_BUDGET_UNLIMITED).
+	uint64_t quota;
+	uint64_t budget;
+};
+#define PG_SPAWN_BUDGET_UNLIMITED (1UL << 30) // more IPIs a tick than any machine sends
+// The argument page: argc, then argv[0, argc) and a NULL, then the strings.
+#define PG_ARGS_VA   0x7fffd0000000UL
+#define PG_ARGS_SIZE 4096
+struct pg_args {
+	uint64_t argc;
+	const char *argv[]; // argv[argc] is NULL
+};
+// Loads the static ELF image img[0, len) into a new space (a child of the caller's),
+// maps a stack (the layout of abi.h's PG_STACK_TOP) and starts its first vcpu: the
+// child's space handle (R_ALL), or an E_* code with *why (may be NULL) set to what
+// failed: the ELF checks of lib/elf.h, word for word ("E_RANGE" for arguments that do
+// not fit PG_ARGS_SIZE). On error nothing is left: no space, no handle, no mapping.
+// Uses the caller's VA [PG_SPAWN_SCRATCH, +1 GiB) while it copies segments (one caller
+// at a time: not thread-safe); the frames are charged to the caller's quota.
+#define PG_SPAWN_SCRATCH 0x7f0000000000UL
+handle_t pg_spawn(const void *img, size_t len, const struct pg_spawn_opts *o, const char **why);
+// How a child ended (pg_wait).
+struct pg_exit {
+	int status;       // the first non-zero status a vcpu stopped with (-1: a fault), else 0
+	uint32_t faults;  // vcpus stopped by a fault no upcall took
+};
+// Waits (blocked in notify_wait, woken by the kernel through space_watch) until every
+// vcpu of the space has stopped: E_OK and *out, or the error of the call that failed.
+// The space stays: delete it (pg_space_delete) to free it. One caller at a time (it
+// keeps one notify for all its waits).
+int pg_wait(handle_t space, struct pg_exit *out);
+// argc and *argv from main's arg when it is PG_ARGS_VA (started by pg_spawn with argv),
+// else 0 and *argv NULL.
+int pg_args(uint64_t arg, const char *const **argv);
+
 // --- Errors (strerror.c) -------------------------------------------------------------
 
 // "E_NAME: short meaning" for every code in errors.h, "unknown error" otherwise.

@@ -1,8 +1,8 @@
-// elf.h: checks a static ELF64 x86-64 executable and describes what to map
-// before the kernel loads it into a user address space. Pure: reads the image
-// only, allocates nothing, keeps no state, and does not lock.
-#ifndef KERN_ELF_H
-#define KERN_ELF_H
+// elf.h: checks a static ELF64 x86-64 executable and describes what to map before a
+// loader (the kernel's, for init; libpagoda's pg_spawn) puts it in a user address space.
+// Pure: reads the image only, allocates nothing, keeps no state, and does not lock.
+#ifndef PAGODA_LIB_ELF_H
+#define PAGODA_LIB_ELF_H
 #include <stdint.h>
 #include <stddef.h>
 

@@ -4,7 +4,7 @@
 // len first. See elf.h for the checks and their order.
 #include <stdbool.h>
 
-#include "kern/elf.h"
+#include "lib/elf.h"
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
 
