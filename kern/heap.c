@@ -410,6 +410,8 @@ void heap_init(struct heap *h, heap_grow_fn grow, heap_corrupt_fn corrupt, void 
 
 size_t heap_grow_pages(size_t n)
 {
+	if (n == 0)
+		return 0; // never allocated
 	if (n <= HEAP_MAX_SMALL)
 		return 1; // a class page
 	size_t c = heap_cost(n);

@@ -69,7 +69,7 @@ void heap_init(struct heap *h, heap_grow_fn grow, heap_corrupt_fn corrupt, void 
 // n == 0). Callers charge it, so a quota counts what the heap really gives out.
 size_t heap_cost(size_t n);
 // Pages a fresh heap_alloc(n) takes when no free memory fits it: a class page, or the
-// run (0 if n can never be allocated).
+// run (0 if n can never be allocated, n == 0 included).
 size_t heap_grow_pages(size_t n);
 // Gives the heap npages of fresh 4096-aligned memory as a free run, as if grow had
 // returned it: for a caller that grows the heap itself, outside its lock.

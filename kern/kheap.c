@@ -44,8 +44,9 @@ void *kmalloc_relax(size_t n, void (*relax)(void))
 	void *p = heap_alloc(&heap, n);
 	spin_unlock(&kheap_lock);
 	// Out of free pages: back some outside the lock, then try again. Another CPU may
-	// take them first; then back more: every page backed stays in the heap.
-	while (!p) {
+	// take them first; then back more (every page backed stays in the heap), a few
+	// times: past that the heap is being drained faster than it grows.
+	for (int tries = 0; !p && tries < 8; tries++) {
 		size_t pages = heap_grow_pages(n);
 		void *m = pages ? kva_alloc_relax(pages, relax) : NULL;
 		if (!m)

@@ -694,6 +694,7 @@ Test(heap, added_pages_serve_requests_without_grow, .init = setup, .fini = teard
 	cr_assert_eq(heap_grow_pages(100), 1);
 	cr_assert_eq(heap_grow_pages(3 * HEAP_PAGE), 4); // with the run header
 	cr_assert_eq(heap_grow_pages(SIZE_MAX), 0);
+	cr_assert_eq(heap_grow_pages(0), 0); // kmalloc(0) must not grow the heap for nothing
 	static _Alignas(4096) uint8_t pool[8 * 4096];
 	heap_add_pages(&H, pool, 4);
 	heap_add_pages(&H, pool + 4 * 4096, 4); // merges with the run below
