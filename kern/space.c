@@ -249,7 +249,7 @@ static const struct gather_ops space_gather_ops = {
 // protect never edits a record (the rights live in the PTEs), but unmap may cut one
 // in two and a lazy unmap may cut one in three, and neither may fail for want of quota.
 // So the space pays, from its first map, for the most its records could ever grow to
-// without another map: every record holds a page, so there are at most record_pages of
+// without another map: every record holds a page, so there are at most record_pages() of
 // them, and vmmap grows its array by a quarter (plus 8), so the array never costs more
 // than RECORD_PAGE_BYTES per page plus RECORD_BASE_BYTES, page rounding included.
 // The charge is that bound, or the array's real cost when an unmap left it larger.
@@ -257,6 +257,12 @@ static const struct gather_ops space_gather_ops = {
 #define RECORD_PAGE_BYTES 64u
 #define RECORD_BASE_BYTES 4608u
 _Static_assert(RECORD_PAGE_BYTES * 4 >= sizeof(struct vm_range) * 5, "a quarter's growth per record");
+
+// Pages in the space's records, mapped or lazy: a bound on how many records it can have.
+static uint64_t record_pages(const struct space *s)
+{
+	return vmmap_pages(&s->map, VMR_MAPPED) + vmmap_pages(&s->map, VMR_LAZY);
+}
 
 static uint64_t records_cost(uint64_t pages, uint32_t cap)
 {
@@ -270,7 +276,7 @@ static uint64_t records_cost(uint64_t pages, uint32_t cap)
 static int records_charge_for_map(struct space *s, uint64_t pages) REQUIRES(s->lock)
 {
 	spin_assert_held(&s->lock);
-	uint64_t need = records_cost(s->record_pages + pages, vmmap_cap_for(&s->map, 1));
+	uint64_t need = records_cost(record_pages(s) + pages, vmmap_cap_for(&s->map, 1));
 	if (need <= s->records_charged)
 		return E_OK;
 	if (space_charge(s, CHARGE_KERNEL, need - s->records_charged) != E_OK)
@@ -284,7 +290,7 @@ static int records_charge_for_map(struct space *s, uint64_t pages) REQUIRES(s->l
 static void records_settle(struct space *s) REQUIRES(s->lock)
 {
 	spin_assert_held(&s->lock);
-	uint64_t need = records_cost(s->record_pages, s->map.cap);
+	uint64_t need = records_cost(record_pages(s), s->map.cap);
 	KASSERT(need <= s->records_charged);
 	space_uncharge(s, CHARGE_KERNEL, s->records_charged - need);
 	s->records_charged = need;
@@ -308,8 +314,6 @@ static bool lazy_tag_put(struct space *s, const struct vm_range *v)
 {
 	struct lazy_tag *t = (struct lazy_tag *)v->epoch_tag;
 	t->pages -= v->len / PAGE_SIZE;
-	s->record_pages -= v->len / PAGE_SIZE;
-	s->lazy_pages -= v->len / PAGE_SIZE;
 	if (t->pages)
 		return false;
 	kfree(t);
@@ -447,7 +451,6 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 		goto out;
 	err = vmmap_insert(&s->map, va, len, m, off, maxprot);
 	if (err == E_OK) {
-		s->record_pages += n;
 		struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
 		mmu_range(s->root, &s->leaves, va, n, set_pte, &f);
 		obj_ref_n(&m->obj, (int64_t)n); // one reference per mapped page
@@ -563,7 +566,6 @@ static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va,
 		mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, clear_pte, NULL);
 		gather_add_range(&g, va, len / PAGE_SIZE);
 		gather_commit(&g, n);
-		s->record_pages -= len / PAGE_SIZE;
 		records_settle(s);
 	}
 	gather_finish(&g); // on error: nothing gathered, nothing changed
@@ -586,7 +588,6 @@ static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len) REQUIR
 		return err;
 	}
 	records_settle(s);
-	s->lazy_pages += len / PAGE_SIZE;
 	tag->pages = len / PAGE_SIZE;
 	tag->next = NULL;
 	tag->passed = false;
@@ -661,7 +662,7 @@ void space_get_stats(struct space *s, struct space_stats *out)
 	out->table_frames = atomic_load(&s->charged_by[CHARGE_TABLES]) / PAGE_SIZE;
 	out->kernel_bytes = atomic_load(&s->charged_by[CHARGE_KERNEL]);
 	out->children_quota = atomic_load(&s->charged_by[CHARGE_CHILDREN]);
-	out->mappings = space_dead(s) ? 0 : s->record_pages - s->lazy_pages;
+	out->mappings = space_dead(s) ? 0 : vmmap_pages(&s->map, VMR_MAPPED);
 	out->vcpus = atomic_load(&s->nvcpus);
 	out->faults = atomic_load(&s->faults);
 	out->exit_status = atomic_load(&s->exit_status);
@@ -877,13 +878,10 @@ static void teardown(struct space *s)
 	for (uint64_t va = 0; vmmap_next(&s->map, va, &r) == E_OK; va = r.va + r.len) {
 		if (r.state == VMR_LAZY)
 			lazy_tag_put(s, &r);
-		else
-			s->record_pages -= r.len / PAGE_SIZE;
 		gather_defer_unref(&g, &r);
 		irq_window();
 	}
 	vmmap_destroy(&s->map);
-	KASSERT(s->record_pages == 0);
 	records_settle(s); // no records, no storage: nothing
 	s->lazy_head = s->lazy_tail = NULL; // their tags went with their records
 	atomic_store(&s->lazy_count, 0);

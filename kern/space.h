@@ -47,7 +47,7 @@ enum charge {
 };
 
 // lock protects: root's PTEs, leaves, map, handles, vcpus, lazy_head/lazy_tail,
-//   record_pages, lazy_pages, records_charged, exit_watch/exit_bits, and the
+//   records_charged, exit_watch/exit_bits, and the
 //   transition of dead (set once, under the lock; see space_dead()).
 // cpus: atomic; a CPU sets its bit before loading root and clears it after loading
 //   another root (space_switch), so a reader after a PTE write sees every CPU that
@@ -64,8 +64,6 @@ struct space {
 	uint64_t root;                 // PML4, physical
 	struct mmu_cache leaves;       // lock: recently walked leaf tables
 	struct vmmap map;
-	uint64_t record_pages;         // lock: pages in map's records (mapped or lazy)
-	uint64_t lazy_pages;           // lock: those of them lazily unmapped
 	uint64_t records_charged;      // lock: CHARGE_KERNEL bytes held for map's storage
 	struct htable handles;         // entries naming this space itself (H_SELF, dups) hold no reference
 	_Atomic bool dead;             // space_delete() was called (release store, acquire loads)

@@ -79,6 +79,10 @@ static int reserve(struct vmmap *m, uint32_t k)
 	return E_OK;
 }
 
+// Indices of struct vmmap's pages[].
+#define PAGES_MAPPED 0
+#define PAGES_LAZY   1
+
 // Records moved between two relax calls: 64 KiB of them.
 #define RELAX_RECORDS ((64u << 10) / sizeof(struct vm_range))
 
@@ -202,6 +206,7 @@ void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void
 	m->r = NULL;
 	m->n = 0;
 	m->cap = 0;
+	m->pages[0] = m->pages[1] = 0;
 	m->grow = grow;
 	m->release = release;
 	m->relax = NULL;
@@ -217,6 +222,7 @@ void vmmap_destroy(struct vmmap *m)
 	m->r = NULL;
 	m->n = 0;
 	m->cap = 0;
+	m->pages[0] = m->pages[1] = 0;
 }
 
 int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
@@ -249,6 +255,7 @@ int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t
 		open_gap(m, i, 1);
 		m->r[i] = nr;
 	}
+	m->pages[PAGES_MAPPED] += len / VM_PAGE;
 	return E_OK;
 }
 
@@ -304,6 +311,8 @@ int vmmap_mark_lazy(struct vmmap *m, uint64_t va, uint64_t len, uint64_t tag)
 		m->r[i].epoch_tag = tag;
 	}
 	coalesce(m, i0 > 0 ? i0 - 1 : 0, i1 + 1 < m->n ? i1 + 1 : m->n - 1);
+	m->pages[PAGES_MAPPED] -= len / VM_PAGE;
+	m->pages[PAGES_LAZY] += len / VM_PAGE;
 	return E_OK;
 }
 
@@ -330,6 +339,7 @@ int vmmap_remove(struct vmmap *m, uint64_t va, uint64_t len, struct vm_range *ou
 		out[j] = clip(&m->r[i0 + j], va, end);
 	if (nout != NULL)
 		*nout = k;
+	m->pages[PAGES_MAPPED] -= len / VM_PAGE;
 	if (middle) {
 		split_at(m, i0, end);
 		m->r[i0].len = va - m->r[i0].va;
@@ -366,6 +376,7 @@ uint32_t vmmap_reclaim(struct vmmap *m, bool (*done)(uint64_t tag, void *arg), v
 		if (r.state == VMR_LAZY && done(r.epoch_tag, arg)) {
 			if (drop != NULL)
 				drop(&r, arg);
+			m->pages[PAGES_LAZY] -= r.len / VM_PAGE;
 			got++;
 		} else {
 			m->r[w++] = r;
@@ -377,9 +388,7 @@ uint32_t vmmap_reclaim(struct vmmap *m, bool (*done)(uint64_t tag, void *arg), v
 
 uint64_t vmmap_pages(const struct vmmap *m, uint32_t state)
 {
-	uint64_t pages = 0;
-	for (uint32_t i = 0; i < m->n; i++)
-		if (m->r[i].state == state)
-			pages += m->r[i].len / VM_PAGE;
-	return pages;
+	if (state == VMR_MAPPED)
+		return m->pages[PAGES_MAPPED];
+	return state == VMR_LAZY ? m->pages[PAGES_LAZY] : 0;
 }

@@ -10,7 +10,7 @@
 //
 // Storage is a sorted array of records in memory from the caller's grow callback:
 // find is O(log n); insert, remove and mark_lazy are O(log n + n) (a memmove of the
-// tail, in chunks with the caller's relax between); reclaim and pages are O(n). Fine
+// tail, in chunks with the caller's relax between); reclaim is O(n); pages is O(1). Fine
 // while spaces hold thousands of records, not millions; a B-tree or radix tree can
 // replace it behind the same API.
 //
@@ -49,11 +49,14 @@ _Static_assert(sizeof(struct vm_range) == 5 * 8 + 2 * 4, "struct vm_range has no
 //    r[i].va + r[i].len <= r[i+1].va; maxprot has no bits outside PROT_ALL;
 //  - no two neighbours merge (see the header comment): the records are the fewest
 //    that describe the space, so equal contents give equal record lists;
+//  - pages[0] and pages[1] are the sums of len / VM_PAGE over the VMR_MAPPED and the
+//    VMR_LAZY records;
 //  - n <= cap; r holds cap records (r is NULL when cap is 0). Storage only grows,
 //    until vmmap_destroy.
 struct vmmap {
 	struct vm_range *r;
 	uint32_t n, cap;
+	uint64_t pages[2];         // pages in VMR_MAPPED and in VMR_LAZY records
 	void *(*grow)(void *old, size_t new_bytes, void *ctx);  // like realloc; NULL = failed
 	void (*release)(void *p, void *ctx);                    // frees what grow returned
 	void (*relax)(void *ctx);  // NULL, or called between chunks of a long edit (see set_relax)

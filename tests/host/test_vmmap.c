@@ -79,8 +79,10 @@ static void check_invariants(const struct vmmap *m)
 	cr_assert_leq(m->n, m->cap);
 	cr_assert_eq(m->cap == 0, m->r == NULL);
 	cr_assert_eq((size_t)m->cap * sizeof(struct vm_range), E.bytes);
+	uint64_t pages[2] = { 0, 0 }; // the counts vmmap_pages keeps, walked
 	for (uint32_t i = 0; i < m->n; i++) {
 		const struct vm_range *r = &m->r[i];
+		pages[r->state == VMR_LAZY] += r->len / PG;
 		cr_assert_neq(r->len, 0, "record %u empty", i);
 		cr_assert_eq((r->va | r->len | r->off) % PG, 0, "record %u misaligned", i);
 		cr_assert_leq(r->len, UINT64_MAX - r->va, "record %u wraps", i);
@@ -95,6 +97,8 @@ static void check_invariants(const struct vmmap *m)
 			cr_assert(!rec_mergeable(&m->r[i - 1], r), "records %u, %u should be one", i - 1, i);
 		}
 	}
+	cr_assert_eq(vmmap_pages(m, VMR_MAPPED), pages[0], "mapped pages counted wrong");
+	cr_assert_eq(vmmap_pages(m, VMR_LAZY), pages[1], "lazy pages counted wrong");
 }
 
 // A snapshot of the map, to show an error changed nothing.
