@@ -20,36 +20,25 @@
 #include <arch/uaccess.h>
 #include <arch/arch.h>
 
-// vmmap storage on the kernel heap; ctx is the space, which remembers the size. The
-// new array's pages and the copy are as many as the records, under the space's lock:
-// an interrupt window (irq_window) after each page backed and each 64 KiB copied.
-static void *map_grow(void *old, size_t bytes, void *ctx)
-{
-	struct space *s = ctx;
-	char *p = kmalloc_relax(bytes, irq_window); // its pages are backed under our lock too
-	if (!p)
-		return NULL;
-	const char *from = old;
-	for (size_t done = 0, all = (size_t)s->map.cap * sizeof(struct vm_range); done < all;) {
-		size_t n = all - done < (64u << 10) ? all - done : (64u << 10);
-		memcpy(p + done, from + done, n);
-		done += n;
-		irq_window();
-	}
-	kfree(old);
-	return p;
-}
-
-static void map_relax(void *ctx)
+// vmmap storage on the kernel heap. Its pages are backed under the space's lock, as
+// many as the records need: an interrupt window after each (vmmap moves the records
+// over itself, relaxed through map_relax).
+static void *map_grow(size_t bytes, void *ctx)
 {
 	(void)ctx;
-	irq_window();
+	return kmalloc_relax(bytes, irq_window);
 }
 
 static void map_release(void *p, void *ctx)
 {
 	(void)ctx;
 	kfree(p);
+}
+
+static void map_relax(void *ctx)
+{
+	(void)ctx;
+	irq_window();
 }
 
 // tree_lock guards every space's parent, children, sib_prev and sib_next, and

@@ -46,39 +46,6 @@ static bool mergeable(const struct vm_range *a, const struct vm_range *b)
 }
 
 // Makes room for k more records: E_OK, or E_NOMEM with nothing changed.
-// The capacity reserve(k) grows to: by a quarter plus 8, at least n + k. A quarter,
-// not double, so the array never costs much more than its records: the kernel
-// charges a space for the most its records could grow to (space.c).
-static uint64_t grown_cap(const struct vmmap *m, uint32_t k)
-{
-	if (k <= m->cap - m->n)
-		return m->cap;
-	uint64_t cap = (uint64_t)m->cap + m->cap / 4 + 8;
-	if (cap < (uint64_t)m->n + k)
-		cap = (uint64_t)m->n + k;
-	return cap > UINT32_MAX ? UINT32_MAX : cap;
-}
-
-uint32_t vmmap_cap_for(const struct vmmap *m, uint32_t k)
-{
-	return m->n > UINT32_MAX - k ? m->cap : (uint32_t)grown_cap(m, k);
-}
-
-static int reserve(struct vmmap *m, uint32_t k)
-{
-	if (k <= m->cap - m->n)
-		return E_OK;
-	if (m->n > UINT32_MAX - k || m->grow == NULL)
-		return E_NOMEM;
-	uint64_t cap = grown_cap(m, k);
-	void *p = m->grow(m->r, (size_t)cap * sizeof *m->r, m->ctx);
-	if (p == NULL)
-		return E_NOMEM;
-	m->r = p;
-	m->cap = (uint32_t)cap;
-	return E_OK;
-}
-
 // Indices of struct vmmap's pages[].
 #define PAGES_MAPPED 0
 #define PAGES_LAZY   1
@@ -108,6 +75,43 @@ static void move_records(struct vmmap *m, struct vm_range *dst, const struct vm_
 		if (count)
 			relax(m);
 	}
+}
+
+// The capacity reserve(k) grows to: by a quarter plus 8, at least n + k. A quarter,
+// not double, so the array never costs much more than its records: the kernel
+// charges a space for the most its records could grow to (space.c).
+static uint64_t grown_cap(const struct vmmap *m, uint32_t k)
+{
+	if (k <= m->cap - m->n)
+		return m->cap;
+	uint64_t cap = (uint64_t)m->cap + m->cap / 4 + 8;
+	if (cap < (uint64_t)m->n + k)
+		cap = (uint64_t)m->n + k;
+	return cap > UINT32_MAX ? UINT32_MAX : cap;
+}
+
+uint32_t vmmap_cap_for(const struct vmmap *m, uint32_t k)
+{
+	return m->n > UINT32_MAX - k ? m->cap : (uint32_t)grown_cap(m, k);
+}
+
+static int reserve(struct vmmap *m, uint32_t k)
+{
+	if (k <= m->cap - m->n)
+		return E_OK;
+	if (m->n > UINT32_MAX - k || m->grow == NULL)
+		return E_NOMEM;
+	uint64_t cap = grown_cap(m, k);
+	struct vm_range *p = m->grow((size_t)cap * sizeof *m->r, m->ctx);
+	if (p == NULL)
+		return E_NOMEM;
+	if (m->r != NULL) {
+		move_records(m, p, m->r, m->n); // as long as the array: in chunks, relaxed
+		m->release(m->r, m->ctx);
+	}
+	m->r = p;
+	m->cap = (uint32_t)cap;
+	return E_OK;
 }
 
 // Shifts r[i..n-1] up by k. The caller has reserved k records.
@@ -200,7 +204,7 @@ static int cut_ends(struct vmmap *m, uint64_t va, uint64_t end, uint32_t *i0, ui
 	return E_OK;
 }
 
-void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void *ctx),
+void vmmap_init(struct vmmap *m, void *(*grow)(size_t bytes, void *ctx),
                 void (*release)(void *p, void *ctx), void *ctx)
 {
 	m->r = NULL;

@@ -57,17 +57,20 @@ struct vmmap {
 	struct vm_range *r;
 	uint32_t n, cap;
 	uint64_t pages[2];         // pages in VMR_MAPPED and in VMR_LAZY records
-	void *(*grow)(void *old, size_t new_bytes, void *ctx);  // like realloc; NULL = failed
-	void (*release)(void *p, void *ctx);                    // frees what grow returned
+	void *(*grow)(size_t bytes, void *ctx);  // fresh storage of that size; NULL = failed
+	void (*release)(void *p, void *ctx);     // frees what grow returned
 	void (*relax)(void *ctx);  // NULL, or called between chunks of a long edit (see set_relax)
 	void *ctx;
 };
 
-// An empty map whose storage comes from grow and goes back through release.
-void vmmap_init(struct vmmap *m, void *(*grow)(void *old, size_t new_bytes, void *ctx),
+// An empty map whose storage comes from grow and goes back through release. To grow,
+// vmmap takes a larger array from grow, moves the records into it itself and releases
+// the old one.
+void vmmap_init(struct vmmap *m, void *(*grow)(size_t bytes, void *ctx),
                 void (*release)(void *p, void *ctx), void *ctx);
 
-// Long edits (moving the records above an edit, a reclaim pass) call relax(ctx) after
+// Long edits (moving the records above an edit or into grown storage, a reclaim pass)
+// call relax(ctx) after
 // every 64 KiB of records, and relax must not call into m: the kernel lets interrupts
 // in there. Off (NULL) after init.
 void vmmap_set_relax(struct vmmap *m, void (*relax)(void *ctx));
