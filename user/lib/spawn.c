@@ -91,23 +91,17 @@ static int load(handle_t child, const void *img, const struct elf_info *e, const
 
 // The child's share of the caller's quota and budget (both are carved out of the
 // caller's: docs/isolation.md): as asked, or half of what the caller has left.
-static uint64_t spawn_quota(const struct pg_spawn_opts *o)
+static void spawn_share(const struct pg_spawn_opts *o, uint64_t *quota, uint64_t *budget)
 {
 	struct space_stats me;
-	if (o->quota || pg_space_stats(H_SELF, &me) != E_OK)
-		return o->quota;
-	return (me.quota - me.charged) / 2 & ~(uint64_t)(PAGE - 1);
-}
-
-static uint64_t spawn_budget(const struct pg_spawn_opts *o)
-{
-	struct space_stats me;
-	if (o->budget || pg_space_stats(H_SELF, &me) != E_OK)
-		return o->budget;
-	if (me.budget_per_tick == 0)
-		return PG_SPAWN_BUDGET_UNLIMITED;
-	uint64_t left = me.budget_per_tick - me.budget_carved;
-	return left / 2 ? left / 2 : 1; // 1 from an empty budget: create says E_BUDGET
+	*quota = o->quota, *budget = o->budget;
+	if ((*quota && *budget) || pg_space_stats(H_SELF, &me) != E_OK)
+		return; // the create call says what is wrong with a missing share
+	if (!*quota)
+		*quota = (me.quota - me.charged) / 2 & ~(uint64_t)(PAGE - 1);
+	uint64_t left = (me.budget_per_tick - me.budget_carved) / 2;
+	if (!*budget) // an empty budget gives 1, and create says E_BUDGET
+		*budget = me.budget_per_tick == 0 ? PG_SPAWN_BUDGET_UNLIMITED : left ? left : 1;
 }
 
 handle_t pg_spawn(const void *img, size_t len, const struct pg_spawn_opts *o, const char **why)
@@ -120,7 +114,9 @@ handle_t pg_spawn(const void *img, size_t len, const struct pg_spawn_opts *o, co
 	int err = elf_parse_why(img, len, &e, why);
 	if (err != E_OK)
 		return err;
-	handle_t child = pg_space_create(spawn_quota(o), spawn_budget(o));
+	uint64_t quota, budget;
+	spawn_share(o, &quota, &budget);
+	handle_t child = pg_space_create(quota, budget);
 	if (child < 0) {
 		*why = "no space";
 		return child;
