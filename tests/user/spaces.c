@@ -203,6 +203,8 @@ static void quota_is_carved(const char *n)
 	UCHECK_EQ(n, pg_set_budget(c1, 3), E_OK);
 	UCHECK_EQ(n, tc_stats(a).budget_per_tick, 3);
 	UCHECK_EQ(n, pg_set_budget(c1, 0), E_INVAL);
+	UCHECK_EQ(n, pg_set_budget(c1, 1UL << 63), E_INVAL); // tokens are signed
+	UCHECK_EQ(n, tc_stats(a).budget_per_tick, 3);         // both changed nothing
 	// Hostile lists: bad and wrong handles, no R_READ, an index far past the end.
 	handle_t m = pg_mem_create(PAGE), nr = pg_handle_dup(a, R_ALL & ~R_READ);
 	UCHECK_EQ(n, pg_space_child(m, 0), E_TYPE);
