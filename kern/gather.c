@@ -18,6 +18,7 @@ void gather_init(struct tlb_gather *g, const struct gather_ops *ops, struct spac
 	g->piece = g->stack;
 	g->npieces = 0;
 	g->cap = GATHER_PIECES_ON_STACK;
+	g->tables = 0;
 	g->root = 0;
 	g->finished = false;
 }
@@ -71,11 +72,11 @@ void gather_commit(struct tlb_gather *g, uint32_t n)
 }
 
 // The one order: every CPU is done with the old translations, then things go. A
-// GATHER_FLUSH gather holding pieces must hold the range that reached them: pieces
-// are deferred after their range, and a flush empties both together.
+// GATHER_FLUSH gather holding pieces or tables must hold the range that reached them:
+// they are deferred after their range, and a flush empties them all together.
 static void flush_then_release(struct tlb_gather *g)
 {
-	KASSERT(g->mode == GATHER_QUIESCED || g->npieces == 0 || g->start != g->end);
+	KASSERT(g->mode == GATHER_QUIESCED || (g->npieces == 0 && g->tables == 0) || g->start != g->end);
 	if (g->mode == GATHER_FLUSH && g->start != g->end) {
 		g->ops->flush(g);
 		g->flushes++;
@@ -84,6 +85,15 @@ static void flush_then_release(struct tlb_gather *g)
 	for (uint32_t i = 0; i < g->npieces; i++)
 		g->ops->release(g, &g->piece[i]);
 	g->npieces = 0;
+	if (g->tables)
+		g->ops->free_tables(g, g->tables);
+	g->tables = 0;
+}
+
+uint64_t *gather_tables(struct tlb_gather *g)
+{
+	KASSERT(!g->finished);
+	return &g->tables;
 }
 
 void gather_defer_unref(struct tlb_gather *g, const struct vm_range *piece)

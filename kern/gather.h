@@ -35,6 +35,8 @@ struct gather_ops {
 	void (*release)(struct tlb_gather *g, const struct vm_range *piece);
 	// Frees every user-half page table of a root (mmu_destroy).
 	void (*free_root)(struct tlb_gather *g, uint64_t root);
+	// Frees a list of page tables already detached from g->s's root (mmu_free_list).
+	void (*free_tables)(struct tlb_gather *g, uint64_t list);
 	void *(*alloc)(size_t bytes);  // NULL: out of memory
 	void (*dealloc)(void *p);
 };
@@ -51,10 +53,10 @@ struct tlb_gather {
 	struct vm_range *piece;     // pieces whose references go after the flush
 	uint32_t npieces, cap;      // piece is stack[] until gather_reserve() needs more
 	struct vm_range stack[GATHER_PIECES_ON_STACK];
-	// Page tables freed after the flush: today only a whole torn-down root (with no CPU
-	// holding the space). Freeing single empty tables (issue 13) belongs here too, with
-	// a GATHER_FLUSH gather whose flush also drops paging-structure caches
-	// (docs/shootdown.md, "When PCID or table freeing arrive").
+	// Page tables freed after the flush (which also drops the paging-structure caches:
+	// docs/shootdown.md, "Freeing page tables"): tables the edits detached, and a
+	// whole torn-down root (with no CPU holding the space).
+	uint64_t tables;            // the caller's list (mmu.h's mmu_unlink_empty); 0: none
 	uint64_t root;              // 0: none
 	bool finished;
 };
@@ -83,11 +85,17 @@ void gather_commit(struct tlb_gather *g, uint32_t n);
 // fills), so a piece must be deferred only after the range whose PTEs reached it.
 void gather_defer_unref(struct tlb_gather *g, const struct vm_range *piece);
 
+// The list that page tables detached by the caller's edits go on (the caller threads
+// it: mmu_unlink_empty prepends to *gather_tables(g)); they are freed after the flush
+// and the releases. GATHER_FLUSH: only tables under a range already added.
+uint64_t *gather_tables(struct tlb_gather *g);
+
 // Defers freeing a root's user-half tables until after the releases. GATHER_QUIESCED.
 void gather_defer_root(struct tlb_gather *g, uint64_t root);
 
 // Flushes the ranges (GATHER_FLUSH with any added), then releases every deferred
-// piece, then frees the deferred root and the gather's heap storage. Exactly once.
+// piece, then frees the detached tables, the deferred root and the gather's heap
+// storage. Exactly once.
 void gather_finish(struct tlb_gather *g);
 
 #endif

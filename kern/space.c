@@ -229,8 +229,14 @@ static void gather_free_root(struct tlb_gather *g, uint64_t root)
 	mmu_destroy(root);
 }
 
+// Tables the edits detached (unlink_unused): the space paid for them.
+static void gather_free_tables(struct tlb_gather *g, uint64_t list)
+{
+	space_uncharge(g->s, CHARGE_TABLES, mmu_free_list(list) * PAGE_SIZE);
+}
+
 static const struct gather_ops space_gather_ops = {
-	gather_shootdown, gather_unref, gather_free_root, kmalloc, kfree,
+	gather_shootdown, gather_unref, gather_free_root, gather_free_tables, kmalloc, kfree,
 };
 
 // ---- What the records cost --------------------------------------------------------
@@ -294,17 +300,20 @@ static void records_settle(struct space *s) REQUIRES(s->lock)
 struct lazy_tag {
 	struct epoch_snap snap;
 	uint64_t pages;
+	uint64_t tables;          // the page tables the unmap emptied (unlink_unused's list)
 	struct lazy_tag *next;
 	bool passed;
 };
 
-// Drops the pages of one lazy record from its tag; true when the tag is gone.
-static bool lazy_tag_put(struct space *s, const struct vm_range *v)
+// Drops the pages of one lazy record from its tag; true when the tag is gone, its
+// tables handed to g (quiesced: every CPU that could walk them has flushed since).
+static bool lazy_tag_put(struct space *s, const struct vm_range *v, struct tlb_gather *g)
 {
 	struct lazy_tag *t = (struct lazy_tag *)v->epoch_tag;
 	t->pages -= v->len / PAGE_SIZE;
 	if (t->pages)
 		return false;
+	mmu_list_join(gather_tables(g), t->tables);
 	kfree(t);
 	space_uncharge(s, CHARGE_KERNEL, kheap_cost(sizeof *t));
 	return true;
@@ -326,7 +335,7 @@ static void lazy_drop(const struct vm_range *v, void *arg)
 {
 	struct reclaim *r = arg;
 	gather_defer_unref(&r->g, v);
-	if (lazy_tag_put(r->s, v))
+	if (lazy_tag_put(r->s, v, &r->g))
 		r->tags++;
 	irq_window(); // one per record reclaimed: user-sized
 }
@@ -525,6 +534,22 @@ out:
 	return err;
 }
 
+// A PTE is non-zero only inside a mapped record (map writes them after inserting it,
+// unmap and lazy unmap clear them as the record goes): a region with no mapped
+// record has nothing in its tables.
+static bool region_in_use(uintptr_t lo, uintptr_t hi, void *arg) NO_LOCK_ANALYSIS // under the lock: unlink_unused's caller's
+{
+	return overlaps_state(arg, lo, hi - lo + 1, VMR_MAPPED);
+}
+
+// After [va, va + len) lost its PTEs and its records: the tables it leaves with
+// nothing in them go on *list (mmu.h), to be freed once no CPU can walk them.
+static void unlink_unused(struct space *s, uintptr_t va, uint64_t len, uint64_t *list) REQUIRES(s->lock)
+{
+	spin_assert_held(&s->lock);
+	mmu_unlink_unused(s->root, &s->leaves, va, len / PAGE_SIZE, region_in_use, s, list);
+}
+
 static void clear_pte(pte_t *pte, uintptr_t va, void *arg)
 {
 	(void)va;
@@ -554,6 +579,7 @@ static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va,
 	if (err == E_OK) {
 		mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, clear_pte, NULL);
 		gather_add_range(&g, va, len / PAGE_SIZE);
+		unlink_unused(s, va, len, gather_tables(&g));
 		gather_commit(&g, n);
 		records_settle(s);
 	}
@@ -578,10 +604,13 @@ static int unmap_lazy_locked(struct space *s, uintptr_t va, uint64_t len) REQUIR
 	}
 	records_settle(s);
 	tag->pages = len / PAGE_SIZE;
+	tag->tables = 0;
 	tag->next = NULL;
 	tag->passed = false;
 	struct epoch_snap *snap = &tag->snap;
 	mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, clear_pte, NULL);
+	// Detached before the snapshot: the CPUs it waits for may cache the old entries.
+	unlink_unused(s, va, len, &tag->tables);
 	struct cpu *me = this_cpu();
 	if (me->loaded == s)
 		arch_tlb_flush_range(va, len / PAGE_SIZE); // one full flush past the threshold
@@ -618,7 +647,10 @@ bool space_fault_spurious(struct space *s, uintptr_t va, uint64_t err)
 {
 	if (!user_range_ok(va, 1))
 		return false;
-	pte_t e = pt_lookup(s->root, va); // no lock: a racing change only means another fault
+	// No lock: a racing change only means another fault. A racing unmap may free a
+	// table this walk reads (it reads the frame through a window, whatever it holds
+	// now): the worst is a wrong "spurious", and the retried access faults again.
+	pte_t e = pt_lookup(s->root, va);
 	if ((e & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
 		return false;
 	if ((err & PF_ERR_WRITE) && !(e & PTE_W))
@@ -866,7 +898,7 @@ static void teardown(struct space *s)
 	struct vm_range r;
 	for (uint64_t va = 0; vmmap_next(&s->map, va, &r) == E_OK; va = r.va + r.len) {
 		if (r.state == VMR_LAZY)
-			lazy_tag_put(s, &r);
+			lazy_tag_put(s, &r, &g);
 		gather_defer_unref(&g, &r);
 		irq_window();
 	}

@@ -55,9 +55,17 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 #ifdef __x86_64__
+	// Words first: TCG runs a rep-prefixed store one iteration at a time, so a page
+	// (a fresh page table, a fresh frame) costs 512 stores instead of 4096.
 	void *d = dst;
+	size_t words = n / 8, bytes = n % 8;
+	uint64_t pattern = (uint64_t)(unsigned char)c * 0x0101010101010101ull;
+	__asm__ volatile("rep stosq"
+			 : "+D"(d), "+c"(words)
+			 : "a"(pattern)
+			 : "memory");
 	__asm__ volatile("rep stosb"
-			 : "+D"(d), "+c"(n)
+			 : "+D"(d), "+c"(bytes)
 			 : "a"(c)
 			 : "memory");
 #else

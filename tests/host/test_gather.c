@@ -23,6 +23,9 @@ static int objs[4];
 struct fake {
 	bool cached[NCPU][NPAGE];   // CPU c may still use a translation of page p
 	unsigned flushes, releases, roots, allocs, deallocs;
+	unsigned table_frees;       // free_tables calls
+	unsigned tables_freed_unflushed; // free_tables calls before any flush
+	uint64_t last_tables;
 	uint64_t released_pages;
 	bool alloc_fails;
 	bool root_freed_before_release;
@@ -67,6 +70,16 @@ static void fake_free_root(struct tlb_gather *g, uint64_t root)
 	F.roots++;
 }
 
+static void fake_free_tables(struct tlb_gather *g, uint64_t list)
+{
+	F.table_frees++;
+	F.last_tables = list;
+	if (g->mode == GATHER_FLUSH && (F.flushes == 0 || F.flush_skips))
+		F.tables_freed_unflushed++;
+	if (F.roots)
+		F.root_freed_before_release = true;
+}
+
 static void *fake_alloc(size_t bytes)
 {
 	if (F.alloc_fails)
@@ -81,7 +94,8 @@ static void fake_dealloc(void *p)
 	free(p);
 }
 
-static const struct gather_ops ops = { fake_flush, fake_release, fake_free_root, fake_alloc, fake_dealloc };
+static const struct gather_ops ops = { fake_flush, fake_release, fake_free_root, fake_free_tables, fake_alloc,
+				       fake_dealloc };
 
 // The kernel's panic, for KASSERT in gather.c: the tests of our own bugs expect SIGABRT.
 void panic(const char *fmt, ...)
@@ -144,6 +158,61 @@ Test(gather, ranges_merge_into_one_flush_of_their_union)
 	cr_assert_eq(F.flushes, 1);
 	cr_assert_eq(F.last_start, VA(2));
 	cr_assert_eq(F.last_end, VA(24));
+}
+
+Test(gather, detached_tables_go_after_the_flush_and_the_releases)
+{
+	struct tlb_gather g;
+	cache(0, 4);
+	gather_init(&g, &ops, NULL, NULL, GATHER_FLUSH);
+	gather_add_range(&g, VA(0), 4);
+	struct vm_range a = piece(0, 4);
+	gather_defer_unref(&g, &a);
+	*gather_tables(&g) = 0x5000; // what mmu_unlink_empty would have put there
+	cr_assert_eq(F.table_frees, 0);
+	gather_finish(&g);
+	no_stale_frees();
+	cr_assert_eq(F.table_frees, 1);
+	cr_assert_eq(F.last_tables, 0x5000);
+	cr_assert_eq(F.tables_freed_unflushed, 0);
+}
+
+Test(gather, an_early_flush_takes_the_tables_with_it)
+{
+	struct tlb_gather g;
+	cache(0, GATHER_PIECES_ON_STACK);
+	gather_init(&g, &ops, NULL, NULL, GATHER_FLUSH);
+	gather_add_range(&g, VA(0), GATHER_PIECES_ON_STACK);
+	*gather_tables(&g) = 0x6000;
+	for (unsigned i = 0; i < GATHER_PIECES_ON_STACK; i++) {
+		struct vm_range p = piece(i, 1);
+		gather_defer_unref(&g, &p); // the last one fills the batch: an early flush
+	}
+	cr_assert_eq(F.flushes, 1);
+	cr_assert_eq(F.table_frees, 1, "freed with the batch, after its flush");
+	gather_finish(&g);
+	cr_assert_eq(F.table_frees, 1, "once");
+	cr_assert_eq(F.tables_freed_unflushed, 0);
+}
+
+Test(gather, tables_without_a_range_are_a_bug, .signal = SIGABRT)
+{
+	struct tlb_gather g;
+	gather_init(&g, &ops, NULL, NULL, GATHER_FLUSH);
+	*gather_tables(&g) = 0x5000; // nothing flushed would cover them
+	gather_finish(&g);
+}
+
+Test(gather, quiesced_tables_go_before_the_root)
+{
+	struct tlb_gather g;
+	gather_init(&g, &ops, NULL, NULL, GATHER_QUIESCED);
+	*gather_tables(&g) = 0x7000;
+	gather_defer_root(&g, 0x1000);
+	gather_finish(&g);
+	cr_assert_eq(F.table_frees, 1);
+	cr_assert_eq(F.roots, 1);
+	cr_assert(!F.root_freed_before_release);
 }
 
 Test(gather, flush_gather_without_a_range_flushes_nothing)

@@ -55,8 +55,9 @@ static void test_release(struct tlb_gather *g, const struct vm_range *piece)
 }
 
 static void no_root(struct tlb_gather *g, uint64_t root) { (void)g, (void)root; }
+static void no_tables(struct tlb_gather *g, uint64_t list) { (void)g, (void)list; }
 
-static const struct gather_ops test_ops = { test_flush, test_release, no_root, kmalloc, kfree };
+static const struct gather_ops test_ops = { test_flush, test_release, no_root, no_tables, kmalloc, kfree };
 
 static void caller_side(void)
 {

@@ -234,6 +234,7 @@ static int spawn_bad(const struct ucase *c)
 #define ONE(n) { "user_" #n, { { #n, 0, 0 } }, 0, 0, NULL }
 static const struct ucase cases[] = {
 	ONE(ulib), ONE(umode), ONE(handles), ONE(badinput), ONE(coherence), ONE(targeting), ONE(lazy),
+	ONE(tables),
 	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch),
 	// The system-call fuzzer: `fuzzcalls=N fuzzseed=S` before "--" choose its length and
 	// seed (make fuzz); by default 20k calls, seed 1.
@@ -303,25 +304,12 @@ static void resource_checks(void)
 			pg_printf("    # kernel_stat(%d) failed\n", i), failures++;
 }
 
-static void warm_tables(uintptr_t va)
-{
-	handle_t m = pg_mem_create(4096);
-	if (m >= 0 && pg_map(H_SELF, va, m, 0, 4096, PROT_READ) == E_OK)
-		pg_unmap(H_SELF, va, 4096, 0);
-	if (m >= 0)
-		pg_handle_close(m);
-}
-
 // Each case as a KTAP result line; returns the number that failed.
 int testrun(const struct pg_bootinfo *info, const void *archive, size_t len, const char *filter)
 {
 	bi = info, ar = archive, ar_len = len;
 	uint64_t calls = boot_number("fuzzcalls", 0), seed = boot_number("fuzzseed", 0);
 	fuzz_arg = (seed << 32) | (calls & 0xffffffffu);
-	// Page tables stay once made: make init's own (for pg_spawn's scratch range, and
-	// the copy spawn_bad corrupts) before any case measures them.
-	warm_tables(PG_SPAWN_SCRATCH);
-	warm_tables(BAD_VA);
 	// pg_wait makes its notify once: let it, on a space with no vcpu (the watch fires
 	// at once), before anything is measured.
 	struct pg_exit x;

@@ -28,8 +28,8 @@ static inline bool mmu_flags_lower(pte_t old, uint64_t flags)
 }
 
 // The leaf tables of recently used 2 MiB regions of one root, so a range walk maps
-// one table instead of four. Tables are freed only with their root, so a cached
-// address stays right for the root's life. Used under the owner's lock.
+// one table instead of four. mmu_unlink_empty drops the entry of a leaf it detaches,
+// so a cached address names a table the root still holds. Used under the owner's lock.
 #define MMU_CACHE 16
 struct mmu_cache {
 	uint64_t tag[MMU_CACHE];   // (va >> 21) + 1; 0: empty
@@ -46,6 +46,21 @@ void mmu_range(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npag
 // created either way, at most mmu_tables_max(va, npages).
 int mmu_prepare(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages, uint64_t *made);
 uint64_t mmu_tables_max(uintptr_t va, size_t npages); // npages > 0
+
+// Page tables go when their region is unused, in two steps with a flush between
+// (SDM 4.10.4; the argument is in docs/shootdown.md, "Freeing page tables"):
+// mmu_unlink_unused clears the entry of every table below the root that the range
+// reaches and whose whole region [lo, hi] in_use() reports holds no PTE (the caller
+// knows: a PTE is non-zero only in a mapped record), together with every table
+// under it, and puts them on *list (threaded through the tables; 0 is the empty
+// list). Returns how many. The caller frees the list with mmu_free_list only once
+// every CPU that may cache the old entries has flushed (INVLPG and a CR3 load both
+// drop every paging-structure cache entry, whatever its address) or has passed a
+// quiescent point. The root goes only with mmu_destroy.
+uint64_t mmu_unlink_unused(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages,
+			   bool (*in_use)(uintptr_t lo, uintptr_t hi, void *arg), void *arg, uint64_t *list);
+uint64_t mmu_list_join(uint64_t *list, uint64_t other); // moves other's tables onto *list: how many
+uint64_t mmu_free_list(uint64_t list);                   // frees them: how many
 // Makes root the current user address space (a kernel-only root: kernel_cr3). Without
 // PCID this drops every non-global TLB entry: the old space's translations are gone.
 static inline void arch_mmu_switch(uint64_t root) { __asm__ volatile("mov %0, %%cr3" ::"r"(root) : "memory"); }
