@@ -30,13 +30,14 @@ KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
 # Host unit tests: tests/host/test_X.c links with the kernel (or lib/) sources it names below.
-HOST_TESTS := fmt fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2
+HOST_TESTS := fmt fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort
 host_srcs_fmt    := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
 host_srcs_heap   := kern/heap.c
 host_srcs_elf    := lib/elf.c
 host_srcs_cpio   := lib/cpio.c
+host_srcs_sort   := lib/sort.c
 host_srcs_handle := kern/handle.c
 host_srcs_vmmap  := kern/vmmap.c
 host_srcs_epoch  := kern/epoch.c

@@ -15,6 +15,7 @@
 #include "kern/kheap.h"
 #include "kern/panic.h"
 #include "lib/string.h"
+#include "lib/sort.h"
 #include "include/pagoda/errors.h"
 #include <arch/mmu.h>
 #include <arch/uaccess.h>
@@ -266,12 +267,12 @@ static uint64_t records_cost(uint64_t pages, uint32_t cap)
 	return real > bound ? real : bound;
 }
 
-// Charges what map's records cost with `pages` more pages and room for one more
-// record: E_NOMEM (nothing charged) over quota.
-static int records_charge_for_map(struct space *s, uint64_t pages) REQUIRES(s->lock)
+// Charges what map's records cost with `pages` more pages and room for k more
+// records: E_NOMEM (nothing charged) over quota.
+static int records_charge(struct space *s, uint64_t pages, uint32_t k) REQUIRES(s->lock)
 {
 	spin_assert_held(&s->lock);
-	uint64_t need = records_cost(record_pages(s) + pages, vmmap_cap_for(&s->map, 1));
+	uint64_t need = records_cost(record_pages(s) + pages, vmmap_cap_for(&s->map, k));
 	if (need <= s->records_charged)
 		return E_OK;
 	if (space_charge(s, CHARGE_KERNEL, need - s->records_charged) != E_OK)
@@ -416,8 +417,8 @@ static int map_prepare(struct space *s, uintptr_t va, uint64_t n) REQUIRES(s->lo
 	return err;
 }
 
-int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
-	      unsigned maxprot)
+// map's checks of its arguments alone, in the order its errors are documented.
+static int map_args_check(uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot, unsigned maxprot)
 {
 	if ((prot & ~PROT_ALL) || (maxprot & ~PROT_ALL) || !range_args_ok(va, len) || (off & PAGE_MASK))
 		return E_INVAL;
@@ -426,33 +427,51 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 	uint64_t size = m->npages * PAGE_SIZE;
 	if (!user_range_ok(va, len) || off > size || len > size - off)
 		return E_RANGE;
+	return E_OK;
+}
+
+// Whether [va, va + len) is free for a map: E_BUSY while a lazy range there may still
+// be reached through stale entries somewhere, E_EXISTS over a mapping.
+static int map_room_check(struct space *s, uintptr_t va, uint64_t len) REQUIRES(s->lock)
+{
+	if (overlaps_state(s, va, len, VMR_LAZY))
+		return E_BUSY;
+	return overlaps_state(s, va, len, VMR_MAPPED) ? E_EXISTS : E_OK;
+}
+
+// The PTEs of a fresh mapping of m at [va, va + len), whose record is in s->map and
+// whose tables exist: one reference on m per page.
+static void map_fill(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot)
+	REQUIRES(s->lock)
+{
+	struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
+	mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, set_pte, &f);
+	obj_ref_n(&m->obj, (int64_t)(len / PAGE_SIZE));
+}
+
+int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
+	      unsigned maxprot)
+{
+	int err = map_args_check(va, m, off, len, prot, maxprot);
+	if (err != E_OK)
+		return err;
 	uint64_t n = len / PAGE_SIZE;
-	int err = E_OK;
 	spin_lock(&s->lock);
 	if (space_dead(s)) {
 		err = E_NOENT;
 		goto out;
 	}
 	reclaim_locked(s);
-	if (overlaps_state(s, va, len, VMR_LAZY)) {
-		err = E_BUSY; // still reachable through stale entries somewhere
+	if ((err = map_room_check(s, va, len)) != E_OK) // before any table is made for the range
 		goto out;
-	}
-	if (overlaps_state(s, va, len, VMR_MAPPED)) {
-		err = E_EXISTS; // checked before any table is made for the range
-		goto out;
-	}
 	// Tables and records next: the only steps that can fail now, charged first.
 	if ((err = map_prepare(s, va, n)) != E_OK)
 		goto out;
-	if ((err = records_charge_for_map(s, n)) != E_OK)
+	if ((err = records_charge(s, n, 1)) != E_OK)
 		goto out;
 	err = vmmap_insert(&s->map, va, len, m, off, maxprot);
-	if (err == E_OK) {
-		struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
-		mmu_range(s->root, &s->leaves, va, n, set_pte, &f);
-		obj_ref_n(&m->obj, (int64_t)n); // one reference per mapped page
-	}
+	if (err == E_OK)
+		map_fill(s, va, m, off, len, prot);
 	records_settle(s);
 out:
 	spin_unlock(&s->lock);
@@ -639,6 +658,266 @@ int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len
 	err = (flags & UNMAP_LAZY) ? unmap_lazy_locked(s, va, len) : E_NOMEM;
 	if (err == E_NOMEM)
 		err = unmap_sync_locked(s, payer, va, len);
+	spin_unlock(&s->lock);
+	return err;
+}
+
+// ---- Batches (mapv) -------------------------------------------------------------
+
+int space_op_check(const struct space_op *o)
+{
+	switch (o->op) {
+	case MAPOP_MAP:
+		return map_args_check(o->va, o->m, o->off, o->len, o->prot, o->maxprot);
+	case MAPOP_PROTECT:
+		if (o->prot & ~PROT_ALL)
+			return E_INVAL;
+		/* fall through */
+	case MAPOP_UNMAP:
+		if (!range_args_ok(o->va, o->len))
+			return E_INVAL;
+		return user_range_ok(o->va, o->len) ? E_OK : E_RANGE;
+	default:
+		return E_INVAL;
+	}
+}
+
+// The entries' ranges must not overlap: then no entry depends on another, each is
+// checked against the space as it is, and the order they are applied in is no matter.
+// keys: the start page and the index of each entry, sorted. E_INVAL and *bad: the
+// later of two entries that overlap.
+#define KEY_INDEX_BITS 11
+_Static_assert(MAPV_MAX <= 1u << KEY_INDEX_BITS, "an index fits a key's low bits");
+
+static int ops_disjoint(const struct space_op *ops, uint32_t n, uint64_t *keys, uint32_t *bad)
+{
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = (ops[i].va / PAGE_SIZE) << KEY_INDEX_BITS | i;
+	sort_u64(keys, n);
+	uint64_t end = 0;   // the furthest end of the entries before, and whose it is
+	uint32_t owner = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct space_op *o = &ops[keys[k] & ((1u << KEY_INDEX_BITS) - 1)];
+		uint32_t i = (uint32_t)(o - ops);
+		if (k && o->va < end) {
+			*bad = i > owner ? i : owner;
+			return E_INVAL;
+		}
+		if (o->va + o->len > end)
+			end = o->va + o->len, owner = i;
+	}
+	return E_OK;
+}
+
+// Each entry against the space as it is, in vector order: E_OK with what the batch
+// needs counted in *t.
+struct batch {
+	uint64_t map_pages;  // pages the maps add
+	uint32_t records;    // records the batch may add at most (one per map or unmap)
+	uint32_t pieces;     // records the unmaps remove, whole or in part
+	bool flush;          // some entry unmaps, or lowers rights other CPUs may cache
+};
+
+static uint32_t records_in(struct space *s, uintptr_t va, uint64_t len) REQUIRES(s->lock)
+{
+	uint32_t k = 0;
+	struct vm_range r;
+	for (uint64_t a = va; vmmap_next(&s->map, a, &r) == E_OK && r.va < va + len; a = r.va + r.len)
+		k++;
+	return k;
+}
+
+static int op_check_in(struct space *s, const struct space_op *o, struct batch *t) REQUIRES(s->lock)
+{
+	if (o->op == MAPOP_MAP) {
+		t->map_pages += o->len / PAGE_SIZE;
+		t->records++;
+		return map_room_check(s, o->va, o->len);
+	}
+	if (!vmmap_covered(&s->map, o->va, o->len))
+		return E_NOENT;
+	if (o->op == MAPOP_UNMAP) {
+		t->records++;
+		t->pieces += records_in(s, o->va, o->len);
+		t->flush = true;
+		return E_OK;
+	}
+	if (o->prot & ~vmmap_maxprot(&s->map, o->va, o->len))
+		return E_RIGHTS;
+	if (atomic_load(&s->cpus) & ~cpuset_of(cpu_id())) { // as protect: only a lowering others may cache
+		struct reprot r = { leaf_flags(o->prot), false };
+		mmu_range(s->root, &s->leaves, o->va, o->len / PAGE_SIZE, scan_lowers, &r);
+		t->flush |= r.lowers;
+	}
+	return E_OK;
+}
+
+// Applies one checked entry whose storage is reserved: it cannot fail.
+static void op_apply(struct space *s, const struct space_op *o, struct tlb_gather *g) REQUIRES(s->lock)
+{
+	uint64_t n = o->len / PAGE_SIZE;
+	if (o->op == MAPOP_MAP) {
+		int err = vmmap_insert(&s->map, o->va, o->len, o->m, o->off, o->maxprot);
+		KASSERT(err == E_OK);
+		map_fill(s, o->va, o->m, o->off, o->len, o->prot);
+	} else if (o->op == MAPOP_PROTECT) {
+		struct reprot r = { leaf_flags(o->prot), false };
+		mmu_range(s->root, &s->leaves, o->va, n, reprot_pte, &r);
+		if (r.lowers)
+			gather_add_range(g, o->va, n);
+	} else {
+		uint32_t room, got = 0;
+		struct vm_range *slots = gather_slots(g, &room);
+		int err = vmmap_remove(&s->map, o->va, o->len, slots, &got, room);
+		KASSERT(err == E_OK);
+		mmu_range(s->root, &s->leaves, o->va, n, clear_pte, NULL);
+		gather_add_range(g, o->va, n);
+		gather_commit(g, got);
+	}
+}
+
+// The budget, then everything that needs memory: E_OK once nothing can fail. On error
+// the gather holds nothing but its storage, and tables made stay empty (as map's).
+static int batch_reserve(struct space *s, struct space *payer, const struct space_op *ops, uint32_t n,
+			 const struct batch *t, struct tlb_gather *g, uint32_t *bad) REQUIRES(s->lock)
+{
+	int err = t->flush ? shootdown_budget_check(s, payer) : E_OK;
+	if (err == E_OK)
+		err = gather_reserve(g, t->pieces);
+	if (err == E_OK && (err = records_charge(s, t->map_pages, t->records)) == E_OK)
+		err = vmmap_reserve(&s->map, t->records);
+	for (uint32_t i = 0; err == E_OK && i < n; i++)
+		if (ops[i].op == MAPOP_MAP && (err = map_prepare(s, ops[i].va, ops[i].len / PAGE_SIZE)) != E_OK)
+			*bad = i;
+	return err;
+}
+
+int space_mapv(struct space *s, struct space *payer, const struct space_op *ops, uint32_t n, uint64_t *keys,
+	       uint32_t *bad)
+{
+	*bad = n;
+	if (n == 0 || n > MAPV_MAX)
+		return E_INVAL;
+	int err = E_OK;
+	for (uint32_t i = 0; err == E_OK && i < n; i++)
+		if ((err = space_op_check(&ops[i])) != E_OK)
+			*bad = i;
+	if (err == E_OK)
+		err = ops_disjoint(ops, n, keys, bad);
+	if (err != E_OK)
+		return err;
+	spin_lock(&s->lock);
+	if (space_dead(s)) {
+		spin_unlock(&s->lock);
+		return E_NOENT;
+	}
+	reclaim_locked(s);
+	struct batch t = { 0, 0, 0, false };
+	for (uint32_t i = 0; err == E_OK && i < n; i++)
+		if ((err = op_check_in(s, &ops[i], &t)) != E_OK)
+			*bad = i;
+	struct tlb_gather g;
+	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
+	if (err == E_OK && (err = batch_reserve(s, payer, ops, n, &t, &g, bad)) == E_OK) {
+		for (uint32_t i = 0; i < n; i++)
+			op_apply(s, &ops[i], &g);
+		// After every map is in: a table an unmap emptied may serve a map beside it.
+		for (uint32_t i = 0; i < n; i++)
+			if (ops[i].op == MAPOP_UNMAP)
+				unlink_unused(s, ops[i].va, ops[i].len, gather_tables(&g));
+	}
+	records_settle(s);
+	gather_finish(&g); // one flush for the whole batch
+	spin_unlock(&s->lock);
+	return err;
+}
+
+// ---- Moving a range (remap) -----------------------------------------------------
+
+#define MOVE_CHUNK 64 // PTEs carried from the old range to the new at a time
+
+struct move {
+	pte_t pte[MOVE_CHUNK];
+	unsigned i;
+};
+
+static void take_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	(void)va;
+	struct move *m = arg;
+	m->pte[m->i++] = *pte;
+	*pte = 0;
+}
+
+static void put_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	(void)va;
+	struct move *m = arg;
+	*pte = m->pte[m->i++];
+}
+
+// Every PTE of [va, va + n pages) to the same place in [to, ...): frames and rights
+// as they are (a no-access page keeps its frame), the old entries cleared.
+static void move_ptes(struct space *s, uintptr_t va, uintptr_t to, uint64_t n) REQUIRES(s->lock)
+{
+	struct move m;
+	for (uint64_t done = 0; done < n; done += MOVE_CHUNK) {
+		uint64_t k = n - done < MOVE_CHUNK ? n - done : MOVE_CHUNK;
+		m.i = 0;
+		mmu_range(s->root, &s->leaves, va + done * PAGE_SIZE, k, take_pte, &m);
+		m.i = 0;
+		mmu_range(s->root, &s->leaves, to + done * PAGE_SIZE, k, put_pte, &m);
+	}
+}
+
+// The records of [va, va + len) to [to, ...): the removed pieces land in the
+// gather's free slots, which remap reads back and never commits (their references
+// move with them, nothing is released).
+static void remap_records(struct space *s, struct tlb_gather *g, uintptr_t va, uint64_t len, uintptr_t to)
+	REQUIRES(s->lock)
+{
+	uint32_t room, got = 0;
+	struct vm_range *p = gather_slots(g, &room);
+	int err = vmmap_remove(&s->map, va, len, p, &got, room);
+	KASSERT(err == E_OK);
+	for (uint32_t i = 0; i < got; i++) {
+		err = vmmap_insert(&s->map, p[i].va - va + to, p[i].len, p[i].obj, p[i].off, p[i].maxprot);
+		KASSERT(err == E_OK);
+	}
+}
+
+static int remap_args_check(uintptr_t va, uint64_t len, uintptr_t to)
+{
+	if (!range_args_ok(va, len) || (to & PAGE_MASK))
+		return E_INVAL;
+	if (!user_range_ok(va, len) || !user_range_ok(to, len))
+		return E_RANGE;
+	return va < to + len && to < va + len ? E_INVAL : E_OK; // overlapping: say so, not guess
+}
+
+int space_remap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, uintptr_t to)
+{
+	int err = remap_args_check(va, len, to);
+	if (err == E_OK)
+		err = edit_begin(s, va, len);
+	if (err != 0) // not E_OK: clang's lock analysis follows literals, not enum constants
+		return err;
+	uint64_t n = len / PAGE_SIZE;
+	uint32_t pieces = records_in(s, va, len);
+	struct tlb_gather g;
+	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
+	// The new range as for a map, then the budget of an unmap of the old, then memory:
+	// a split at each end of the old range, and the pieces again at the new place.
+	if ((err = map_room_check(s, to, len)) == E_OK && (err = shootdown_budget_check(s, payer)) == E_OK &&
+	    (err = gather_reserve(&g, pieces)) == E_OK && (err = records_charge(s, 0, pieces + 2)) == E_OK &&
+	    (err = vmmap_reserve(&s->map, pieces + 2)) == E_OK && (err = map_prepare(s, to, n)) == E_OK) {
+		remap_records(s, &g, va, len, to);
+		move_ptes(s, va, to, n);
+		gather_add_range(&g, va, n); // the new range was empty: nothing to flush there
+		unlink_unused(s, va, len, gather_tables(&g));
+	}
+	records_settle(s);
+	gather_finish(&g);
 	spin_unlock(&s->lock);
 	return err;
 }

@@ -130,6 +130,37 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 	      unsigned maxprot);
 int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned prot);
 int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, unsigned flags);
+// One entry of a batch (space_mapv): a struct pg_mapop whose handle the caller has
+// resolved (m holds a reference; maxprot from the handle's rights, as for space_map).
+struct space_op {
+	uint32_t op, prot;   // MAPOP_*, PROT_*
+	uintptr_t va;
+	uint64_t len;
+	struct mem *m;       // MAPOP_MAP; else NULL
+	uint64_t off;
+	uint32_t maxprot;
+	uint32_t index;      // the entry's place in the caller's vector (for *bad)
+};
+// Applies ops[0, n) to s as one change: all or nothing, one budget charge, one
+// shootdown (the union of the flushed ranges: one request per target CPU, a full
+// flush past the threshold). Checked first, in this order, each reporting the entry
+// at fault in *bad (n when none is): every entry alone, in vector order, as its own
+// call would check it (E_INVAL, E_RANGE, E_RIGHTS); the ranges must be disjoint
+// (E_INVAL for the later of two that overlap); then against s, in vector order
+// (E_BUSY, E_EXISTS, E_NOENT); then the memory for tables, records and the gather
+// (E_NOMEM) and the payer's budget (E_BUDGET). ops is the kernel's copy (sorted
+// scratch space follows the caller's vector: keys[0, n)). Nothing changes on error.
+// One entry alone, as its own call would check its arguments (E_INVAL, E_RIGHTS,
+// E_RANGE); nothing of a space is read. space_mapv runs it on every entry too.
+int space_op_check(const struct space_op *o);
+int space_mapv(struct space *s, struct space *payer, const struct space_op *ops, uint32_t n, uint64_t *keys,
+	       uint32_t *bad);
+// Moves the mapping of [va, va + len) to [to, to + len): the same records (object,
+// offset, maxprot) and PTEs (frames and rights), nothing copied; the old range is
+// coherent on return as after a sync unmap. E_INVAL (alignment, overlapping ranges),
+// E_RANGE, E_NOENT (old range not all mapped), E_BUSY / E_EXISTS (new range not
+// free), E_NOMEM, E_BUDGET; nothing changes on error.
+int space_remap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, uintptr_t to);
 void space_get_stats(struct space *s, struct space_stats *out);
 // Sets s's budget, moving the difference to or from its parent's. E_INVAL for 0 on a
 // child; E_BUDGET if the parent cannot spare the rise; E_BUSY below what s's own

@@ -63,6 +63,8 @@ static inline uint64_t sysarg_u64(uint64_t v) { return v; }
 #define SYSARG_T_uaddr  uptr_t
 #define SYSARG_T_ustr   uptr_t
 #define SYSARG_T_ustats uptr_t
+#define SYSARG_T_umapops uptr_t
+#define SYSARG_T_uout   uptr_t
 #define SYSARG_T_size   size_t
 #define SYSARG_T_u64    uint64_t
 #define SYSARG_T_flags  unsigned
@@ -72,6 +74,8 @@ static inline uint64_t sysarg_u64(uint64_t v) { return v; }
 #define SYSARG_uaddr(v)  sysarg_uaddr(v)
 #define SYSARG_ustr(v)   sysarg_uaddr(v)
 #define SYSARG_ustats(v) sysarg_uaddr(v)
+#define SYSARG_umapops(v) sysarg_uaddr(v)
+#define SYSARG_uout(v)   sysarg_uaddr(v)
 #define SYSARG_size(v)   sysarg_size(v)
 #define SYSARG_u64(v)    sysarg_u64(v)
 #define SYSARG_flags(v)  sysarg_flags(v)

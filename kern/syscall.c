@@ -190,6 +190,114 @@ static int64_t sys_protect(handle_t space, uptr_t va, size_t len, unsigned prot)
 	return err;
 }
 
+// ---- mapv: the user's vector, checked field by field, becomes space_ops ------------
+
+// Fields an op does not use must be 0; a MAP entry's handle is resolved (a reference
+// the caller drops). Errors in the order space_mapv documents: per entry, in order.
+static int mapop_in(const struct pg_mapop *u, struct space_op *o)
+{
+	*o = (struct space_op){ u->op, u->prot, u->va, u->len, NULL, u->off, 0, 0 };
+	bool map = u->op == MAPOP_MAP;
+	if (u->pad || (!map && (u->mem || u->off)) || (u->op == MAPOP_UNMAP && u->prot))
+		return E_INVAL;
+	if (map) {
+		uint32_t need = R_MAP | ((u->prot & PROT_WRITE) ? R_WRITE : 0), rights;
+		int err = space_handle_get_rights(self(), u->mem, OBJ_MEM, need, (struct object **)&o->m, &rights);
+		if (err != E_OK)
+			return err;
+		o->maxprot = PROT_READ | PROT_EXEC | ((rights & R_WRITE) ? PROT_WRITE : 0); // as map
+	}
+	return space_op_check(o);
+}
+
+#define MAPOP_CHUNK 16 // entries copied in at a time
+
+// Copies entries [i, i + k) into u: how many of them could be read (all, or up to the
+// first that cannot, found entry by entry when the chunk cannot be read whole).
+static uint32_t mapops_copy(struct pg_mapop *u, uptr_t uops, uint32_t i, uint32_t k)
+{
+	if (copy_from_user(u, uops + (uptr_t)i * sizeof *u, k * sizeof *u) == E_OK)
+		return k;
+	uint32_t j = 0;
+	while (j < k && copy_from_user(&u[j], uops + (uptr_t)(i + j) * sizeof *u, sizeof *u) == E_OK)
+		j++;
+	return j;
+}
+
+// Reads and checks the entries into ops, in order: E_OK with *held = n, or the error
+// of entry *held (which holds nothing; the ones before it hold their references).
+static int mapops_in(uptr_t uops, uint32_t n, struct space_op *ops, uint32_t *held)
+{
+	struct pg_mapop u[MAPOP_CHUNK];
+	uint32_t base = 0, ready = 0; // u[] holds entries [base, base + ready)
+	for (*held = 0; *held < n; ++*held) {
+		uint32_t i = *held;
+		if (i == base + ready) {
+			base = i;
+			ready = mapops_copy(u, uops, i, n - i < MAPOP_CHUNK ? n - i : MAPOP_CHUNK);
+			if (ready == 0)
+				return E_FAULT;
+		}
+		int err = mapop_in(&u[i - base], &ops[i]);
+		if (err != E_OK) {
+			if (ops[i].m)
+				obj_unref(&ops[i].m->obj);
+			return err;
+		}
+	}
+	return E_OK;
+}
+
+// The kernel's copy of the vector (the ops, then space_mapv's sort keys), charged to
+// the caller while the call lasts.
+static int mapv_run(struct space *s, uptr_t uops, uint32_t n, uint64_t *bad)
+{
+	size_t bytes = (size_t)n * (sizeof(struct space_op) + sizeof(uint64_t));
+	uint64_t cost = kheap_cost(bytes);
+	if (space_charge(self(), CHARGE_KERNEL, cost) != E_OK)
+		return E_NOMEM;
+	struct space_op *ops = kmalloc(bytes);
+	uint32_t held = 0, at = n;
+	int err = ops ? mapops_in(uops, n, ops, &held) : E_NOMEM;
+	if (err == E_OK)
+		err = space_mapv(s, self(), ops, n, (uint64_t *)(ops + n), &at);
+	else if (ops)
+		at = held; // the entry mapops_in stopped at
+	*bad = at;
+	for (uint32_t i = 0; i < held; i++)
+		if (ops[i].m)
+			obj_unref(&ops[i].m->obj);
+	if (ops)
+		kfree(ops);
+	space_uncharge(self(), CHARGE_KERNEL, cost);
+	return err;
+}
+
+static int64_t sys_mapv(handle_t space, uptr_t uops, size_t n, uptr_t ubad)
+{
+	uint64_t bad = n; // no entry at fault
+	struct space *s;
+	int err = n == 0 || n > MAPV_MAX ? E_INVAL : get_space(space, R_WRITE, &s);
+	if (err == E_OK) {
+		err = mapv_run(s, uops, (uint32_t)n, &bad);
+		obj_unref(&s->obj);
+	}
+	if (err != E_OK && ubad)
+		copy_to_user(ubad, &bad, sizeof bad); // the error stands whether or not this lands
+	return err;
+}
+
+static int64_t sys_remap(handle_t space, uptr_t va, size_t len, uptr_t to)
+{
+	struct space *s;
+	int err = get_space(space, R_WRITE, &s);
+	if (err != E_OK)
+		return err;
+	err = space_remap(s, self(), va, len, to);
+	obj_unref(&s->obj);
+	return err;
+}
+
 static int64_t sys_handle_dup(handle_t h, unsigned rights)
 {
 	if (rights > R_ALL)

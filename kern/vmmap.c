@@ -95,7 +95,7 @@ uint32_t vmmap_cap_for(const struct vmmap *m, uint32_t k)
 	return m->n > UINT32_MAX - k ? m->cap : (uint32_t)grown_cap(m, k);
 }
 
-static int reserve(struct vmmap *m, uint32_t k)
+int vmmap_reserve(struct vmmap *m, uint32_t k)
 {
 	if (k <= m->cap - m->n)
 		return E_OK;
@@ -191,7 +191,7 @@ static struct vm_range clip(const struct vm_range *r, uint64_t va, uint64_t end)
 static int cut_ends(struct vmmap *m, uint64_t va, uint64_t end, uint32_t *i0, uint32_t *i1)
 {
 	bool lo = m->r[*i0].va < va, hi = end_of(&m->r[*i1]) > end;
-	int rc = reserve(m, (uint32_t)lo + (uint32_t)hi);
+	int rc = vmmap_reserve(m, (uint32_t)lo + (uint32_t)hi);
 	if (rc != E_OK)
 		return rc;
 	if (lo) {
@@ -253,7 +253,7 @@ int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t
 		m->r[i].off = off;
 		m->r[i].len += len;
 	} else {
-		int rc = reserve(m, 1);
+		int rc = vmmap_reserve(m, 1);
 		if (rc != E_OK)
 			return rc;
 		open_gap(m, i, 1);
@@ -337,7 +337,7 @@ int vmmap_remove(struct vmmap *m, uint64_t va, uint64_t len, struct vm_range *ou
 	}
 	// Only a hole strictly inside one record leaves more records than before.
 	bool middle = i0 == i1 && m->r[i0].va < va && end_of(&m->r[i0]) > end;
-	if (middle && reserve(m, 1) != E_OK)
+	if (middle && vmmap_reserve(m, 1) != E_OK)
 		return E_NOMEM;
 	for (uint32_t j = 0; j < k; j++)
 		out[j] = clip(&m->r[i0 + j], va, end);

@@ -138,6 +138,10 @@ uint32_t vmmap_reclaim(struct vmmap *m, bool (*done)(uint64_t tag, void *arg), v
 // it has already. Storage grows by a quarter plus 8 records at a time.
 uint32_t vmmap_cap_for(const struct vmmap *m, uint32_t k);
 
+// Makes room for k more records (storage grows to vmmap_cap_for(m, k)), so that edits
+// adding at most k records in all cannot fail for memory. E_NOMEM: nothing changed.
+int vmmap_reserve(struct vmmap *m, uint32_t k);
+
 // Number of pages in records of the given state (VMR_MAPPED or VMR_LAZY; any other
 // value counts nothing).
 uint64_t vmmap_pages(const struct vmmap *m, uint32_t state);

@@ -35,6 +35,22 @@ typedef int32_t handle_t; // index into the calling space's handle table
 
 #define UNMAP_LAZY (1u << 0)
 
+// One entry of mapv's vector: the arguments of the single call it stands for. Fields
+// an op does not use, and pad, must be 0 (E_INVAL), so they can gain a meaning later.
+#define MAPOP_MAP     1u  // map [off, off + len) of mem at va with prot, as map
+#define MAPOP_PROTECT 2u  // set prot on [va, va + len), as protect
+#define MAPOP_UNMAP   3u  // unmap [va, va + len) (sync), as unmap without flags
+#define MAPV_MAX      1024u // entries in one call
+struct pg_mapop {
+	uint32_t op;      // MAPOP_*
+	uint32_t prot;    // MAP, PROTECT: PROT_* bits
+	uint64_t va, len; // page-aligned, len > 0
+	handle_t mem;     // MAP: the mem handle (R_MAP; R_WRITE if prot has PROT_WRITE)
+	uint32_t pad;
+	uint64_t off;     // MAP: page-aligned offset into mem
+};
+_Static_assert(sizeof(struct pg_mapop) == 40, "struct pg_mapop has no hidden padding");
+
 // A notification word has 63 bits: notify_wait returns them in a signed result, so
 // bit 63 would read as an error code. notify_signal refuses it (E_INVAL).
 #define NOTIFY_BITS (~0ULL >> 1)

@@ -29,6 +29,8 @@
 #define PG_UTYPE_uaddr  uintptr_t
 #define PG_UTYPE_ustr   const char *
 #define PG_UTYPE_ustats struct space_stats *
+#define PG_UTYPE_umapops const struct pg_mapop *
+#define PG_UTYPE_uout   uint64_t *
 #define PG_UTYPE_size   size_t
 #define PG_UTYPE_u64    uint64_t
 #define PG_UTYPE_flags  unsigned

@@ -12,6 +12,9 @@
 #define TARGET TEST_VA               // the page under test
 #define ALIAS  (TEST_VA + 16 * PAGE) // the same memory, RW, written by main only
 #define CTRL   (TEST_VA + 32 * PAGE) // control block, always mapped RW
+#define MOVED  (TEST_VA + 64 * PAGE) // where a remap round moves the page to and from
+#define DECOY1 (TEST_VA + 48 * PAGE) // pages a batched round lowers with the target,
+#define DECOY2 (TEST_VA + (1UL << 30)) // one in another leaf table
 #define MAXW   16
 #define GEN_WORD MAXW                // page word main sets after an unmap returned
 #define MARK   0xdeadbeefcafef00dULL
@@ -120,14 +123,50 @@ static bool round_protect(const char *n)
 	return wait_writing(n);                          // and every worker writes again
 }
 
-static bool round_unmap(const char *n, handle_t mem, uint64_t gen)
+// The same lowering as one entry of a batch with two other pages (mapv): one request
+// per worker CPU for the three ranges, and the target coherent on return.
+static int protect3(unsigned prot)
+{
+	struct pg_mapop ops[3] = {
+		{ .op = MAPOP_PROTECT, .prot = prot, .va = DECOY1, .len = PAGE },
+		{ .op = MAPOP_PROTECT, .prot = prot, .va = TARGET, .len = PAGE },
+		{ .op = MAPOP_PROTECT, .prot = prot, .va = DECOY2, .len = PAGE },
+	};
+	return pg_mapv(H_SELF, ops, 3, NULL);
+}
+
+static bool round_mapv(const char *n)
+{
+	if (!wait_writing(n))
+		return false;
+	uint64_t ipis = tc_stats(H_SELF).ipis_sent;
+	if (!UCHECK_EQ(n, protect3(PROT_READ), E_OK))
+		return false;
+	for (int i = 0; i < nworkers; i++)
+		ALIASW[i] = MARK;
+	if (pg_cpu_count() > 1) { // one request per worker CPU for the whole batch, not one per range
+		uint64_t sent = tc_stats(H_SELF).ipis_sent - ipis;
+		UCHECK(n, sent >= 1 && sent <= (uint64_t)nworkers);
+	}
+	if (!check_after(n))
+		return false;
+	ipis = tc_stats(H_SELF).ipis_sent;
+	if (!UCHECK_EQ(n, protect3(PROT_READ | PROT_WRITE), E_OK))
+		return false;
+	UCHECK_EQ(n, tc_stats(H_SELF).ipis_sent, ipis); // raising rights: no IPI
+	return wait_writing(n);
+}
+
+// An unmap of the page, or a move away (remap): either way no worker may reach it
+// through the old address once the call returned.
+static bool round_unmap(const char *n, handle_t mem, uint64_t gen, bool move)
 {
 	if (!wait_writing(n))
 		return false;
 	uint64_t stale0 = 0;
 	for (int i = 0; i < nworkers; i++)
 		stale0 += C->stale_reads[i];
-	if (!UCHECK_EQ(n, pg_unmap(H_SELF, TARGET, PAGE, 0), E_OK))
+	if (!UCHECK_EQ(n, move ? pg_remap(H_SELF, TARGET, PAGE, MOVED) : pg_unmap(H_SELF, TARGET, PAGE, 0), E_OK))
 		return false;
 	C->gen = gen;
 	ALIASW[GEN_WORD] = gen;
@@ -139,6 +178,8 @@ static bool round_unmap(const char *n, handle_t mem, uint64_t gen)
 		stale_total += C->stale_reads[i];
 	stale_total -= stale0;
 	ALIASW[GEN_WORD] = 0; // before remapping: a read of 0 is legitimate again
+	if (move)
+		return UCHECK_EQ(n, pg_remap(H_SELF, MOVED, PAGE, TARGET), E_OK);
 	return UCHECK_EQ(n, pg_map(H_SELF, TARGET, mem, 0, PAGE, PROT_READ | PROT_WRITE), E_OK);
 }
 
@@ -149,6 +190,8 @@ static void stress(const char *n)
 	UCHECK(n, mem >= 0);
 	UCHECK_EQ(n, pg_map(H_SELF, ALIAS, mem, 0, PAGE, PROT_READ | PROT_WRITE), E_OK);
 	UCHECK(n, tc_map_new(CTRL, 1) >= 0);
+	UCHECK(n, tc_map_new(DECOY1, 1) >= 0);
+	UCHECK(n, tc_map_new(DECOY2, 1) >= 0);
 	C->single = ncpu == 1;
 	nworkers = ncpu == 1 ? 1 : ncpu - 1;
 	if (nworkers > MAXW)
@@ -159,7 +202,9 @@ static void stress(const char *n)
 	// Fewer rounds where vCPUs far outnumber host cores: each IPI waits for a time slice.
 	int rounds = ncpu <= 2 ? 2000 : ncpu <= 4 ? 1000 : 400, done = 0;
 	for (int r = 0; r < rounds; r++, done++) {
-		bool ok = (r % 4 == 3) ? round_unmap(n, mem, 0x1000000000ULL + (uint64_t)r) : round_protect(n);
+		// Rounds 3 and 7 of 8 unmap (7 by moving the page away), 1 and 5 lower in a batch.
+		uint64_t gen = 0x1000000000ULL + (uint64_t)r;
+		bool ok = r % 4 == 3 ? round_unmap(n, mem, gen, r % 8 == 7) : r % 4 == 1 ? round_mapv(n) : round_protect(n);
 		if (!ok)
 			break;
 	}

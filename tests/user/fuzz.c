@@ -179,8 +179,25 @@ static uint64_t flags_arg(struct rng *r)
 	return f;
 }
 
+// A mapv vector: entries of every kind with the arguments their own calls get, and
+// now and then a stray op, pad or field an op must leave 0.
+#define FZ_MAPOPS 16
+static void mapops_fill(struct rng *r, struct pg_mapop *ops, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct pg_mapop *o = &ops[i];
+		o->op = one_in(r, 16) ? (uint32_t)rnd(r) : 1 + (uint32_t)below(r, 3);
+		o->prot = (uint32_t)prot_arg(r), o->va = addr_arg(r), o->len = len_arg(r);
+		o->mem = o->op == MAPOP_MAP || one_in(r, 16) ? any_handle(r) : 0;
+		o->pad = one_in(r, 32) ? (uint32_t)rnd(r) : 0;
+		o->off = o->op == MAPOP_MAP && one_in(r, 4) ? len_arg(r) : 0;
+		if (o->op == MAPOP_UNMAP && !one_in(r, 16))
+			o->prot = 0;
+	}
+}
+
 // Fills a[] for call nr. Returns false to skip the call (a rule would be broken).
-static bool make_args(struct rng *r, long nr, uint64_t a[6])
+static bool make_args(struct rng *r, long nr, uint64_t a[6], struct pg_mapop *ops)
 {
 	for (int i = 0; i < 6; i++)
 		a[i] = one_in(r, 32) ? rnd(r) : 0; // stray garbage in unused registers
@@ -248,6 +265,17 @@ static bool make_args(struct rng *r, long nr, uint64_t a[6])
 	case SYS_SPACE_CHILD:
 		a[0] = handle_arg(r), a[1] = one_in(r, 8) ? rnd(r) : below(r, 4);
 		return true;
+	case SYS_MAPV: {
+		unsigned n = 1 + (unsigned)below(r, FZ_MAPOPS);
+		mapops_fill(r, ops, n);
+		a[0] = handle_arg(r), a[1] = one_in(r, 16) ? addr_arg(r) : (uint64_t)(uintptr_t)ops;
+		a[2] = one_in(r, 16) ? PICK(r, ((const uint64_t[]){ 0, MAPV_MAX, MAPV_MAX + 1, ~0UL })) : n;
+		a[3] = one_in(r, 2) ? 0 : out_arg(r);
+		return a[2] <= n || a[1] != (uint64_t)(uintptr_t)ops; // never past the vector into the stack
+	}
+	case SYS_REMAP:
+		a[0] = handle_arg(r), a[1] = addr_arg(r), a[2] = len_arg(r), a[3] = addr_arg(r);
+		return true;
 	default: // the calls without arguments, and numbers that are no call
 		return true;
 	}
@@ -267,7 +295,8 @@ static bool one_call(struct rng *r)
 {
 	long nr = one_in(r, 64) ? (long)(rnd(r) % 4096) - 8 : (long)below(r, SYS_COUNT);
 	uint64_t a[6];
-	if (!make_args(r, nr, a))
+	struct pg_mapop ops[FZ_MAPOPS];
+	if (!make_args(r, nr, a, ops))
 		return false;
 	if (nr == SYS_NOTIFY_WAIT)
 		pg_vcpu_timer(1000000); // bounded: the timer ends the wait with E_TIMEOUT

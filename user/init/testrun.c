@@ -234,7 +234,7 @@ static int spawn_bad(const struct ucase *c)
 #define ONE(n) { "user_" #n, { { #n, 0, 0 } }, 0, 0, NULL }
 static const struct ucase cases[] = {
 	ONE(ulib), ONE(umode), ONE(handles), ONE(badinput), ONE(coherence), ONE(targeting), ONE(lazy),
-	ONE(tables),
+	ONE(tables), ONE(mapv),
 	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch),
 	// The system-call fuzzer: `fuzzcalls=N fuzzseed=S` before "--" choose its length and
 	// seed (make fuzz); by default 20k calls, seed 1.
