@@ -898,8 +898,9 @@ static int remap_args_check(uintptr_t va, uint64_t len, uintptr_t to)
 int space_remap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, uintptr_t to)
 {
 	int err = remap_args_check(va, len, to);
-	if (err == E_OK)
-		err = edit_begin(s, va, len);
+	if (err != E_OK)
+		return err;
+	err = edit_begin(s, va, len);
 	if (err != 0) // not E_OK: clang's lock analysis follows literals, not enum constants
 		return err;
 	uint64_t n = len / PAGE_SIZE;
