@@ -33,32 +33,6 @@ static void addresses_never_repeat(const char *n)
 	}
 }
 
-static volatile uint64_t probe_addr, probe_done;
-
-static void probe(uint64_t va)
-{
-	(void)*(volatile uint64_t *)va;
-	probe_done = 1; // the read succeeded: wrong
-	pg_exit(0);
-}
-
-static void probe_fault(uint64_t va, uint64_t addr, uint64_t code)
-{
-	(void)va, (void)code;
-	probe_addr = addr;
-	probe_done = 2;
-	pg_exit(0);
-}
-
-// A read of va from a fresh vcpu: true if it faulted at va.
-static bool read_faults(uintptr_t va)
-{
-	probe_done = probe_addr = 0;
-	if (tc_spawn(probe, va, -1, probe_fault) != E_OK || !TC_WAIT(probe_done != 0, 5000))
-		return false;
-	return probe_done == 2 && probe_addr == va;
-}
-
 static void access_after_free_faults(const char *n)
 {
 	(void)n;
@@ -67,15 +41,15 @@ static void access_after_free_faults(const char *n)
 	ASSERT_OK(pg_va_map((uintptr_t)va, 3 * PAGE));
 	((volatile uint64_t *)va)[1000] = 7;
 	ASSERT_OK(pg_va_free((uintptr_t)va, 3 * PAGE));
-	EXPECT_TRUE(read_faults((uintptr_t)va + 2 * PAGE));
+	EXPECT_TRUE(tc_read_faults((uintptr_t)va + 2 * PAGE, -1));
 	// A range mapped in pieces with holes: every piece goes.
 	va = pg_va_alloc(64 * PAGE, 0);
 	ASSERT_GT(va, 0);
 	ASSERT_OK(pg_va_map((uintptr_t)va + 5 * PAGE, 2 * PAGE));
 	ASSERT_OK(pg_va_map((uintptr_t)va + 40 * PAGE, PAGE));
 	ASSERT_OK(pg_va_free((uintptr_t)va, 64 * PAGE));
-	EXPECT_TRUE(read_faults((uintptr_t)va + 6 * PAGE));
-	EXPECT_TRUE(read_faults((uintptr_t)va + 40 * PAGE));
+	EXPECT_TRUE(tc_read_faults((uintptr_t)va + 6 * PAGE, -1));
+	EXPECT_TRUE(tc_read_faults((uintptr_t)va + 40 * PAGE, -1));
 	EXPECT_EQ(tc_stats(H_SELF).ipis_sent, 0); // lazy: never an IPI
 }
 
@@ -250,7 +224,7 @@ static void malloc_bad_frees_fail(const char *n)
 	EXPECT_TRUE(intact(big, 20000, 3));
 	EXPECT_OK(pg_malloc_free(b));
 	EXPECT_OK(pg_malloc_free(big));
-	EXPECT_TRUE(read_faults((uintptr_t)big)); // a big object's range is gone at once
+	EXPECT_TRUE(tc_read_faults((uintptr_t)big, -1)); // a big object's range is gone at once
 	EXPECT_OK(pg_va_free((uintptr_t)va, PAGE));
 }
 

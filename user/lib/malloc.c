@@ -64,18 +64,26 @@ static uint32_t class_size(unsigned c)
 
 static struct run *header(const void *p) { return (struct run *)((uintptr_t)p & ~(RUN - 1)); }
 
+// A fresh RUN-aligned range of len bytes, mapped; NULL when out of VA or memory.
+static struct run *range_new(size_t len)
+{
+	long va = pg_va_alloc(len, RUN);
+	if (va < 0)
+		return NULL;
+	if (pg_va_map((uintptr_t)va, len) != E_OK) {
+		pg_va_free_unmapped((uintptr_t)va, len);
+		return NULL;
+	}
+	return (struct run *)va;
+}
+
 // A fresh run of class c, held once (as its class's current run); NULL when out of VA
 // or memory.
 static struct run *run_new(unsigned c)
 {
-	long va = pg_va_alloc(RUN, RUN);
-	if (va < 0)
+	struct run *r = range_new(RUN);
+	if (!r)
 		return NULL;
-	if (pg_va_map((uintptr_t)va, RUN) != E_OK) {
-		pg_va_free_unmapped((uintptr_t)va, RUN);
-		return NULL;
-	}
-	struct run *r = (struct run *)va;
 	r->size = class_size(c);
 	r->nobj = (uint32_t)((RUN - OBJ0) / r->size);
 	atomic_store_explicit(&r->live, 1, memory_order_relaxed);
@@ -120,14 +128,9 @@ static void *big_alloc(size_t n)
 	if (n > PG_VA_TOP - PG_VA_BASE)
 		return NULL;
 	size_t len = (BIG_OFF + n + 4095) & ~4095UL;
-	long va = pg_va_alloc(len, RUN);
-	if (va < 0)
+	struct run *r = range_new(len);
+	if (!r)
 		return NULL;
-	if (pg_va_map((uintptr_t)va, len) != E_OK) {
-		pg_va_free_unmapped((uintptr_t)va, len);
-		return NULL;
-	}
-	struct run *r = (struct run *)va;
 	r->len = len;
 	atomic_store_explicit(&r->magic, BIG_MAGIC, memory_order_release);
 	return (char *)r + BIG_OFF;
