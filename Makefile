@@ -30,7 +30,7 @@ KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
 # Host unit tests: tests/host/test_X.c links with the kernel (or lib/) sources it names below.
-HOST_TESTS := fmt fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort
+HOST_TESTS := fmt fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort vacore
 host_srcs_fmt    := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
@@ -45,6 +45,7 @@ host_srcs_gather := kern/gather.c
 host_srcs_sysarg :=
 host_srcs_strerror := user/lib/strerror.c
 host_srcs_multiboot2 := kern/multiboot2.c
+host_srcs_vacore := user/lib/vacore.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 # Headers the host tests compile: rebuild when they change (sysarg is all header).
 $(HOST_BINS): $(wildcard include/pagoda/*.h include/pagoda/*.def)

@@ -22,8 +22,9 @@ static struct {
 static const char *err_name(long long e)
 {
 	static const char *const names[] = {
-		"E_OK", "E_INVAL", "E_NOMEM", "E_RANGE", "E_EXISTS", "E_NOENT", "E_BUSY",
-		"E_FAULT", "E_BADH", "E_TYPE", "E_RIGHTS", "E_BUDGET", "E_NOSYS", "E_TIMEOUT",
+#define ERROR_CODE(name, value, what) [-(value)] = #name,
+#include "include/pagoda/errors.def"
+#undef ERROR_CODE
 	};
 	_Static_assert(sizeof names / sizeof names[0] == 1 - E_LAST, "one name per error");
 	return e <= 0 && e >= E_LAST ? names[-e] : "not an error code";

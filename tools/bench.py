@@ -15,6 +15,9 @@ def main():
     a = ap.parse_args()
     lines, ok = [], True
     boots = [(a.build, smp, "mode=bench") for smp in a.smp.split(",")]
+    # libpagoda's VA allocator and malloc: a user program init runs (kern/bench.c runs
+    # the kernel's own and the shootdown, runtime and kmem programs).
+    boots += [(a.build, smp, "mode=demo -- vabench") for smp in a.smp.split(",")]
     if a.irqoff:
         boots += [(a.irqoff, smp, "mode=bench bench=irqoff") for smp in a.smp.split(",")]
     for build, smp, append in boots:

@@ -48,6 +48,8 @@ PAIRS = [
      "thread spawn + join: uthread ↔ pthread", "ns"),
     ("switch", "uthread_switch", "linux_futex_switch",
      "thread switch: uthread ↔ futex ping-pong", "ns"),
+    ("malloc_free_small", "malloc_free_small", "linux_malloc_free_small",
+     "malloc + free, small objects: never-reusing malloc ↔ glibc", "ns"),
 ]
 # Linux-only metrics shown in a table of their own (they explain the pairs' numbers).
 EXTRA = [

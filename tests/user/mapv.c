@@ -356,10 +356,10 @@ static void remap_across_records(const char *n)
 	EXPECT_EQ(*(volatile uint64_t *)(A + 8 * PAGE), 0xb8);
 	EXPECT_OK(pg_unmap(H_SELF, A + 8 * PAGE, 2 * PAGE, 0));
 	uint64_t t0 = tc_stats(H_SELF).table_frames;
-	ASSERT_OK(pg_map(H_SELF, 0x300000000000UL, mem_b, 0, PAGE, RW));
-	ASSERT_OK(pg_remap(H_SELF, 0x300000000000UL, PAGE, 0x380000000000UL));
+	ASSERT_OK(pg_map(H_SELF, 0x030000000000UL, mem_b, 0, PAGE, RW));
+	ASSERT_OK(pg_remap(H_SELF, 0x030000000000UL, PAGE, 0x038000000000UL));
 	EXPECT_EQ(tc_stats(H_SELF).table_frames, t0 + 3);
-	EXPECT_OK(pg_unmap(H_SELF, 0x380000000000UL, PAGE, 0));
+	EXPECT_OK(pg_unmap(H_SELF, 0x038000000000UL, PAGE, 0));
 	EXPECT_EQ(tc_stats(H_SELF).table_frames, t0);
 }
 

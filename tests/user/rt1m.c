@@ -17,7 +17,7 @@ static void one(void *arg)
 
 static void million(const char *n)
 {
-	ts = (struct rt_thread **)0x200000000000UL; // 8 MB array, mapped below
+	ts = (struct rt_thread **)0x0a0000000000UL; // 8 MB array (below PG_VA_BASE: the runtime's VA is above), mapped below
 	size_t bytes = (N * sizeof *ts + 4095) & ~4095UL;
 	handle_t m = pg_mem_create(bytes);
 	if (!UCHECK(n, m > 0) || !UCHECK_EQ(n, pg_map(H_SELF, (uintptr_t)ts, m, 0, bytes, PROT_READ | PROT_WRITE), E_OK))

@@ -5,7 +5,7 @@
 // the space: it drops only when mmu_free_list freed them.
 #include "tcommon.h"
 
-#define CHURN_VA  0x200000000000UL // a 512 GiB slot no other test uses: PDPT, PD and leaf are new
+#define CHURN_VA  0x020000000000UL // a 512 GiB slot no other test uses: PDPT, PD and leaf are new (below PG_VA_BASE)
 #define TWO_MIB   (2UL << 20)
 #define ONE_GIB   (1UL << 30)
 #define CHURN     1000000          // map/unmap cycles at fresh 2 MiB-aligned addresses

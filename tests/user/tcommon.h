@@ -106,6 +106,33 @@ static inline struct space_stats tc_stats(handle_t s)
 	return st;
 }
 
+// tc_read_faults: a read of va from a fresh vcpu on cpu (-1: any); true if it faulted,
+// at va.
+static volatile uint64_t tc_probe_addr __attribute__((unused)), tc_probe_done __attribute__((unused));
+
+static inline void tc_probe(uint64_t va)
+{
+	(void)*(volatile uint64_t *)va;
+	tc_probe_done = 1; // the read succeeded
+	pg_exit(0);
+}
+
+static inline void tc_probe_fault(uint64_t va, uint64_t addr, uint64_t code)
+{
+	(void)va, (void)code;
+	tc_probe_addr = addr;
+	tc_probe_done = 2;
+	pg_exit(0);
+}
+
+static inline bool tc_read_faults(uintptr_t va, int cpu)
+{
+	tc_probe_done = tc_probe_addr = 0;
+	if (tc_spawn(tc_probe, va, cpu, tc_probe_fault) != E_OK || !TC_WAIT(tc_probe_done != 0, 5000))
+		return false;
+	return tc_probe_done == 2 && tc_probe_addr == va;
+}
+
 // A thread that only spins, keeping the space loaded on its CPU (shootdown target).
 static volatile uint64_t tc_spin_stop __attribute__((unused)), tc_spin_count __attribute__((unused));
 

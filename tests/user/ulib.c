@@ -82,7 +82,7 @@ static void strerror_names(const char *n)
 		{ E_RANGE, "E_RANGE: " },   { E_EXISTS, "E_EXISTS: " }, { E_NOENT, "E_NOENT: " },
 		{ E_BUSY, "E_BUSY: " },     { E_FAULT, "E_FAULT: " },   { E_BADH, "E_BADH: " },
 		{ E_TYPE, "E_TYPE: " },     { E_RIGHTS, "E_RIGHTS: " }, { E_BUDGET, "E_BUDGET: " },
-		{ E_NOSYS, "E_NOSYS: " },   { E_TIMEOUT, "E_TIMEOUT: " },
+		{ E_NOSYS, "E_NOSYS: " },   { E_TIMEOUT, "E_TIMEOUT: " }, { E_NOVA, "E_NOVA: " },
 	};
 
 	UCHECK_EQ(n, sizeof want / sizeof want[0], 1 - E_LAST);

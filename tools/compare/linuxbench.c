@@ -409,6 +409,34 @@ static void bench_futex(void)
 	}
 }
 
+// malloc + free of small objects on glibc: the same workload as pagoda's
+// malloc_free_small (user/prog/vabench.c), step for step: 4096 slots; each step picks
+// one with the same xorshift; an empty one gets malloc(16 .. 511 bytes) with its first
+// and last byte written, a full one is freed; then every slot is emptied. ns per free.
+#define MSLOTS 4096
+#define MSTEPS 400000
+static void bench_malloc(void)
+{
+	static char *slot[MSLOTS];
+	uint64_t x = 12345, frees = 0, t0 = now_tsc();
+	for (uint64_t s = 0; s < MSTEPS + MSLOTS; s++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t i = s < MSTEPS ? x % MSLOTS : s - MSTEPS;
+		if (slot[i]) {
+			free(slot[i]);
+			slot[i] = NULL;
+			frees++;
+		} else if (s < MSTEPS) {
+			size_t len = 16 + (x >> 20) % 496;
+			slot[i] = malloc(len);
+			if (!slot[i])
+				die("malloc");
+			slot[i][0] = slot[i][len - 1] = (char)s;
+		}
+	}
+	report("malloc_free_small", now_tsc() - t0, frees, "ns");
+}
+
 int main(int argc, char **argv)
 {
 	find_cpus();
@@ -447,6 +475,7 @@ int main(int argc, char **argv)
 	bench_sigsegv();
 	bench_spawn_join();
 	bench_futex();
+	bench_malloc();
 	printf("linuxbench: done\n");
 	return 0;
 }

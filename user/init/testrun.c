@@ -171,7 +171,7 @@ static int fuzz(const struct ucase *c)
 
 // ---- pg_spawn refuses malformed images, as the kernel's loader does -----------------
 
-#define BAD_VA 0x110000000000UL // a writable copy of hello, corrupted in turn
+#define BAD_VA 0x0e0000000000UL // a writable copy of hello, corrupted in turn
 
 struct corrupt {
 	const char *what;
@@ -235,7 +235,7 @@ static int spawn_bad(const struct ucase *c)
 static const struct ucase cases[] = {
 	ONE(ulib), ONE(umode), ONE(handles), ONE(badinput), ONE(coherence), ONE(targeting), ONE(lazy),
 	ONE(tables), ONE(mapv),
-	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch),
+	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch), ONE(va),
 	// The system-call fuzzer: `fuzzcalls=N fuzzseed=S` before "--" choose its length and
 	// seed (make fuzz); by default 20k calls, seed 1.
 	{ "user_fuzz", { { "fuzz", 0, 0 } }, 0, 0, fuzz },

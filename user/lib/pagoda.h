@@ -91,6 +91,69 @@ int pg_wait(handle_t space, struct pg_exit *out);
 // else 0 and *argv NULL.
 int pg_args(uint64_t arg, const char *const **argv);
 
+// --- Virtual addresses (va.c) and malloc (malloc.c) ------------------------------------
+
+// Each address of [PG_VA_BASE, PG_VA_TOP) (111 TiB) is handed out by pg_va_alloc at
+// most once in the life of the space, so a freed range can be unmapped lazily (no
+// IPI) and nothing new ever lives where a stale TLB entry may still point. Below
+// PG_VA_BASE: ELF images and programs' fixed addresses; above PG_VA_TOP: pg_spawn's
+// scratch range, the argument page, the boot information, the first stack. In a
+// program that calls neither pg_va_* nor malloc the region is free for other use.
+// docs/memory.md: the layout, the costs, what happens when the region is spent.
+#define PG_VA_BASE 0x100000000000UL
+#define PG_VA_TOP  0x7f0000000000UL
+// A fresh range of len bytes (rounded up to pages) starting at a multiple of align (a
+// power of two; 0 or less than a page: a page), not backed by memory: its address, or
+// E_INVAL (len 0, align not a power of two or above 2^46), E_RANGE (len above the
+// whole region), E_NOVA (the region is spent, for good), E_NOMEM (no quota for the
+// allocator's table). Thread-safe, as are the calls below.
+long pg_va_alloc(size_t len, size_t align);
+// Gives back the live range at va (len as allocated, or rounded up to pages) and
+// lazily unmaps whatever is mapped in it; its VA is never handed out again.
+// E_INVAL: va not page-aligned, len 0 or not the range's length; E_NOENT: no live
+// range starts at va (never allocated, freed already, or inside one). On those errors
+// nothing changed. After the books, the unmapping: if the kernel refuses it (a dead
+// space, a spent budget) the range is given back all the same and that error returned.
+int pg_va_free(uintptr_t va, size_t len);
+// pg_va_free for a range with nothing mapped in it (never mapped, or unmapped by the
+// caller): the same checks, no system call.
+int pg_va_free_unmapped(uintptr_t va, size_t len);
+// The live range at va's length in bytes, or E_NOENT.
+long pg_va_len(uintptr_t va);
+// Backs [va, va + len) with fresh zeroed RW memory (a mem object, closed once mapped):
+// E_OK or the failing call's error.
+int pg_va_map(uintptr_t va, size_t len);
+struct pg_va_stats {
+	uint64_t live;        // ranges allocated and not freed
+	uint64_t allocs, frees, compactions;
+	uint64_t bytes;       // memory the bookkeeping holds (its table and state)
+	uint64_t spent, left; // bytes of the region handed out (gaps included); unspent
+	uint64_t syscalls;    // system calls made by pg_va_* and malloc.c so far
+};
+void pg_va_get_stats(struct pg_va_stats *out);
+uint64_t pg_va_syscalls(void); // the stats' syscalls alone, without the lock
+// Test hook: leaves only `left` bytes unspent (it only shrinks): E_OK or E_INVAL.
+int pg_va_test_shrink(size_t left);
+
+// malloc, free, calloc, realloc with the standard names and semantics (16-byte
+// alignment), on pg_va_alloc: no address is ever returned twice. Objects up to
+// PG_MALLOC_SMALL bytes are cut in order from 64 KiB runs of one size class; a run is
+// unmapped (one lazy unmap) once all its objects are freed, so freeing a small object
+// makes no system call but for the last one of its run. Larger objects get a range of
+// their own. Any access after free faults once the run or range is given back.
+// free of a pointer malloc did not return, or a double free, traps (as glibc aborts).
+#define PG_MALLOC_SMALL 2048
+void *malloc(size_t n);
+void free(void *p);
+void *calloc(size_t count, size_t size);
+void *realloc(void *p, size_t n);
+// free that reports instead of trapping: E_OK; E_INVAL (not an object's start, or
+// not malloc's), E_NOENT (a small object freed already, its run still live), or
+// pg_va_free's error for a large one. On error nothing changed.
+int pg_malloc_free(void *p);
+// The usable size of malloc's object at p (not freed).
+size_t pg_malloc_size(const void *p);
+
 // --- Errors (strerror.c) -------------------------------------------------------------
 
 // "E_NAME: short meaning" for every code in errors.h, "unknown error" otherwise.

@@ -14,8 +14,8 @@
 #define PAGE    4096UL
 #define NPAGES  64
 #define WORDS   (PAGE / 8)
-#define HEAP    0x380000000000UL  // the mutators' view
-#define ALIAS   0x390000000000UL  // the collector's own view, always RW
+#define HEAP    0x0c0000000000UL  // the mutators' view (below PG_VA_BASE)
+#define ALIAS   0x0d0000000000UL  // the collector's own view, always RW
 #define CYCLES  30
 
 enum { FLIPPING = 3, UNSCANNED = 0, SCANNING = 1, SCANNED = 2 };

@@ -26,7 +26,7 @@ static void must(const char *what, long r)
 // aligned address (every cycle makes a leaf table, and a PD each GiB), sync and lazy
 // in turn: how many table frames more the space holds afterwards (0: every table the
 // churn made went again), and the time per cycle.
-#define CHURN_VA 0x200000000000UL
+#define CHURN_VA 0x020000000000UL // below PG_VA_BASE
 #define TWO_MIB  (2UL << 20)
 #define CHURN    1000000
 

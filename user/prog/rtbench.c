@@ -94,7 +94,7 @@ static void bench_1m(void)
 }
 
 #ifndef RT_HOSTED
-#define PROBE 0x300000000000UL
+#define PROBE 0x0b0000000000UL // below PG_VA_BASE (the runtime's VA)
 static volatile uint64_t handled;
 
 static int unprotect(uintptr_t addr, uint64_t code)

@@ -28,6 +28,7 @@ void plat_slice(uint64_t ns);
 uintptr_t plat_reserve(size_t bytes);
 int plat_map(uintptr_t va, size_t bytes);  // 0, or -1
 void *plat_alloc(size_t bytes);      // page-aligned, zeroed, for the runtime's own records
+void plat_free(void *p, size_t bytes); // gives back plat_alloc(bytes)'s p; never handed out again
 void plat_puts(const char *s);
 __attribute__((noreturn)) void plat_panic(const char *what);
 

@@ -1,17 +1,18 @@
 // plat_pagoda.c: the runtime on pagoda. Each runtime vcpu is a pagoda vcpu whose
 // upcall stack is also its scheduler stack; upcalls become the runtime's preemption
 // and fault paths; idle vcpus sleep in notify_wait (inside the upcall, so it simply
-// returns) with the vcpu timer as the deadline; memory comes from mem objects.
+// returns) with the vcpu timer as the deadline; memory comes from mem objects mapped
+// in VA from libpagoda's allocator (pg_va_alloc), which never hands an address out
+// twice: what the runtime gives back is unmapped lazily and stays unused.
 #include "rt.h"
 #include "plat.h"
 #include <stdatomic.h>
 #include "pagoda.h"
 
 #define PAGE 4096UL
-#define RT_VA_BASE  0x100000000000UL  // the runtime's VA: never reused
+#define RT_ALIGN    (1UL << 21)  // reservations are 2 MiB-aligned (as hosted)
 #define USTACK_GAP  (PG_UPCALL_STACK_SIZE + PAGE) // an unmapped page between upcall stacks
 
-static _Atomic uintptr_t va_next = RT_VA_BASE;
 static handle_t idle_n = -1, exit_n = -1;
 static _Atomic int exited;
 static int nvcpus;
@@ -19,25 +20,28 @@ static uintptr_t ustacks; // vcpu i's upcall stack: [ustacks + i * USTACK_GAP + 
 
 uintptr_t plat_reserve(size_t bytes)
 {
-	bytes = (bytes + (1UL << 21) - 1) & ~((1UL << 21) - 1);
-	return atomic_fetch_add(&va_next, bytes);
+	long va = pg_va_alloc(bytes, RT_ALIGN);
+	return va < 0 ? 0 : (uintptr_t)va;
 }
 
-int plat_map(uintptr_t va, size_t bytes)
-{
-	handle_t m = pg_mem_create(bytes);
-	if (m < 0)
-		return -1;
-	int err = pg_map(H_SELF, va, m, 0, bytes, PROT_READ | PROT_WRITE);
-	pg_handle_close(m); // the mapping holds the memory
-	return err < 0 ? -1 : 0;
-}
+int plat_map(uintptr_t va, size_t bytes) { return pg_va_map(va, bytes) == E_OK ? 0 : -1; }
 
 void *plat_alloc(size_t bytes)
 {
-	bytes = (bytes + PAGE - 1) & ~(PAGE - 1);
-	uintptr_t va = plat_reserve(bytes);
-	return plat_map(va, bytes) == 0 ? (void *)va : NULL;
+	long va = pg_va_alloc(bytes, PAGE);
+	if (va < 0)
+		return NULL;
+	if (pg_va_map((uintptr_t)va, (bytes + PAGE - 1) & ~(PAGE - 1)) != E_OK) {
+		pg_va_free_unmapped((uintptr_t)va, bytes);
+		return NULL;
+	}
+	return (void *)va;
+}
+
+void plat_free(void *p, size_t bytes)
+{
+	if (pg_va_free((uintptr_t)p, bytes) != E_OK)
+		plat_panic("plat_free of memory plat_alloc did not give");
 }
 
 uint64_t plat_now_ns(void) { return pg_clock_ns(); }

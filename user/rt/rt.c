@@ -26,7 +26,9 @@ void *memset(void *d, int c, size_t n);
 #define RT_MAX_VCPUS 64
 #define PAGE 4096UL
 #define STACK_SLOT (64 * 1024UL)     // VA per stack: one unmapped guard page at the bottom
-#define STACK_MAX_STACKS (1UL << 21) // 2M slots = 128 GiB of VA, reserved once
+// 2M slots = 128 GiB of VA, reserved once (on pagoda from pg_va_alloc, so never
+// anyone else's); a finished thread's slot stays mapped and cached for the next.
+#define STACK_MAX_STACKS (1UL << 21)
 #define THREAD_CHUNK (1UL << 20)     // thread records come in 1 MiB chunks
 
 enum { TS_NEW, TS_RUNNABLE, TS_RUNNING, TS_BLOCKING, TS_BLOCKED, TS_WOKEN, TS_DONE };

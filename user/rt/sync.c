@@ -67,15 +67,23 @@ void rt_cond_broadcast(struct rt_cond *c)
 	rt_waitq_unlock(&c->q);
 }
 
+static size_t chan_bytes(size_t cap) { return (cap * sizeof(uint64_t) + 4095) & ~4095UL; }
+
 int rt_chan_init(struct rt_chan *c, size_t cap)
 {
 	*c = (struct rt_chan){ 0 };
-	c->buf = plat_alloc((cap * sizeof *c->buf + 4095) & ~4095UL);
+	c->buf = plat_alloc(chan_bytes(cap));
 	c->cap = cap;
 	return c->buf ? 0 : -1;
 }
 
-void rt_chan_destroy(struct rt_chan *c) { c->buf = NULL; } // plat_alloc memory is not returned
+// The buffer goes back to the platform (on pagoda: its VA is never handed out again).
+void rt_chan_destroy(struct rt_chan *c)
+{
+	if (c->buf)
+		plat_free(c->buf, chan_bytes(c->cap));
+	c->buf = NULL;
+}
 
 bool rt_chan_send(struct rt_chan *c, uint64_t v)
 {

@@ -54,6 +54,12 @@ void *plat_alloc(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+void plat_free(void *p, size_t bytes)
+{
+	if (munmap(p, bytes) != 0)
+		plat_panic("plat_free: munmap");
+}
+
 void plat_puts(const char *s) { (void)!write(1, s, strlen(s)); }
 
 void plat_panic(const char *what)
