@@ -48,6 +48,10 @@ PAIRS = [
      "thread spawn + join: uthread ↔ pthread", "ns"),
     ("switch", "uthread_switch", "linux_futex_switch",
      "thread switch: uthread ↔ futex ping-pong", "ns"),
+    ("protect_batch_1000p_scattered", "protect_batch_1000p_scattered", "linux_protect_loop_1000p_scattered",
+     "protect RW→R of 1,000 scattered live pages: one mapv ↔ 1,000 mprotect", "ns"),
+    ("protect_loop_1000p_scattered", "protect_loop_1000p_scattered", "linux_protect_loop_1000p_scattered",
+     "protect RW→R of 1,000 scattered live pages: 1,000 protect ↔ 1,000 mprotect", "ns"),
     ("malloc_free_small", "malloc_free_small", "linux_malloc_free_small",
      "malloc + free, small objects: never-reusing malloc ↔ glibc", "ns"),
 ]

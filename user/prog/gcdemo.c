@@ -1,8 +1,9 @@
 // gcdemo.c: a garbage collector's read barrier built on coherent `protect` and fault
-// upcalls (SPEC §3). Each cycle the collector "flips" the heap: it takes every page
-// away from the mutators (protect to no access), and only after that call returned
-// does it turn every word into an unscanned from-space value (tag bit 0) through a
-// mapping of its own. A mutator touching a page faults; the runtime's fault handler
+// upcalls (SPEC §3). The heap's pages are scattered (a hole after each, as live pages
+// are in a real heap), so each cycle the collector "flips" the heap with one batch
+// (mapv: a no-access protect per page, one shootdown for all), and only after that
+// call returned does it turn every word into an unscanned from-space value (tag bit
+// 0) through a mapping of its own. A mutator touching a page faults; the runtime's fault handler
 // scans the page (tags every word) and gives it back; a background thread scans the
 // rest. Mutator threads on every vcpu read words all the time and count any
 // unscanned value they ever see: with a coherent protect there is none; if a CPU
@@ -14,7 +15,9 @@
 #define PAGE    4096UL
 #define NPAGES  64
 #define WORDS   (PAGE / 8)
-#define HEAP    0x0c0000000000UL  // the mutators' view (below PG_VA_BASE)
+#define HEAP    0x0c0000000000UL  // the mutators' view (below PG_VA_BASE): page p at
+                                  // HEAP + p * STRIDE, an unmapped page after each
+#define STRIDE  (2 * PAGE)
 #define ALIAS   0x0d0000000000UL  // the collector's own view, always RW
 #define CYCLES  30
 
@@ -25,6 +28,7 @@ static _Atomic uint64_t unscanned_reads, reads, barrier_faults, bg_scans;
 static volatile int stop;
 
 static uint64_t *alias(int p) { return (uint64_t *)(ALIAS + (uintptr_t)p * PAGE); }
+static uintptr_t heap(int p) { return HEAP + (uintptr_t)p * STRIDE; }
 
 // Tags every word of page p as scanned (bit 0 set), through the collector's view,
 // then gives the page back to the mutators.
@@ -33,7 +37,7 @@ static void scan(int p)
 	uint64_t *w = alias(p);
 	for (unsigned i = 0; i < WORDS; i++)
 		w[i] |= 1;
-	if (pg_protect(H_SELF, HEAP + (uintptr_t)p * PAGE, PAGE, PROT_READ) != E_OK)
+	if (pg_protect(H_SELF, heap(p), PAGE, PROT_READ) != E_OK)
 		__builtin_trap();
 	atomic_store(&state[p], SCANNED);
 }
@@ -55,10 +59,10 @@ static bool try_scan(int p)
 static int barrier(uintptr_t addr, uint64_t code)
 {
 	(void)code;
-	if (addr < HEAP || addr >= HEAP + NPAGES * PAGE)
-		return RT_FAULT_UNHANDLED;
+	if (addr < HEAP || addr >= HEAP + NPAGES * STRIDE || (addr - HEAP) % STRIDE >= PAGE)
+		return RT_FAULT_UNHANDLED; // a hole is no heap page: a real fault
 	barrier_faults++;
-	return try_scan((int)((addr - HEAP) / PAGE)) ? RT_FAULT_RETRY : RT_FAULT_YIELD;
+	return try_scan((int)((addr - HEAP) / STRIDE)) ? RT_FAULT_RETRY : RT_FAULT_YIELD;
 }
 
 static void mutator(void *arg)
@@ -66,18 +70,21 @@ static void mutator(void *arg)
 	uint64_t x = (uint64_t)arg * 0x9e3779b97f4a7c15ULL + 1;
 	while (!stop) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		uint64_t v = *(volatile uint64_t *)(HEAP + (x % (NPAGES * WORDS)) * 8);
+		uint64_t w = x % (NPAGES * WORDS);
+		uint64_t v = *(volatile uint64_t *)(heap((int)(w / WORDS)) + (w % WORDS) * 8);
 		if (!(v & 1))
 			unscanned_reads++;
 		reads++;
 	}
 }
 
+static struct pg_mapop flip[NPAGES]; // every heap page to no access
+
 static void collector_cycle(int c)
 {
 	for (int p = 0; p < NPAGES; p++)
 		atomic_store(&state[p], FLIPPING);
-	if (pg_protect(H_SELF, HEAP, NPAGES * PAGE, 0) != E_OK) // coherent on return
+	if (pg_mapv(H_SELF, flip, NPAGES, NULL) != E_OK) // coherent on return
 		__builtin_trap();
 	for (int p = 0; p < NPAGES; p++) {
 		uint64_t *w = alias(p);
@@ -100,10 +107,12 @@ static void gc(const char *n)
 {
 	handle_t m = pg_mem_create(NPAGES * PAGE);
 	if (!UCHECK(n, m > 0) ||
-	    !UCHECK_EQ(n, pg_map(H_SELF, HEAP, m, 0, NPAGES * PAGE, PROT_READ), E_OK) ||
 	    !UCHECK_EQ(n, pg_map(H_SELF, ALIAS, m, 0, NPAGES * PAGE, PROT_READ | PROT_WRITE), E_OK))
 		return;
 	for (int p = 0; p < NPAGES; p++) {
+		flip[p] = (struct pg_mapop){ .op = MAPOP_PROTECT, .prot = 0, .va = heap(p), .len = PAGE };
+		if (!UCHECK_EQ(n, pg_map(H_SELF, heap(p), m, (uint64_t)p * PAGE, PAGE, PROT_READ), E_OK))
+			return;
 		for (unsigned i = 0; i < WORDS; i++)
 			alias(p)[i] = 1;
 		state[p] = SCANNED;
@@ -122,7 +131,8 @@ static void gc(const char *n)
 		  "background, %lu unscanned reads\n", CYCLES, nm, reads, barrier_faults, bg_scans, unscanned_reads);
 	UCHECK_EQ(n, unscanned_reads, 0);
 	UCHECK(n, reads > 0 && barrier_faults > 0);
-	pg_unmap(H_SELF, HEAP, NPAGES * PAGE, 0);
+	for (int p = 0; p < NPAGES; p++)
+		pg_unmap(H_SELF, heap(p), PAGE, 0);
 	pg_unmap(H_SELF, ALIAS, NPAGES * PAGE, 0);
 	pg_handle_close(m);
 }

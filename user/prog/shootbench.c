@@ -8,10 +8,12 @@
 #define AREA     0x10000000UL  // 64 pages: protect_*
 #define UNMAPVA  0x20000000UL  // unmap_sync_1p: one page, not read by the spinners
 #define LAZYVA   0x30000000UL  // unmap_lazy_1p: a fresh page each time
+#define SCAT     0x50000000UL  // protect_*_1000p_scattered: every other page of 2,000
+#define NSCAT    1000
 #define NPAGES   64
 #define PROT_RW  (PROT_READ | PROT_WRITE)
 
-static volatile uint64_t stop, running;
+static volatile uint64_t stop, running, scat_live; // scat_live: the spinners read SCAT too
 static int ncpu, iters;
 
 static void spinner(uint64_t arg)
@@ -19,9 +21,12 @@ static void spinner(uint64_t arg)
 	(void)arg;
 	__atomic_fetch_add(&running, 1, __ATOMIC_SEQ_CST);
 	uint64_t sum = 0;
-	while (!stop)
+	while (!stop) {
 		for (unsigned i = 0; i < NPAGES; i++)
 			sum += *(volatile uint64_t *)(AREA + i * PAGE);
+		for (unsigned i = 0; scat_live && i < 2 * NSCAT; i += 2)
+			sum += *(volatile uint64_t *)(SCAT + i * PAGE);
+	}
 	__atomic_fetch_sub(&running, 1, __ATOMIC_SEQ_CST);
 	pg_exit((int)(sum & 0)); // sum keeps the loads
 }
@@ -86,6 +91,41 @@ static void bench_protect(const char *name, const char *ipi_name, size_t npages)
 		report(ipi_name, ipis() - i0, (uint64_t)iters, "count");
 }
 
+// A collector flipping 1,000 scattered pages the spinners keep live: one mapv call
+// (one shootdown: a full flush past the threshold) against 1,000 protect calls (one
+// shootdown each); the mean ns of the whole flip, and IPIs per flip. The raise back
+// is one untimed batch (it needs no IPI).
+static struct pg_mapop scat_ops[NSCAT];
+
+static void scat_set(unsigned prot)
+{
+	for (unsigned i = 0; i < NSCAT; i++)
+		scat_ops[i] = (struct pg_mapop){ .op = MAPOP_PROTECT, .prot = prot, .va = SCAT + 2 * i * PAGE, .len = PAGE };
+}
+
+static void bench_scattered(bool batch)
+{
+	int n = iters / 100 > 2 ? iters / 100 : 2;
+	uint64_t ns = 0, i0 = 0;
+	for (int i = -1; i < n; i++) {
+		if (i == 0)
+			i0 = ipis();
+		scat_set(PROT_READ);
+		uint64_t t = pg_clock_ns();
+		if (batch)
+			check("mapv", pg_mapv(H_SELF, scat_ops, NSCAT, NULL));
+		for (unsigned p = 0; !batch && p < NSCAT; p++)
+			check("protect", pg_protect(H_SELF, scat_ops[p].va, PAGE, PROT_READ));
+		if (i >= 0)
+			ns += pg_clock_ns() - t;
+		scat_set(PROT_RW);
+		check("mapv back", pg_mapv(H_SELF, scat_ops, NSCAT, NULL));
+	}
+	report(batch ? "protect_batch_1000p_scattered" : "protect_loop_1000p_scattered", ns, (uint64_t)n, "ns");
+	report(batch ? "ipis_per_protect_batch_1000p_scattered" : "ipis_per_protect_loop_1000p_scattered",
+	       ipis() - i0, (uint64_t)n, "count");
+}
+
 static void bench_unmap_sync(handle_t mem)
 {
 	uint64_t ns = 0;
@@ -124,6 +164,9 @@ int main(uint64_t arg)
 	check("mem", area);
 	check("mem", one);
 	check("map area", pg_map(H_SELF, AREA, area, 0, NPAGES * PAGE, PROT_RW));
+	handle_t scat = pg_mem_create(2 * NSCAT * PAGE);
+	check("mem", scat);
+	check("map scattered", pg_map(H_SELF, SCAT, scat, 0, 2 * NSCAT * PAGE, PROT_RW));
 	start_spinners();
 	bench_protect("protect_1p_all", "ipis_per_protect_1p_all", 1);
 	bench_protect("protect_64p_all", NULL, NPAGES);
@@ -133,6 +176,10 @@ int main(uint64_t arg)
 	bench_protect("protect_32p_all", NULL, 32);
 	bench_unmap_sync(one);
 	bench_unmap_lazy(one);
+	scat_live = 1; // only now: the other metrics keep the spinners' 64-page loop
+	bench_scattered(true);
+	bench_scattered(false);
+	scat_live = 0;
 	stop_spinners();
 	bench_protect("protect_1p_local", "ipis_per_protect_1p_local", 1);
 	return 0;
