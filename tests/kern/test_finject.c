@@ -89,5 +89,6 @@ FINJECT_TEST(handles, 0)
 FINJECT_TEST(badinput, 0)
 FINJECT_TEST(lazy, 0)
 FINJECT_TEST(tables, 1000) // 1,000 churn cycles, not 10^6
+FINJECT_TEST(mapv, 0)
 FINJECT_TEST(spaces, 0)
 FINJECT_TEST(fuzz, 2000) // a fuzz prefix: 2,000 calls, seed 1
