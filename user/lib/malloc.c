@@ -6,6 +6,7 @@
 // last object of a run. Nothing is reused, so there is no free list to corrupt, and
 // every object is fresh zeroed memory (calloc needs no memset).
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "pagoda.h"
 
@@ -36,13 +37,8 @@ struct klass {
 } __attribute__((aligned(64)));
 static struct klass classes[NCLASSES];
 
-static void klock(volatile uint32_t *l)
-{
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		while (*l)
-			__asm__ volatile("" ::: "memory");
-}
-static void kunlock(volatile uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+static void klock(volatile uint32_t *l) { pg_spin_lock(l); }
+static void kunlock(volatile uint32_t *l) { pg_spin_unlock(l); }
 
 // Sizes 16, 32, .. 128, then four classes per power of two up to 2048 (waste < 25%).
 static unsigned class_of(size_t n)
@@ -98,20 +94,28 @@ static void run_put(struct run *r)
 		pg_va_free((uintptr_t)r, RUN);
 }
 
+static bool class_full(const struct klass *k) { return !k->cur || k->next == k->cur->nobj; }
+
+// A fresh run is made outside the class lock: making one maps memory (system calls),
+// and a thread holding the lock that long, on a vcpu its host may deschedule, keeps
+// every other thread of the class spinning. If another thread installed a run
+// meanwhile, the spare goes back (rare: the class ran full twice at once).
 static void *small_alloc(unsigned c)
 {
 	struct klass *k = &classes[c];
-	struct run *old = NULL;
+	struct run *old = NULL, *fresh = NULL;
 	klock(&k->lock);
-	if (!k->cur || k->next == k->cur->nobj) {
-		struct run *r = run_new(c);
-		if (!r) {
-			kunlock(&k->lock);
+	if (class_full(k)) {
+		kunlock(&k->lock);
+		if (!(fresh = run_new(c)))
 			return NULL;
-		}
+		klock(&k->lock);
+	}
+	if (fresh && class_full(k)) {
 		old = k->cur; // full: its last free (or this put) gives it back
-		k->cur = r;
+		k->cur = fresh;
 		k->next = 0;
+		fresh = NULL;
 	}
 	struct run *r = k->cur;
 	uint32_t i = k->next++;
@@ -120,6 +124,8 @@ static void *small_alloc(unsigned c)
 	kunlock(&k->lock);
 	if (old)
 		run_put(old);
+	if (fresh)
+		run_put(fresh); // unused: its only hold goes, and with it the run
 	return (char *)r + OBJ0 + (size_t)i * r->size;
 }
 

@@ -102,6 +102,13 @@ int pg_args(uint64_t arg, const char *const **argv);
 // docs/memory.md: the layout, the costs, what happens when the region is spent.
 #define PG_VA_BASE 0x100000000000UL
 #define PG_VA_TOP  0x7f0000000000UL
+// The allocators' spinlock (va.c, malloc.c). A user-level runtime that preempts its
+// threads sets hooks around every hold (enter before taking, leave after releasing):
+// the runtime (user/rt) turns its preemption off there, so no thread is preempted
+// holding the lock while the others spin for their whole time slice.
+void pg_spin_lock(volatile uint32_t *l);
+void pg_spin_unlock(volatile uint32_t *l);
+void pg_set_lock_hooks(void (*enter)(void), void (*leave)(void));
 // A fresh range of len bytes (rounded up to pages) starting at a multiple of align (a
 // power of two; 0 or less than a page: a page), not backed by memory: its address, or
 // E_INVAL (len 0, align not a power of two or above 2^46), E_RANGE (len above the

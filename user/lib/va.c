@@ -19,14 +19,33 @@ static struct va_core core;
 static int inited;
 static _Atomic uint64_t syscalls;
 
-// No `pause` in the spin: under QEMU's TCG it costs more than the wait (rt.c).
-static void va_lock(void)
+static void (*hook_enter)(void), (*hook_leave)(void);
+
+void pg_set_lock_hooks(void (*enter)(void), void (*leave)(void))
 {
-	while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
-		while (lock)
+	hook_enter = enter;
+	hook_leave = leave;
+}
+
+// No `pause` in the spin: under QEMU's TCG it costs more than the wait (rt.c).
+void pg_spin_lock(volatile uint32_t *l)
+{
+	if (hook_enter)
+		hook_enter();
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (*l)
 			__asm__ volatile("" ::: "memory");
 }
-static void va_unlock(void) { __atomic_store_n(&lock, 0, __ATOMIC_RELEASE); }
+
+void pg_spin_unlock(volatile uint32_t *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+	if (hook_leave)
+		hook_leave();
+}
+
+static void va_lock(void) { pg_spin_lock(&lock); }
+static void va_unlock(void) { pg_spin_unlock(&lock); }
 
 static long counted(long r)
 {

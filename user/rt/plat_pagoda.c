@@ -108,6 +108,7 @@ __attribute__((noreturn)) static void upcall(struct pg_upcall *u)
 int plat_start_vcpus(int n)
 {
 	nvcpus = n;
+	pg_set_lock_hooks(rt_critical_enter, rt_critical_leave);
 	idle_n = pg_notify_create();
 	exit_n = pg_notify_create();
 	ustacks = plat_reserve((size_t)n * USTACK_GAP);

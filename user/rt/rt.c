@@ -99,6 +99,13 @@ static struct rt_thread *self(void)
 
 static struct vcpu_rt *my_vcpu(void) { return &V[self()->vcpu]; }
 
+static bool on_thread_stack(void)
+{
+	uintptr_t sp;
+	__asm__("mov %%rsp, %0" : "=r"(sp));
+	return stack_base && sp >= stack_base && sp < stack_base + STACK_MAX_STACKS * STACK_SLOT;
+}
+
 void rt_preempt_disable(void) { my_vcpu()->nopreempt++; }
 
 void rt_preempt_enable(void)
@@ -108,6 +115,18 @@ void rt_preempt_enable(void)
 		v->preempt_pending = false;
 		rt_yield();
 	}
+}
+
+void rt_critical_enter(void)
+{
+	if (on_thread_stack())
+		rt_preempt_disable();
+}
+
+void rt_critical_leave(void)
+{
+	if (on_thread_stack())
+		rt_preempt_enable();
 }
 
 int rt_vcpu(void) { return self()->vcpu; }

@@ -25,6 +25,12 @@ uint64_t rt_now_ns(void);
 // many threads that none runs yet.
 void rt_preempt_disable(void);
 void rt_preempt_enable(void);
+// The same for callers that may not be runtime threads (main before rt_main, a
+// scheduler stack in an upcall): nothing there, as nothing preempts them. libpagoda's
+// allocators hold their locks inside these (pg_set_lock_hooks): a thread preempted
+// holding one would keep every other thread that wants it spinning a time slice.
+void rt_critical_enter(void);
+void rt_critical_leave(void);
 
 // A fault no stack growth explains goes to this handler (on the upcall path, not a
 // thread). It returns RT_FAULT_RETRY once the access may be retried, RT_FAULT_YIELD
