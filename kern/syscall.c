@@ -149,6 +149,17 @@ static int64_t sys_mem_size(handle_t mem)
 	return size;
 }
 
+// The mem a map (or a mapv entry) names, with a reference, and the most the mapping
+// may ever allow: it remembers what the handle allowed, so protect never goes above.
+static int mem_for_map(handle_t mem, unsigned prot, struct mem **m, unsigned *maxprot)
+{
+	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0), rights;
+	int err = space_handle_get_rights(self(), mem, OBJ_MEM, need, (struct object **)m, &rights);
+	if (err == E_OK)
+		*maxprot = PROT_READ | PROT_EXEC | ((rights & R_WRITE) ? PROT_WRITE : 0);
+	return err;
+}
+
 static int64_t sys_map(handle_t space, uptr_t va, handle_t mem, size_t off, size_t len, unsigned prot)
 {
 	struct space *s;
@@ -156,11 +167,9 @@ static int64_t sys_map(handle_t space, uptr_t va, handle_t mem, size_t off, size
 	int err = get_space(space, R_WRITE, &s);
 	if (err != E_OK)
 		return err;
-	uint32_t need = R_MAP | ((prot & PROT_WRITE) ? R_WRITE : 0), rights;
-	err = space_handle_get_rights(self(), mem, OBJ_MEM, need, (struct object **)&m, &rights);
+	unsigned maxprot;
+	err = mem_for_map(mem, prot, &m, &maxprot);
 	if (err == E_OK) {
-		// The mapping remembers what the handle allowed: protect can never go above it.
-		unsigned maxprot = PROT_READ | PROT_EXEC | ((rights & R_WRITE) ? PROT_WRITE : 0);
 		err = prot > PROT_ALL ? E_INVAL : space_map(s, va, m, off, len, (unsigned)prot, maxprot);
 		obj_unref(&m->obj);
 	}
@@ -200,12 +209,12 @@ static int mapop_in(const struct pg_mapop *u, struct space_op *o)
 	bool map = u->op == MAPOP_MAP;
 	if (u->pad || (!map && (u->mem || u->off)) || (u->op == MAPOP_UNMAP && u->prot))
 		return E_INVAL;
+	unsigned maxprot;
 	if (map) {
-		uint32_t need = R_MAP | ((u->prot & PROT_WRITE) ? R_WRITE : 0), rights;
-		int err = space_handle_get_rights(self(), u->mem, OBJ_MEM, need, (struct object **)&o->m, &rights);
+		int err = mem_for_map(u->mem, u->prot, &o->m, &maxprot);
 		if (err != E_OK)
 			return err;
-		o->maxprot = PROT_READ | PROT_EXEC | ((rights & R_WRITE) ? PROT_WRITE : 0); // as map
+		o->maxprot = maxprot;
 	}
 	return space_op_check(o);
 }
