@@ -9,6 +9,7 @@
 #include <arch/arch.h>
 #include <arch/cpu.h>
 #include "kern/spinlock.h"
+#include "kern/phase.h"
 
 #define MAX_CPUS 64
 typedef uint64_t cpuset_t; // bit i = CPU with dense id i
@@ -68,6 +69,12 @@ struct cpu {
 	_Atomic uint64_t tlb_ipis;   // shootdown requests this CPU ran for others
 
 	struct arch_cpu arch;
+#ifdef PHASE_STATS
+	// kern/phase.c: the current call's ticks per phase, and the recorded calls' sums.
+	uint64_t phase_stamp, phase_cur[PH_COUNT], phase_sum[PHASE_KINDS][PH_COUNT], phase_calls[PHASE_KINDS];
+	uint32_t phase_marked;
+	bool phase_track;
+#endif
 };
 _Static_assert(__builtin_offsetof(struct cpu, kstack_top) == 16, "entry.S uses gs:16");
 _Static_assert(__builtin_offsetof(struct cpu, user_rsp) == 24, "entry.S uses gs:24");

@@ -12,6 +12,7 @@
 #include "kern/xcall.h"
 #include "kern/panic.h"
 #include "kern/timer.h"
+#include "kern/phase.h"
 #include "include/pagoda/errors.h"
 #include <arch/mmu.h>
 
@@ -41,6 +42,7 @@ static void flush_remote(void *arg)
 void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages)
 {
 	spin_assert_held(&s->lock);
+	PHASE_MARK(PH_PTE);
 	struct cpu *me = this_cpu();
 	struct space_counters *st = &(payer ? payer : s)->counters; // payer's lock not held: atomics
 	bool full = arch_tlb_flush_is_full(npages);
@@ -51,11 +53,13 @@ void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages
 		space_count(&st->local_flushes, 1);
 		space_count(full ? &st->full_flushes : &st->pages_flushed, full ? 1 : npages);
 	}
+	PHASE_MARK(PH_LOCAL);
 	if (!targets)
 		return;
 	uint64_t n = (uint64_t)cpuset_count(targets);
 	struct flush_req r = { s, va, npages };
 	xcall_run(targets, flush_remote, &r); // returns after every target acked
+	PHASE_MARK(PH_XCALL);
 	space_count(&st->ipis_sent, n);
 	space_count(&st->remote_flushes, n);
 	space_count(full ? &st->full_flushes : &st->pages_flushed, full ? n : n * npages);

@@ -8,6 +8,7 @@
 #include "kern/mem.h"
 #include "kern/shootdown.h"
 #include "kern/gather.h"
+#include "kern/phase.h"
 #include "kern/epoch.h"
 #include "kern/sched.h"
 #include "kern/notify.h"
@@ -502,6 +503,7 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 		err = E_RIGHTS; // above what a mem handle allowed: before any budget is spent
 		goto out;
 	}
+	PHASE_MARK(PH_LOOKUP);
 	uint64_t n = len / PAGE_SIZE;
 	struct reprot r = { leaf_flags(prot), false };
 	// Raising rights needs no shootdown: a CPU holding the old, narrower entry
@@ -513,6 +515,7 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 		if (r.lowers && (err = shootdown_budget_check(s, payer)) != E_OK)
 			goto out;
 	}
+	PHASE_MARK(PH_SCAN);
 	// No record changes: protect allocates nothing and cannot fail from here on.
 	struct tlb_gather g;
 	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);

@@ -16,6 +16,7 @@
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
 #include "kern/sysarg.h"
+#include "kern/phase.h"
 #include <arch/arch.h>
 #include <arch/uaccess.h>
 #include <arch/syscall.h>
@@ -366,6 +367,7 @@ void syscall_dispatch(struct trap_frame *f)
 #ifdef IRQOFF_STATS
 	this_cpu()->cur_sys = (int64_t)nr;
 #endif
+	PHASE_MARK(PH_ENTRY);
 	arch_syscall_set_ret(f, nr < SYS_COUNT ? table[nr](f) : E_NOSYS);
 #ifdef IRQOFF_STATS
 	this_cpu()->cur_sys = -1;

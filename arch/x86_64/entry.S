@@ -105,6 +105,13 @@ syscall_entry:
 	pushq $0x100                    // vector: "syscall"
 	PUSH_REGS
 	cld
+#ifdef PHASE_STATS
+	mov %rsp, %rdi
+	call phase_syscall_enter        // kern/phase.c: the call's first timestamp
+#endif
 	mov %rsp, %rdi
 	call syscall_dispatch           // returns with interrupts off
+#ifdef PHASE_STATS
+	call phase_syscall_exit         // its last
+#endif
 	jmp trap_exit
