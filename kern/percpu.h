@@ -35,6 +35,7 @@ struct cpu {
 	bool irq_was_on;         // interrupt state before the outermost irq_save()
 	_Atomic bool online;     // set (release) by the CPU itself once it is up
 	uint32_t kwin_used;      // bitmap of this CPU's temporary-window slots in use
+	uint64_t kwin_kept;      // the PTE the kept slot holds (kwin.c), 0: none
 	_Atomic uint64_t ticks;  // timer interrupts taken
 
 	// Cross-call inbox (xcall.c): slot[s] is written by CPU s only, then s sets bit s

@@ -131,10 +131,10 @@ static int range_pass(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t n
 		if (!leaf && alloc)
 			return err;
 		if (leaf && fn) {
-			pte_t *t = kwin_map(leaf);
+			pte_t *t = kwin_map_keep(leaf); // a second pass, or call, may come back to it
 			for (size_t i = 0; i < n; i++)
 				fn(&t[idx(va, 0) + i], va + i * PAGE_SIZE, arg);
-			kwin_unmap(t);
+			kwin_unmap_keep(t);
 		}
 		// A range is as long as user space asks, and its owner's lock keeps
 		// interrupts off: serve other CPUs' cross-calls (their shootdowns wait for
