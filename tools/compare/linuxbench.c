@@ -33,11 +33,16 @@
 #define UNMAPVA ((void *)0x20000000UL) // munmap_1p: one page, not read by the spinners
 #define ADVVA   ((void *)0x30000000UL) // madvise_dontneed_1p: one page, kept mapped
 #define FAULTVA ((void *)0x50000000UL) // sigsegv_rtt
-#define OWNVA   ((void *)0x60000000UL) // protect_1p_local_ownvma
+#define OWNVA   ((void *)0x60000000UL) // protect_1p_*_ownvma: a 1-page VMA of its own
+#define OWN64VA ((void *)0x61000000UL) // protect_64p_all_ownvma: a 64-page VMA of its own
 #define RW      (PROT_READ | PROT_WRITE)
 
 static int ncpu, iters;
 static volatile char *area; // 64 pages, the protect_* target
+// What the spinners read: area's 64 pages, or an own-VMA target (they pick a change
+// up at their next round, well within a benchmark's warm-up calls).
+static volatile char *volatile spin_at;
+static volatile unsigned spin_pages;
 static volatile int stop;
 static int running;
 
@@ -183,17 +188,29 @@ static void *spinner(void *arg)
 	pin((int)(intptr_t)arg);
 	__atomic_fetch_add(&running, 1, __ATOMIC_SEQ_CST);
 	uint64_t sum = 0;
-	while (!stop)
-		for (unsigned i = 0; i < NPAGES; i++)
-			sum += *(volatile uint64_t *)(area + i * PAGE);
+	while (!stop) {
+		volatile char *p = spin_at;
+		unsigned n = spin_pages;
+		for (unsigned i = 0; i < n; i++)
+			sum += *(volatile uint64_t *)(p + i * PAGE);
+	}
 	return (void *)(uintptr_t)(sum & 0); // sum keeps the loads
 }
 
 static pthread_t spinners[256];
 
+// The spinners read npages at p from their next round on.
+static void spin_on(volatile char *p, unsigned npages)
+{
+	spin_pages = 0; // never a new address with the old, larger count
+	spin_at = p;
+	spin_pages = npages;
+}
+
 static void start_spinners(void)
 {
 	stop = 0;
+	spin_on(area, NPAGES);
 	for (int c = 1; c < ncpu; c++)
 		if (pthread_create(&spinners[c], NULL, spinner, (void *)(intptr_t)c))
 			die("pthread_create");
@@ -245,6 +262,17 @@ static void bench_protect(const char *name, const char *ipi_name, volatile char 
 	snprintf(cname, sizeof cname, "ipis_per_protect_cycle%s", strstr(ipi_name, "_protect") + 8);
 	report(ipi_name, down, (uint64_t)n, "count");
 	report(cname, cycle, (uint64_t)iters, "count");
+}
+
+// npages of fresh anonymous memory at p, a VMA of its own, every page written.
+static volatile char *own_vma(void *p, unsigned npages)
+{
+	volatile char *m = mmap(p, npages * PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (m != p)
+		die("mmap own VMA");
+	for (unsigned i = 0; i < npages; i++)
+		m[i * PAGE] = 1;
+	return m;
 }
 
 // munmap of one touched page; the mmap and the touch are untimed (unmap_sync_1p).
@@ -429,19 +457,25 @@ int main(int argc, char **argv)
 		die("mmap area");
 	for (unsigned i = 0; i < NPAGES; i++)
 		area[i * PAGE] = 1; // written: present and writable before the spinners start
+	// Each protect also on a VMA of its own (_ownvma): a mapping at a fixed address with
+	// nothing next to it, so mprotect changes the whole VMA and has no neighbour to merge
+	// with: no split, no merge, Linux's best case (compare.py pairs pagoda with both).
+	// Protecting 1 page of area splits its VMA (and the raise merges it back); area,
+	// placed by the kernel, may also have been merged with a neighbour at mmap time.
+	volatile char *own = own_vma(OWNVA, 1), *own64 = own_vma(OWN64VA, NPAGES);
 	printf("linuxbench: smp=%d iters=%d\n", ncpu, iters);
 	start_spinners();
 	bench_protect("protect_1p_all", "ipis_per_protect_1p_all", area, 1);
 	bench_protect("protect_64p_all", "ipis_per_protect_64p_all", area, NPAGES);
+	spin_on(own, 1);
+	bench_protect("protect_1p_all_ownvma", NULL, own, 1);
+	spin_on(own64, NPAGES);
+	bench_protect("protect_64p_all_ownvma", NULL, own64, NPAGES);
+	spin_on(area, NPAGES);
 	bench_munmap();
 	bench_madvise();
 	stop_spinners();
 	bench_protect("protect_1p_local", "ipis_per_protect_1p_local", area, 1);
-	// Not paired: the same on a VMA of its own, which mprotect need not split and merge.
-	volatile char *own = mmap(OWNVA, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (own != OWNVA)
-		die("mmap");
-	*own = 1;
 	bench_protect("protect_1p_local_ownvma", NULL, own, 1);
 	// For the thread-runtime comparison: no spinners, everything on CPU 0.
 	bench_sigsegv();
