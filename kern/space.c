@@ -173,7 +173,7 @@ int space_create(struct space **out, struct space *parent, uint64_t quota, uint6
 	vmmap_init(&s->map, map_grow, map_release, s);
 	vmmap_set_relax(&s->map, map_relax);
 	htable_init(&s->handles);
-	htable_install(&s->handles, H_SELF, s, OBJ_SPACE, R_ALL & ~R_BUDGET);
+	htable_install(&s->handles, H_SELF, s, OBJ_SPACE, SPACE_SELF_RIGHTS);
 	if ((err = tree_link(s, parent)) != E_OK) {
 		mmu_destroy(s->root); // never linked: nobody else saw it
 		kfree(s);
