@@ -39,10 +39,16 @@
 
 static int ncpu, iters;
 static volatile char *area; // 64 pages, the protect_* target
-// What the spinners read: area's 64 pages, or an own-VMA target (they pick a change
-// up at their next round, well within a benchmark's warm-up calls).
-static volatile char *volatile spin_at;
-static volatile unsigned spin_pages;
+// What the spinners read: area's 64 pages, or an own-VMA target. One pointer to a
+// range that never changes once set, read once a round, so a spinner never pairs one
+// range's address with another's length; it picks a change up at its next round,
+// well within a benchmark's warm-up calls.
+struct spin_range {
+	volatile char *p;
+	unsigned npages;
+};
+static struct spin_range spin_area, spin_own, spin_own64;
+static const struct spin_range *volatile spin_at;
 static volatile int stop;
 static int running;
 
@@ -189,28 +195,25 @@ static void *spinner(void *arg)
 	__atomic_fetch_add(&running, 1, __ATOMIC_SEQ_CST);
 	uint64_t sum = 0;
 	while (!stop) {
-		volatile char *p = spin_at;
-		unsigned n = spin_pages;
-		for (unsigned i = 0; i < n; i++)
-			sum += *(volatile uint64_t *)(p + i * PAGE);
+		const struct spin_range *r = spin_at;
+		for (unsigned i = 0; i < r->npages; i++)
+			sum += *(volatile uint64_t *)(r->p + i * PAGE);
 	}
 	return (void *)(uintptr_t)(sum & 0); // sum keeps the loads
 }
 
 static pthread_t spinners[256];
 
-// The spinners read npages at p from their next round on.
-static void spin_on(volatile char *p, unsigned npages)
+// The spinners read r from their next round on.
+static void spin_on(const struct spin_range *r)
 {
-	spin_pages = 0; // never a new address with the old, larger count
-	spin_at = p;
-	spin_pages = npages;
+	__atomic_store_n(&spin_at, r, __ATOMIC_RELEASE);
 }
 
 static void start_spinners(void)
 {
 	stop = 0;
-	spin_on(area, NPAGES);
+	spin_on(&spin_area);
 	for (int c = 1; c < ncpu; c++)
 		if (pthread_create(&spinners[c], NULL, spinner, (void *)(intptr_t)c))
 			die("pthread_create");
@@ -463,15 +466,18 @@ int main(int argc, char **argv)
 	// Protecting 1 page of area splits its VMA (and the raise merges it back); area,
 	// placed by the kernel, may also have been merged with a neighbour at mmap time.
 	volatile char *own = own_vma(OWNVA, 1), *own64 = own_vma(OWN64VA, NPAGES);
+	spin_area = (struct spin_range){ area, NPAGES };
+	spin_own = (struct spin_range){ own, 1 };
+	spin_own64 = (struct spin_range){ own64, NPAGES };
 	printf("linuxbench: smp=%d iters=%d\n", ncpu, iters);
 	start_spinners();
 	bench_protect("protect_1p_all", "ipis_per_protect_1p_all", area, 1);
 	bench_protect("protect_64p_all", "ipis_per_protect_64p_all", area, NPAGES);
-	spin_on(own, 1);
+	spin_on(&spin_own);
 	bench_protect("protect_1p_all_ownvma", NULL, own, 1);
-	spin_on(own64, NPAGES);
+	spin_on(&spin_own64);
 	bench_protect("protect_64p_all_ownvma", NULL, own64, NPAGES);
-	spin_on(area, NPAGES);
+	spin_on(&spin_area);
 	bench_munmap();
 	bench_madvise();
 	stop_spinners();
