@@ -21,6 +21,25 @@
 	push %r15
 .endm
 
+// Restores them (the frame's rip and below are left to iretq or sysretq).
+.macro POP_REGS
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	pop %rax
+.endm
+
 .text
 .align 16
 .global trap_stubs
@@ -60,21 +79,7 @@ trap_exit:
 	testb $3, 18*8(%rsp)
 	jz 2f
 	swapgs
-2:	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rbp
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rbx
-	pop %rax
+2:	POP_REGS
 	add $16, %rsp                   // vector and error code
 	iretq
 
@@ -146,21 +151,7 @@ syscall_entry:
 	cmpq $(GDT_UDATA | 3), 21*8(%rsp)
 	jne trap_exit
 	swapgs
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rbp
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rbx
-	pop %rax
+	POP_REGS
 	// Interrupts are off until sysretq loads rflags; from here to it rsp is the
 	// user's, which only an NMI could see, and the NMI has a stack of its own (IST).
 	mov 5*8(%rsp), %rsp             // frame->rsp (vector, error, rip, cs, rflags, rsp)
