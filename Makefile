@@ -16,7 +16,7 @@ KCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-I. -Iarch/$(ARCH)/include
 # KDEFS: extra defines, e.g. the negative-control kernel's -DSHOOTDOWN_SKIP_REMOTE_FLUSH.
 KCFLAGS += $(KDEFS)
-KASFLAGS := -D__ASSEMBLY__ -I. -Iarch/$(ARCH)/include -MMD -MP -g
+KASFLAGS := -D__ASSEMBLY__ -I. -Iarch/$(ARCH)/include -MMD -MP -g $(filter -D%,$(KDEFS))
 # .boot holds the 32-bit entry and boot tables together: one RWX segment, on purpose.
 KLDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments \
 	-T arch/$(ARCH)/kernel.ld
@@ -53,7 +53,7 @@ $(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff fuzz finject deps-test compare bench-hosted hosted lockcheck \
+.PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff phase fuzz finject deps-test compare bench-hosted hosted lockcheck \
 	abi-doc check-abi-doc
 all: kernel
 kernel: $(BUILD)/kernel.bin $(BUILD)/boot.cpio
@@ -197,12 +197,16 @@ check: deps kernel
 	@[ -n "$(T)" ] || { echo "check: say which tests, e.g. make check T=user_lazy SMP=2"; exit 1; }
 	@python3 tools/runtests.py --build $(BUILD) --smp $(SMP) --mem $(MEM) --only "$(T)"
 
-# make bench also builds the IRQOFF_STATS kernel, for max_irqoff_us (kern/bench.c).
+# make bench also builds the IRQOFF_STATS kernel, for max_irqoff_us (kern/bench.c),
 IRQOFF := $(BUILD)/irqoff
 irqoff:
 	@$(MAKE) --no-print-directory BUILD=$(IRQOFF) KDEFS=-DIRQOFF_STATS kernel
-bench: deps kernel irqoff
-	@python3 tools/bench.py --build $(BUILD) --irqoff $(IRQOFF)
+# And the PHASE_STATS kernel, for the phase_protect_1p_* breakdown (kern/phase.h).
+PHASE := $(BUILD)/phase
+phase:
+	@$(MAKE) --no-print-directory BUILD=$(PHASE) KDEFS=-DPHASE_STATS kernel
+bench: deps kernel irqoff phase
+	@python3 tools/bench.py --build $(BUILD) --irqoff $(IRQOFF) --phase $(PHASE)
 
 # The runtime hosted on Linux, next to pthreads, futexes and SIGSEGV on the same Linux
 # (linuxbench is also the Linux side of `make compare`).

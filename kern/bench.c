@@ -14,6 +14,8 @@
 #include "kern/panic.h"
 #include "kern/idle.h"
 #include "kern/uprog.h"
+#include "kern/phase.h"
+#include "lib/fmt.h"
 #include "include/pagoda/errors.h"
 #include "include/pagoda/abi.h"
 #include "kern/boot.h"
@@ -121,6 +123,40 @@ static void bench_irqoff(void)
 }
 #endif
 
+// The PHASE_STATS build, booted with bench=phase: shootbench's 1-page protects that
+// lower rights (protect_1p_all while spinners hold the space on every other CPU,
+// protect_1p_local after they left; at smp 1 both are local), phase by phase
+// (kern/phase.h), means in ns at the TSC rate the clock uses (calibrated at boot).
+#ifdef PHASE_STATS
+static void bench_phases(void)
+{
+	static const char *const names[PH_COUNT] = { "entry", "lookup", "scan", "pte", "local", "xcall", "exit" };
+	static const char *const kinds[PHASE_KINDS] = { "protect_1p_local", "protect_1p_all" };
+	phase_reset();
+	struct uprog_result r;
+	int err = uprog_run("shootbench", 0, 0, &r);
+	if (err != E_OK || r.status || r.faults)
+		panic("bench: shootbench failed (%d, status %d, %u faults)", err, r.status, r.faults);
+	for (int k = 0; k < PHASE_KINDS; k++) {
+		uint64_t calls, total = 0;
+		for (int p = 0; p < PH_COUNT; p++) {
+			uint64_t ticks = phase_mean(k, (enum phase)p, &calls);
+			if (!calls)
+				break;
+			total += ticks;
+			char name[64];
+			fmt_snprintf(name, sizeof name, "phase_%s_%s", kinds[k], names[p]);
+			report(name, ticks, 1);
+		}
+		if (calls) {
+			char name[64];
+			fmt_snprintf(name, sizeof name, "phase_%s_kernel", kinds[k]);
+			report(name, total, 1);
+		}
+	}
+}
+#endif
+
 void bench_run(void)
 {
 	KASSERT(cpu_id() == 0);
@@ -133,6 +169,15 @@ void bench_run(void)
 		arch_exit(EXIT_SUCCESS_CODE);
 #else
 		panic("bench=irqoff needs the IRQOFF_STATS build (make bench builds it)");
+#endif
+	}
+	if (strcmp(which, "phase") == 0) {
+#ifdef PHASE_STATS
+		bench_phases();
+		kprintf("bench: done\n");
+		arch_exit(EXIT_SUCCESS_CODE);
+#else
+		panic("bench=phase needs the PHASE_STATS build (make bench builds it)");
 #endif
 	}
 	cpuset_t others = cpuset_online() & ~cpuset_of(0);

@@ -4,6 +4,13 @@
 // slot never has a stale TLB entry on its CPU and map needs no flush (a 0->1 P-bit
 // change needs no invalidation, SDM 4.10.4.3). Other CPUs may at most hold speculative
 // entries for our slots, which they never use: no window ever needs an IPI.
+// One slot per CPU, KWIN_KEEP, keeps its frame mapped after kwin_unmap_keep: a page
+// walk that comes back to the same leaf table (every protect of a page does, twice
+// when other CPUs hold the space) then pays no PTE write, invlpg or TLB miss. The slot
+// is rewritten, and invlpg'd, only when another frame is asked for, or when every
+// other slot is in use and kwin_map takes it; so it too never holds a stale entry.
+// A frame it keeps may be freed meanwhile: the window is dereferenced only through
+// kwin_map_keep of that same frame, which wants that frame, so that is harmless.
 #include "kern/kwin.h"
 #include "kern/percpu.h"
 #include "kern/spinlock.h"
@@ -16,14 +23,23 @@ _Static_assert(MAX_CPUS * KWIN_SLOTS <= 512, "windows fit in one page table");
 
 static uintptr_t slot_va(unsigned slot) { return KWIN_BASE + (uintptr_t)slot * PAGE_SIZE; }
 
+#define KWIN_KEEP (KWIN_SLOTS - 1)
+
 void *kwin_map(uint64_t pa)
 {
 	irq_save(); // an interrupt handler may take a slot too
 	struct cpu *c = this_cpu();
 	uint32_t free = ~c->kwin_used & ((1u << KWIN_SLOTS) - 1);
 	KASSERT(free != 0);
+	if (free & ~(1u << KWIN_KEEP))
+		free &= ~(1u << KWIN_KEEP); // the kept slot last: its frame stays
 	unsigned s = __builtin_ctz(free);
 	c->kwin_used |= 1u << s;
+	if (s == KWIN_KEEP && c->kwin_kept) {
+		c->kwin_kept = 0;
+		kwin_pt[c->id * KWIN_SLOTS + s] = 0;
+		arch_tlb_flush_page(slot_va(c->id * KWIN_SLOTS + s));
+	}
 	irq_restore();
 	unsigned slot = c->id * KWIN_SLOTS + s;
 	kwin_pt[slot] = (pa & PTE_ADDR) | PTE_P | PTE_W | PTE_NX | PTE_G;
@@ -40,6 +56,42 @@ void kwin_unmap(void *va)
 	arch_tlb_flush_page(slot_va(slot));
 	irq_save();
 	c->kwin_used &= ~(1u << s);
+	irq_restore();
+}
+
+void *kwin_map_keep(uint64_t pa)
+{
+	irq_save();
+	struct cpu *c = this_cpu();
+	if (c->kwin_used & (1u << KWIN_KEEP)) { // nested: an ordinary window
+		irq_restore();
+		return kwin_map(pa);
+	}
+	c->kwin_used |= 1u << KWIN_KEEP;
+	unsigned slot = c->id * KWIN_SLOTS + KWIN_KEEP;
+	uint64_t pte = (pa & PTE_ADDR) | PTE_P | PTE_W | PTE_NX | PTE_G;
+	if (c->kwin_kept != pte) {
+		bool was = c->kwin_kept != 0;
+		kwin_pt[slot] = pte;
+		if (was)
+			arch_tlb_flush_page(slot_va(slot)); // drop the old frame's entry
+		c->kwin_kept = pte;
+	}
+	irq_restore();
+	return (void *)slot_va(slot);
+}
+
+void kwin_unmap_keep(void *va)
+{
+	struct cpu *c = this_cpu();
+	unsigned slot = ((uintptr_t)va - KWIN_BASE) / PAGE_SIZE;
+	if (slot != c->id * KWIN_SLOTS + KWIN_KEEP) {
+		kwin_unmap(va);
+		return;
+	}
+	KASSERT(c->kwin_used & (1u << KWIN_KEEP));
+	irq_save();
+	c->kwin_used &= ~(1u << KWIN_KEEP);
 	irq_restore();
 }
 

@@ -9,6 +9,7 @@
 #include <arch/arch.h>
 #include <arch/cpu.h>
 #include "kern/spinlock.h"
+#include "kern/phase.h"
 
 #define MAX_CPUS 64
 typedef uint64_t cpuset_t; // bit i = CPU with dense id i
@@ -34,6 +35,7 @@ struct cpu {
 	bool irq_was_on;         // interrupt state before the outermost irq_save()
 	_Atomic bool online;     // set (release) by the CPU itself once it is up
 	uint32_t kwin_used;      // bitmap of this CPU's temporary-window slots in use
+	uint64_t kwin_kept;      // the PTE the kept slot holds (kwin.c), 0: none
 	_Atomic uint64_t ticks;  // timer interrupts taken
 
 	// Cross-call inbox (xcall.c): slot[s] is written by CPU s only, then s sets bit s
@@ -68,6 +70,12 @@ struct cpu {
 	_Atomic uint64_t tlb_ipis;   // shootdown requests this CPU ran for others
 
 	struct arch_cpu arch;
+#ifdef PHASE_STATS
+	// kern/phase.c: the current call's ticks per phase, and the recorded calls' sums.
+	uint64_t phase_stamp, phase_cur[PH_COUNT], phase_sum[PHASE_KINDS][PH_COUNT], phase_calls[PHASE_KINDS];
+	uint32_t phase_marked;
+	bool phase_track;
+#endif
 };
 _Static_assert(__builtin_offsetof(struct cpu, kstack_top) == 16, "entry.S uses gs:16");
 _Static_assert(__builtin_offsetof(struct cpu, user_rsp) == 24, "entry.S uses gs:24");

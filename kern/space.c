@@ -8,6 +8,7 @@
 #include "kern/mem.h"
 #include "kern/shootdown.h"
 #include "kern/gather.h"
+#include "kern/phase.h"
 #include "kern/epoch.h"
 #include "kern/sched.h"
 #include "kern/notify.h"
@@ -173,7 +174,7 @@ int space_create(struct space **out, struct space *parent, uint64_t quota, uint6
 	vmmap_init(&s->map, map_grow, map_release, s);
 	vmmap_set_relax(&s->map, map_relax);
 	htable_init(&s->handles);
-	htable_install(&s->handles, H_SELF, s, OBJ_SPACE, R_ALL & ~R_BUDGET);
+	htable_install(&s->handles, H_SELF, s, OBJ_SPACE, SPACE_SELF_RIGHTS);
 	if ((err = tree_link(s, parent)) != E_OK) {
 		mmu_destroy(s->root); // never linked: nobody else saw it
 		kfree(s);
@@ -530,6 +531,7 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 		err = E_RIGHTS; // above what a mem handle allowed: before any budget is spent
 		goto out;
 	}
+	PHASE_MARK(PH_LOOKUP);
 	uint64_t n = len / PAGE_SIZE;
 	struct reprot r = { leaf_flags(prot), false };
 	// Raising rights needs no shootdown: a CPU holding the old, narrower entry
@@ -541,6 +543,7 @@ int space_protect(struct space *s, struct space *payer, uintptr_t va, uint64_t l
 		if (r.lowers && (err = shootdown_budget_check(s, payer)) != E_OK)
 			goto out;
 	}
+	PHASE_MARK(PH_SCAN);
 	// No record changes: protect allocates nothing and cannot fail from here on.
 	struct tlb_gather g;
 	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);

@@ -175,6 +175,10 @@ bool space_lazy_waiting(struct space *s); // read at ticks, without the lock
 bool space_fault_spurious(struct space *s, uintptr_t va, uint64_t err);
 
 // Handles of s. get takes a reference on the object for the caller.
+// The rights of every space's H_SELF, installed at creation; nothing closes or moves
+// it (space_handle_close, space_handle_transfer refuse) until the teardown, which
+// runs after the last vcpu: to a running vcpu H_SELF is its space with these rights.
+#define SPACE_SELF_RIGHTS (R_ALL & ~R_BUDGET)
 // As space_handle_get, and *rights gets the handle's rights.
 int space_handle_get_rights(struct space *s, int h, unsigned type, uint32_t need, struct object **o,
 			    uint32_t *rights);

@@ -13,11 +13,19 @@ void spin_init(struct spinlock *l, const char *name)
 	l->name = name;
 }
 
+// Nested, interrupts are off already: the only code that turns them on while the depth
+// is above 0 is irq_window, for one nop, and the interrupt it lets in runs with them
+// off and leaves the depth as it found it. So a nested save only counts (reading
+// RFLAGS is a slow instruction to emulate, and kernel paths nest many saves).
 void irq_save(void)
 {
+	struct cpu *c = this_cpu();
+	if (c->irq_depth > 0) {
+		c->irq_depth++;
+		return;
+	}
 	bool on = irq_enabled();
 	irq_disable();
-	struct cpu *c = this_cpu();
 	if (c->irq_depth++ == 0) {
 		c->irq_was_on = on;
 #ifdef IRQOFF_STATS
@@ -62,8 +70,12 @@ void irq_window(void)
 void irq_restore(void)
 {
 	struct cpu *c = this_cpu();
-	KASSERT(!irq_enabled());
 	KASSERT(c->irq_depth > 0);
+	if (c->irq_depth > 1) { // nested: see irq_save
+		c->irq_depth--;
+		return;
+	}
+	KASSERT(!irq_enabled());
 	if (--c->irq_depth == 0 && c->irq_was_on) {
 #ifdef IRQOFF_STATS
 		irqoff_account(c, (uintptr_t)__builtin_return_address(0));

@@ -16,6 +16,7 @@
 #include "include/pagoda/abi.h"
 #include "include/pagoda/errors.h"
 #include "kern/sysarg.h"
+#include "kern/phase.h"
 #include <arch/arch.h>
 #include <arch/uaccess.h>
 #include <arch/syscall.h>
@@ -35,8 +36,15 @@ _Static_assert(PROT_ALL < SYSARG_FLAGS_BAD && R_ALL < SYSARG_FLAGS_BAD && UNMAP_
 
 static struct space *self(void) { return current()->space; }
 
+// H_SELF needs no table lookup (and no lock): it is the caller's space, with
+// SPACE_SELF_RIGHTS (space.h). A right it lacks goes to the table, which refuses it.
 static int get_space(handle_t h, uint32_t need, struct space **s)
 {
+	if (h == H_SELF && !(need & ~SPACE_SELF_RIGHTS)) {
+		*s = self();
+		obj_ref(&(*s)->obj);
+		return E_OK;
+	}
 	return space_handle_get(self(), h, OBJ_SPACE, need, (struct object **)s);
 }
 
@@ -483,6 +491,7 @@ void syscall_dispatch(struct trap_frame *f)
 #ifdef IRQOFF_STATS
 	this_cpu()->cur_sys = (int64_t)nr;
 #endif
+	PHASE_MARK(PH_ENTRY);
 	arch_syscall_set_ret(f, nr < SYS_COUNT ? table[nr](f) : E_NOSYS);
 #ifdef IRQOFF_STATS
 	this_cpu()->cur_sys = -1;

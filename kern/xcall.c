@@ -10,12 +10,6 @@
 #include "kern/spinlock.h"
 #include <arch/arch.h>
 
-struct xcall_req {
-	xcall_fn fn;
-	void *arg;
-	_Atomic int pending; // targets that have not finished yet
-};
-
 void xcall_poll(void)
 {
 	struct cpu *me = this_cpu();
@@ -43,26 +37,38 @@ static void post(struct cpu *me, struct cpu *t, struct xcall_req *r)
 	}
 }
 
-void xcall_run(cpuset_t targets, xcall_fn fn, void *arg)
+void xcall_send(struct xcall_req *r, cpuset_t targets, xcall_fn fn, void *arg)
 {
 	struct cpu *me = this_cpu();
 	cpuset_t others = targets & ~cpuset_of(me->id) & cpuset_online();
-	struct xcall_req r = { .fn = fn, .arg = arg, .pending = cpuset_count(others) };
+	*r = (struct xcall_req){ .fn = fn, .arg = arg, .pending = cpuset_count(others) };
 	KASSERT(!me->xcall_active); // slot[me] of each target holds at most one request
 	me->xcall_active = true;
-
 	for (cpuset_t s = others; s; s &= s - 1)
-		post(me, cpus[__builtin_ctzll(s)], &r);
-	if (targets & cpuset_of(me->id)) {
-		irq_save(); // remote targets run fn with interrupts off; so do we
-		fn(arg);
-		irq_restore();
-	}
-	while (atomic_load_explicit(&r.pending, memory_order_acquire) > 0) {
+		post(me, cpus[__builtin_ctzll(s)], r);
+}
+
+void xcall_wait(struct xcall_req *r)
+{
+	struct cpu *me = this_cpu();
+	KASSERT(me->xcall_active);
+	while (atomic_load_explicit(&r->pending, memory_order_acquire) > 0) {
 		xcall_poll();
 		cpu_relax();
 	}
 	me->xcall_active = false;
+}
+
+void xcall_run(cpuset_t targets, xcall_fn fn, void *arg)
+{
+	struct xcall_req r;
+	xcall_send(&r, targets, fn, arg);
+	if (targets & cpuset_of(cpu_id())) {
+		irq_save(); // remote targets run fn with interrupts off; so do we
+		fn(arg);
+		irq_restore();
+	}
+	xcall_wait(&r);
 }
 
 static void nop(void *arg) { (void)arg; }

@@ -11,6 +11,19 @@ typedef void (*xcall_fn)(void *arg);
 // interrupt handler or from inside an xcall function. fn runs with interrupts off on
 // remote CPUs and must not take locks (see spinlock.h).
 void xcall_run(cpuset_t targets, xcall_fn fn, void *arg);
+
+// xcall_run in two halves, so the caller can work while the targets run fn:
+// xcall_send posts fn(arg) to every online CPU in targets other than the caller and
+// returns at once; xcall_wait returns when all have finished, serving this CPU's
+// inbox meanwhile. Between the two the caller must not make another cross-call, and
+// r and arg must stay alive (both are usually on the caller's stack).
+struct xcall_req {
+	xcall_fn fn;
+	void *arg;
+	_Atomic int pending; // targets that have not finished yet
+};
+void xcall_send(struct xcall_req *r, cpuset_t targets, xcall_fn fn, void *arg);
+void xcall_wait(struct xcall_req *r);
 // xcall_run of a function that does nothing: each target has taken an interrupt by the
 // return (a CPU halted in idle wakes, one in user mode passes through the kernel).
 void xcall_kick(cpuset_t targets);

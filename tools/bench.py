@@ -12,6 +12,7 @@ def main():
     ap.add_argument("--mem", default="512M")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--irqoff", help="build dir of the IRQOFF_STATS kernel (max_irqoff_us)")
+    ap.add_argument("--phase", help="build dir of the PHASE_STATS kernel (phase_protect_1p_*)")
     a = ap.parse_args()
     lines, ok = [], True
     boots = [(a.build, smp, "mode=bench") for smp in a.smp.split(",")]
@@ -20,9 +21,13 @@ def main():
     boots += [(a.build, smp, "mode=demo -- vabench") for smp in a.smp.split(",")]
     if a.irqoff:
         boots += [(a.irqoff, smp, "mode=bench bench=irqoff") for smp in a.smp.split(",")]
+    if a.phase:
+        boots += [(a.phase, smp, "mode=bench bench=phase") for smp in a.smp.split(",")]
     for build, smp, append in boots:
         status, out, _ = run(qemu_cmd(build, smp, a.mem, append), a.timeout)
         found = re.findall(r"^\[cpu\d+\] (metric=\S+ smp=\d+ value=\S+ unit=\S+)\r?$", out, re.M)
+        if "bench=phase" in append:  # its shootbench is slowed by the marks: phases only
+            found = [l for l in found if l.startswith("metric=phase_")]
         found += [f"# {m}" for m in re.findall(r"^\[cpu\d+\] bench: (longest .*?)\r?$", out, re.M)]
         lines += found
         for l in found:

@@ -21,6 +21,25 @@
 	push %r15
 .endm
 
+// Restores them (the frame's rip and below are left to iretq or sysretq).
+.macro POP_REGS
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	pop %rax
+.endm
+
 .text
 .align 16
 .global trap_stubs
@@ -60,21 +79,7 @@ trap_exit:
 	testb $3, 18*8(%rsp)
 	jz 2f
 	swapgs
-2:	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rbp
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rbx
-	pop %rax
+2:	POP_REGS
 	add $16, %rsp                   // vector and error code
 	iretq
 
@@ -87,10 +92,11 @@ trap_return:
 // The `syscall` instruction lands here with interrupts off (SFMASK), rcx = user rip,
 // r11 = user rflags, rsp still the user's; SFMASK has cleared every flag user code
 // could set (uentry.c). It builds the same struct trap_frame as an interrupt from user
-// mode and returns through trap_exit's iretq, which restores every register. iretq
-// too faults in ring 0 on a non-canonical rip (after swapgs: fatal), so the rip must
-// be canonical: USER_TOP leaves a gap page (abi.h) and arch_frame_user_sanitize()
-// checks every frame on its way out.
+// mode. It returns with sysretq when that restores exactly the registers iretq would
+// (below), else through trap_exit's iretq, which restores every register. iretq too
+// faults in ring 0 on a non-canonical rip (after swapgs: fatal), so the rip must be
+// canonical: USER_TOP leaves a gap page (abi.h) and arch_frame_user_sanitize() checks
+// every frame on its way out.
 .global syscall_entry
 syscall_entry:
 	swapgs
@@ -105,6 +111,48 @@ syscall_entry:
 	pushq $0x100                    // vector: "syscall"
 	PUSH_REGS
 	cld
+#ifdef PHASE_STATS
+	mov %rsp, %rdi
+	call phase_syscall_enter        // kern/phase.c: the call's first timestamp
+#endif
 	mov %rsp, %rdi
 	call syscall_dispatch           // returns with interrupts off
-	jmp trap_exit
+#ifdef PHASE_STATS
+	call phase_syscall_exit         // its last
+#endif
+	// sysretq sets rip = rcx, rflags = (r11 & 0x3c7fd7) | 2, CS and SS from STAR
+	// (uentry.c: the user selectors), and leaves every other register, rsp included,
+	// to us. So it returns this frame exactly as iretq would only when rcx holds the
+	// frame's rip, r11 its rflags (sanitized: user flags and IF only, bit 1 aside) and
+	// the selectors are the user ones: the plain return of a call, whose frame still
+	// holds what `syscall` left in rcx and r11. Anything else (an upcall's new entry
+	// and stack, a resumed context, flags the sanitizer dropped, such as NT) leaves
+	// through iretq, so the registers user mode sees never depend on which was taken.
+	// And rcx must be canonical: on Intel CPUs a sysretq to a non-canonical rcx takes
+	// #GP in ring 0 (SDM Vol. 2B, SYSRET), after our swapgs and with the user's rsp
+	// already loaded: the handler would run on a user-chosen stack with the user's GS
+	// base (CVE-2012-0217). AMD faults in ring 3 instead; neither is acceptable. User
+	// space cannot produce one (USER_TOP's gap page keeps even the return from a
+	// `syscall` in the last bytes canonical, umode_top_of_user_space), so the check
+	// below is the explicit guard, and its failure takes the iretq path, whose frame
+	// check (arch_frame_user_sanitize) stops the kernel instead.
+	mov 17*8(%rsp), %rcx            // frame->rip
+	cmp 12*8(%rsp), %rcx            // == frame->rcx
+	jne trap_exit
+	mov %rcx, %rax
+	shr $47, %rax                   // canonical lower half: bits 63..47 clear
+	jnz trap_exit
+	mov 19*8(%rsp), %rax            // frame->rflags
+	or $2, %rax
+	cmp 4*8(%rsp), %rax             // == frame->r11
+	jne trap_exit
+	cmpq $(GDT_UCODE | 3), 18*8(%rsp)
+	jne trap_exit
+	cmpq $(GDT_UDATA | 3), 21*8(%rsp)
+	jne trap_exit
+	swapgs
+	POP_REGS
+	// Interrupts are off until sysretq loads rflags; from here to it rsp is the
+	// user's, which only an NMI could see, and the NMI has a stack of its own (IST).
+	mov 5*8(%rsp), %rsp             // frame->rsp (vector, error, rip, cs, rflags, rsp)
+	sysretq

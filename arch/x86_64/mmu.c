@@ -151,19 +151,20 @@ static int range_pass(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t n
 		if (!leaf && alloc)
 			return err;
 		if (leaf && fn) {
-			pte_t *t = kwin_map(leaf);
+			pte_t *t = kwin_map_keep(leaf); // a second pass, or call, may come back to it
 			for (size_t i = 0; i < n; i++)
 				fn(&t[idx(va, 0) + i], va + i * PAGE_SIZE, arg);
-			kwin_unmap(t);
+			kwin_unmap_keep(t);
 		}
 		// A range is as long as user space asks, and its owner's lock keeps
 		// interrupts off: serve other CPUs' cross-calls (their shootdowns wait for
-		// our ack) and this CPU's interrupts once per leaf table, so their wait is
-		// bounded by 512 PTEs, not by the size of this call.
-		if (!irq_enabled())
-			irq_window();
+		// our ack) and this CPU's interrupts between leaf tables, so their wait is
+		// bounded by 512 PTEs, not by the size of this call. (None after the last:
+		// the caller's own bounded work follows, up to its unlock.)
 		va += n * PAGE_SIZE;
 		npages -= n;
+		if (npages && !irq_enabled())
+			irq_window();
 	}
 	return E_OK;
 }

@@ -45,8 +45,8 @@ bool uentry_umip(void) { return umip_on; }
 void uentry_init_cpu(void)
 {
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
-	// sysret would take CS = STAR[63:48] + 16 and SS = + 8; we return with iretq,
-	// but keep STAR consistent with the GDT (udata 0x20, ucode 0x28).
+	// sysretq takes CS = STAR[63:48] + 16 and SS = + 8 (udata 0x20, ucode 0x28, RPL
+	// 3): the selectors arch_frame_user_sanitize() gives every frame (entry.S).
 	wrmsr(MSR_STAR, ((uint64_t)(GDT_UDATA - 8) << 48) | ((uint64_t)GDT_KCODE << 32));
 	wrmsr(MSR_LSTAR, (uintptr_t)syscall_entry);
 	// Entry clears every flag user code could set (Linux's mask): no interrupt before

@@ -507,6 +507,50 @@ static void umip_hides_descriptor_tables(const char *n)
 	}
 }
 
+// Every register across a system call (cpu_id), with RFLAGS = IF | flags: out[i] =
+// register i after it (rax, rbx, rcx, rdx, rsi, rdi, rbp, r8 .. r15: 0 .. 14), out[16] = RFLAGS
+// just before it; each register but rax held REG_PATTERN(i) going in.
+extern void regs_probe(uint64_t *out, uint64_t flags);
+extern char regs_probe_ret[];
+#define REG_PATTERN(i) (0x0101010101010101ULL * (uint64_t)(i) ^ 0x8000000000000000ULL)
+#define REG_LOAD(i, reg) "\tmovabs $" #i " * 0x0101010101010101 ^ 0x8000000000000000, %" reg "\n"
+__asm__(".pushsection .text\n"
+	".globl regs_probe, regs_probe_ret\n.type regs_probe, @function\n"
+	"regs_probe:\n\tpushfq\n\tpush %rbx\n\tpush %rbp\n\tpush %r12\n\tpush %r13\n\tpush %r14\n\tpush %r15\n"
+	"\tpush %rdi\n\tpush %rsi\n\tpopfq\n\tpushfq\n\tpopq 128(%rdi)\n"
+	REG_LOAD(1, "rbx") REG_LOAD(2, "rcx") REG_LOAD(3, "rdx") REG_LOAD(4, "rsi") REG_LOAD(5, "rdi")
+	REG_LOAD(6, "rbp") REG_LOAD(7, "r8") REG_LOAD(8, "r9") REG_LOAD(9, "r10") REG_LOAD(10, "r11")
+	REG_LOAD(11, "r12") REG_LOAD(12, "r13") REG_LOAD(13, "r14") REG_LOAD(14, "r15")
+	"\tmov $3, %eax\n\tsyscall\nregs_probe_ret:\n"
+	"\txchg %rdi, (%rsp)\n\tmov %rax, 0(%rdi)\n\tmov %rbx, 8(%rdi)\n\tmov %rcx, 16(%rdi)\n"
+	"\tmov %rdx, 24(%rdi)\n\tmov %rsi, 32(%rdi)\n\tpopq 40(%rdi)\n\tmov %rbp, 48(%rdi)\n"
+	"\tmov %r8, 56(%rdi)\n\tmov %r9, 64(%rdi)\n\tmov %r10, 72(%rdi)\n\tmov %r11, 80(%rdi)\n"
+	"\tmov %r12, 88(%rdi)\n\tmov %r13, 96(%rdi)\n\tmov %r14, 104(%rdi)\n\tmov %r15, 112(%rdi)\n"
+	"\tpop %r15\n\tpop %r14\n\tpop %r13\n\tpop %r12\n\tpop %rbp\n\tpop %rbx\n\tpopfq\n\tret\n"
+	".popsection\n");
+
+// A call returns every register as it was but rax, and rcx and r11 hold what the
+// `syscall` instruction put there: the return address and RFLAGS before the call
+// (docs/abi.md). Both ways out of the kernel: sysretq for the plain return, iretq when
+// the kernel dropped a flag (NT: r11 keeps it, RFLAGS after the call does not).
+static void registers_across_syscall(const char *n)
+{
+	static const uint64_t flags[] = { 0, FL_CF | FL_DF | FL_AC, FL_NT, FL_NT | FL_OF };
+	long cpu = pg_cpu_id();
+	for (unsigned f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+		uint64_t out[17];
+		regs_probe(out, flags[f] | FL_IF | 2);
+		UCHECK_EQ(n, (long)out[0], cpu);
+		UCHECK_EQ(n, out[16] & ~(FL_RF | FL_IOPL), flags[f] | FL_IF | 2);
+		for (unsigned i = 1; i < 15; i++) {
+			uint64_t want = i == 2 ? (uint64_t)(uintptr_t)regs_probe_ret : i == 10 ? out[16] : REG_PATTERN(i);
+			if (out[i] != want)
+				UTEST_FAIL(n, "flags %#lx: register %u is %#lx after the call, want %#lx", flags[f], i,
+					   out[i], want);
+		}
+	}
+}
+
 static void noncanonical_rsp_across_syscall(const char *n)
 {
 	expect_fault(n, (void (*)(uint64_t))(uintptr_t)probe_badrsp, VEC_UD, (uintptr_t)probe_badrsp_after, 0,
@@ -612,6 +656,7 @@ static const struct utest_case cases[] = {
 	{ "umode_rflags_across_preemption", rflags_across_preemption },
 	{ "umode_single_step_traps_to_fault_entry", single_step },
 	{ "umode_umip_hides_descriptor_tables", umip_hides_descriptor_tables },
+	{ "umode_registers_across_syscall", registers_across_syscall },
 	{ "umode_noncanonical_rsp_across_syscall", noncanonical_rsp_across_syscall },
 	{ "umode_top_of_user_space", top_of_user_space },
 	{ "umode_user_copy_after_raise", user_copy_after_raise },

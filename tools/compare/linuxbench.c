@@ -33,11 +33,22 @@
 #define UNMAPVA ((void *)0x20000000UL) // munmap_1p: one page, not read by the spinners
 #define ADVVA   ((void *)0x30000000UL) // madvise_dontneed_1p: one page, kept mapped
 #define FAULTVA ((void *)0x50000000UL) // sigsegv_rtt
-#define OWNVA   ((void *)0x60000000UL) // protect_1p_local_ownvma
+#define OWNVA   ((void *)0x60000000UL) // protect_1p_*_ownvma: a 1-page VMA of its own
+#define OWN64VA ((void *)0x61000000UL) // protect_64p_all_ownvma: a 64-page VMA of its own
 #define RW      (PROT_READ | PROT_WRITE)
 
 static int ncpu, iters;
 static volatile char *area; // 64 pages, the protect_* target
+// What the spinners read: area's 64 pages, or an own-VMA target. One pointer to a
+// range that never changes once set, read once a round, so a spinner never pairs one
+// range's address with another's length; it picks a change up at its next round,
+// well within a benchmark's warm-up calls.
+struct spin_range {
+	volatile char *p;
+	unsigned npages;
+};
+static struct spin_range spin_area, spin_own, spin_own64, spin_scat;
+static const struct spin_range *volatile spin_at;
 static volatile int stop;
 static int running;
 
@@ -180,7 +191,6 @@ static void report_time(const char *name, uint64_t ticks)
 
 #define SCATTERED 1000   // bench_protect_scattered's pages, every other one of scat
 static volatile char *scat;
-static volatile int scat_live; // the spinners read scat too (only while its bench runs)
 
 static void *spinner(void *arg)
 {
@@ -188,19 +198,25 @@ static void *spinner(void *arg)
 	__atomic_fetch_add(&running, 1, __ATOMIC_SEQ_CST);
 	uint64_t sum = 0;
 	while (!stop) {
-		for (unsigned i = 0; i < NPAGES; i++)
-			sum += *(volatile uint64_t *)(area + i * PAGE);
-		for (unsigned i = 0; scat_live && i < 2 * SCATTERED; i += 2)
-			sum += *(volatile uint64_t *)(scat + i * PAGE);
+		const struct spin_range *r = spin_at;
+		for (unsigned i = 0; i < r->npages; i++)
+			sum += *(volatile uint64_t *)(r->p + i * PAGE);
 	}
 	return (void *)(uintptr_t)(sum & 0); // sum keeps the loads
 }
 
 static pthread_t spinners[256];
 
+// The spinners read r from their next round on.
+static void spin_on(const struct spin_range *r)
+{
+	__atomic_store_n(&spin_at, r, __ATOMIC_RELEASE);
+}
+
 static void start_spinners(void)
 {
 	stop = 0;
+	spin_on(&spin_area);
 	for (int c = 1; c < ncpu; c++)
 		if (pthread_create(&spinners[c], NULL, spinner, (void *)(intptr_t)c))
 			die("pthread_create");
@@ -274,6 +290,17 @@ static void bench_protect_scattered(void)
 				die("mprotect scattered back");
 	}
 	report("protect_loop_1000p_scattered", ticks, (uint64_t)n, "ns");
+}
+
+// npages of fresh anonymous memory at p, a VMA of its own, every page written.
+static volatile char *own_vma(void *p, unsigned npages)
+{
+	volatile char *m = mmap(p, npages * PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (m != p)
+		die("mmap own VMA");
+	for (unsigned i = 0; i < npages; i++)
+		m[i * PAGE] = 1;
+	return m;
 }
 
 // munmap of one touched page; the mmap and the touch are untimed (unmap_sync_1p).
@@ -491,22 +518,32 @@ int main(int argc, char **argv)
 		die("mmap scattered");
 	for (unsigned i = 0; i < 2 * SCATTERED; i++)
 		scat[i * PAGE] = 1;
+	// Each protect also on a VMA of its own (_ownvma): a mapping at a fixed address with
+	// nothing next to it, so mprotect changes the whole VMA and has no neighbour to merge
+	// with: no split, no merge, Linux's best case (compare.py pairs pagoda with both).
+	// Protecting 1 page of area splits its VMA (and the raise merges it back); area,
+	// placed by the kernel, may also have been merged with a neighbour at mmap time.
+	volatile char *own = own_vma(OWNVA, 1), *own64 = own_vma(OWN64VA, NPAGES);
+	spin_area = (struct spin_range){ area, NPAGES };
+	spin_own = (struct spin_range){ own, 1 };
+	spin_own64 = (struct spin_range){ own64, NPAGES };
+	spin_scat = (struct spin_range){ scat, 2 * SCATTERED };
 	printf("linuxbench: smp=%d iters=%d\n", ncpu, iters);
 	start_spinners();
 	bench_protect("protect_1p_all", "ipis_per_protect_1p_all", area, 1);
 	bench_protect("protect_64p_all", "ipis_per_protect_64p_all", area, NPAGES);
+	spin_on(&spin_own);
+	bench_protect("protect_1p_all_ownvma", NULL, own, 1);
+	spin_on(&spin_own64);
+	bench_protect("protect_64p_all_ownvma", NULL, own64, NPAGES);
+	spin_on(&spin_area);
 	bench_munmap();
 	bench_madvise();
-	scat_live = 1;
+	spin_on(&spin_scat); // every page of scat: the spinners keep the 1,000 under test live
 	bench_protect_scattered();
-	scat_live = 0;
+	spin_on(&spin_area);
 	stop_spinners();
 	bench_protect("protect_1p_local", "ipis_per_protect_1p_local", area, 1);
-	// Not paired: the same on a VMA of its own, which mprotect need not split and merge.
-	volatile char *own = mmap(OWNVA, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (own != OWNVA)
-		die("mmap");
-	*own = 1;
 	bench_protect("protect_1p_local_ownvma", NULL, own, 1);
 	// For the thread-runtime comparison: no spinners, everything on CPU 0.
 	bench_sigsegv();

@@ -284,12 +284,14 @@ inline switch_to(nw) {
  * Sync shootdown steps (3)-(5) for space sp by caller me, after step (1), the PTE
  * edit, and step (2), the fence (implicit), under sp's lock:
  *   (3) targets = sp.cpus read now, minus the caller;
- *   (4) local invlpg if the caller has S loaded;
  *   (5) send a request to every target (xcall send: fetch_or into its pending bits,
- *       the ack counter set to the number of targets).
+ *       the ack counter set to the number of targets);
+ *   (4) local invlpg if the caller has S loaded (the kernel does it after sending,
+ *       so that the targets flush while it does: kern/shootdown.c).
  * One step: a request sent is one the target has not taken yet, and a target takes
  * it at any later time anyway, so sending them all at the moment of the read loses
- * no behaviour; the caller's own TLB is touched by no other CPU.
+ * no behaviour; the caller's own TLB is touched by no other CPU, so the order of (4)
+ * and (5) within the step changes nothing any CPU can see.
  */
 inline shoot_send(sp) {
 	if

@@ -73,6 +73,20 @@ static void report(const char *name, uint64_t total, uint64_t n, const char *uni
 	pg_printf("metric=%s smp=%d value=%lu.%lu unit=%s\n", name, ncpu, total / n, total % n * 10 / n, unit);
 }
 
+// The cheapest system call (cpu_id), timed as every call here is: the floor the
+// others stand on (each sample also holds one clock_ns call, as theirs do).
+static void bench_null(void)
+{
+	uint64_t ns = 0;
+	for (int i = -iters / 10; i < iters; i++) {
+		uint64_t t = pg_clock_ns();
+		pg_cpu_id();
+		if (i >= 0)
+			ns += pg_clock_ns() - t;
+	}
+	report("syscall_null", ns, (uint64_t)iters, "ns");
+}
+
 // Mean ns of protect(RW -> R) over npages, and IPIs per call.
 static void bench_protect(const char *name, const char *ipi_name, size_t npages)
 {
@@ -167,6 +181,7 @@ int main(uint64_t arg)
 	handle_t scat = pg_mem_create(2 * NSCAT * PAGE);
 	check("mem", scat);
 	check("map scattered", pg_map(H_SELF, SCAT, scat, 0, 2 * NSCAT * PAGE, PROT_RW));
+	bench_null();
 	start_spinners();
 	bench_protect("protect_1p_all", "ipis_per_protect_1p_all", 1);
 	bench_protect("protect_64p_all", NULL, NPAGES);
