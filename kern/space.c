@@ -795,6 +795,10 @@ static int batch_reserve(struct space *s, struct space *payer, const struct spac
 	return err;
 }
 
+// A batch holds the lock for up to MAPV_MAX entries: an interrupt window every
+// BATCH_WINDOW of them bounds what others wait (as a range walk's per leaf table).
+#define BATCH_WINDOW 16
+
 int space_mapv(struct space *s, struct space *payer, const struct space_op *ops, uint32_t n, uint64_t *keys,
 	       uint32_t *bad)
 {
@@ -816,14 +820,20 @@ int space_mapv(struct space *s, struct space *payer, const struct space_op *ops,
 	}
 	reclaim_locked(s);
 	struct batch t = { 0, 0, 0, false };
-	for (uint32_t i = 0; err == E_OK && i < n; i++)
+	for (uint32_t i = 0; err == E_OK && i < n; i++) {
 		if ((err = op_check_in(s, &ops[i], &t)) != E_OK)
 			*bad = i;
+		if (i % BATCH_WINDOW == BATCH_WINDOW - 1)
+			irq_window();
+	}
 	struct tlb_gather g;
 	gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
 	if (err == E_OK && (err = batch_reserve(s, payer, ops, n, &t, &g, bad)) == E_OK) {
-		for (uint32_t i = 0; i < n; i++)
+		for (uint32_t i = 0; i < n; i++) {
 			op_apply(s, &ops[i], &g);
+			if (i % BATCH_WINDOW == BATCH_WINDOW - 1)
+				irq_window();
+		}
 		// After every map is in: a table an unmap emptied may serve a map beside it.
 		for (uint32_t i = 0; i < n; i++)
 			if (ops[i].op == MAPOP_UNMAP)
