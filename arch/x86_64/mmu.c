@@ -170,7 +170,8 @@ static int range_pass(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t n
 }
 
 // Creating every table before touching a leaf makes E_NOMEM leave no half-edit;
-// tables created before the failure stay, empty, and are freed with the root.
+// tables created before the failure stay, empty, until an unmap's walk reaches their
+// region (mmu_unlink_unused) or the root goes.
 int mmu_prepare(uint64_t root, struct mmu_cache *c, uintptr_t va, size_t npages, uint64_t *made)
 {
 	*made = 0;

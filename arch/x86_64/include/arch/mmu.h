@@ -42,7 +42,8 @@ struct mmu_cache {
 typedef void (*mmu_pte_fn)(pte_t *pte, uintptr_t va, void *arg);
 void mmu_range(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages, mmu_pte_fn fn, void *arg);
 // Creates the missing tables of [va, va + npages * 4 KiB): E_OK, or E_NOMEM when one
-// cannot be (the ones made before stay, empty, until mmu_destroy). *made: how many it
+// cannot be (the ones made before stay, empty, until an unmap's walk reaches them or
+// mmu_destroy). *made: how many it
 // created either way, at most mmu_tables_max(va, npages).
 int mmu_prepare(uint64_t root, struct mmu_cache *cache, uintptr_t va, size_t npages, uint64_t *made);
 uint64_t mmu_tables_max(uintptr_t va, size_t npages); // npages > 0
