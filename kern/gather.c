@@ -14,6 +14,7 @@ void gather_init(struct tlb_gather *g, const struct gather_ops *ops, struct spac
 	g->payer = payer;
 	g->mode = mode;
 	g->start = g->end = 0;
+	g->nranges = 0;
 	g->flushes = 0;
 	g->piece = g->stack;
 	g->npieces = 0;
@@ -23,12 +24,43 @@ void gather_init(struct tlb_gather *g, const struct gather_ops *ops, struct spac
 	g->finished = false;
 }
 
+// Keeps [va, end) apart from the ranges before it unless it touches one.
+static void keep_range(struct tlb_gather *g, uintptr_t va, uintptr_t end)
+{
+	if (g->nranges > GATHER_RANGES)
+		return; // already too many: the union is flushed
+	for (uint32_t i = 0; i < g->nranges; i++) {
+		struct tlb_range *r = &g->range[i];
+		uintptr_t rend = r->va + r->npages * VM_PAGE;
+		if (va <= rend && end >= r->va) {
+			uintptr_t lo = va < r->va ? va : r->va, hi = end > rend ? end : rend;
+			r->va = lo;
+			r->npages = (hi - lo) / VM_PAGE;
+			return;
+		}
+	}
+	if (g->nranges < GATHER_RANGES)
+		g->range[g->nranges] = (struct tlb_range){ va, (end - va) / VM_PAGE };
+	g->nranges++;
+}
+
+uint32_t gather_flush_ranges(struct tlb_gather *g, const struct tlb_range **out)
+{
+	if (g->nranges > GATHER_RANGES) { // too many apart: their union, as one
+		g->range[0] = (struct tlb_range){ g->start, (g->end - g->start) / VM_PAGE };
+		g->nranges = 1;
+	}
+	*out = g->range;
+	return g->start == g->end ? 0 : g->nranges;
+}
+
 void gather_add_range(struct tlb_gather *g, uintptr_t va, size_t npages)
 {
 	KASSERT(g->mode == GATHER_FLUSH && !g->finished);
 	uintptr_t end = va + npages * VM_PAGE;
 	if (npages == 0)
 		return;
+	keep_range(g, va, end);
 	if (g->start == g->end) {
 		g->start = va;
 		g->end = end;
@@ -81,6 +113,7 @@ static void flush_then_release(struct tlb_gather *g)
 		g->ops->flush(g);
 		g->flushes++;
 		g->start = g->end = 0; // what is added from now on needs another flush
+		g->nranges = 0;
 	}
 	for (uint32_t i = 0; i < g->npieces; i++)
 		g->ops->release(g, &g->piece[i]);

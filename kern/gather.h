@@ -13,6 +13,13 @@
 #include "kern/vmmap.h"
 
 #define GATHER_PIECES_ON_STACK 8   // pieces held without heap allocation
+#define GATHER_RANGES 8            // separate ranges one flush request carries
+
+// Pages to flush: [va, va + npages pages).
+struct tlb_range {
+	uintptr_t va;
+	size_t npages;
+};
 
 struct space;
 struct tlb_gather;
@@ -49,6 +56,10 @@ struct tlb_gather {
 	struct space *payer;        // charged for the flush (NULL: the kernel)
 	enum gather_mode mode;
 	uintptr_t start, end;       // union of the ranges added since the last flush; empty: start == end
+	// The same ranges kept apart (neighbours and overlaps merged), while they fit: a
+	// batch of scattered pages is flushed page by page, not as their whole span.
+	struct tlb_range range[GATHER_RANGES];
+	uint32_t nranges;           // GATHER_RANGES + 1: too many, flush the union
 	uint64_t flushes;           // flushes done so far (an early one, then finish's)
 	struct vm_range *piece;     // pieces whose references go after the flush
 	uint32_t npieces, cap;      // piece is stack[] until gather_reserve() needs more
@@ -65,8 +76,14 @@ void gather_init(struct tlb_gather *g, const struct gather_ops *ops, struct spac
 		 struct space *payer, enum gather_mode mode);
 
 // Adds [va, va + npages pages), whose PTEs the caller has just edited, to what finish
-// flushes. Ranges merge into their union (one flush request). GATHER_FLUSH only.
+// flushes: one flush request carries them all, apart up to GATHER_RANGES (touching
+// ones merged), else their union. GATHER_FLUSH only.
 void gather_add_range(struct tlb_gather *g, uintptr_t va, size_t npages);
+
+// What the next flush must cover, for the flush op: the ranges added since the last
+// one, apart while GATHER_RANGES hold them, else their union as one; *out points into
+// g. Returns how many (0: nothing added).
+uint32_t gather_flush_ranges(struct tlb_gather *g, const struct tlb_range **out);
 
 // Makes room for n more pieces (the stack first, then ops->alloc). E_NOMEM: nothing
 // changed.

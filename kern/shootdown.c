@@ -18,9 +18,21 @@
 
 struct flush_req {
 	struct space *s;
-	uintptr_t va;
-	size_t npages;
+	const struct tlb_range *r;
+	uint32_t n;
+	bool full;
 };
+
+// This CPU's flush of the request's ranges (or of everything).
+static void flush_here(const struct flush_req *q)
+{
+	if (q->full) {
+		arch_tlb_flush_all();
+		return;
+	}
+	for (uint32_t i = 0; i < q->n; i++)
+		arch_tlb_flush_range(q->r[i].va, q->r[i].npages);
+}
 
 // Runs on each target, interrupts off; takes no lock (xcall.h).
 static void flush_remote(void *arg)
@@ -33,7 +45,7 @@ static void flush_remote(void *arg)
 #else
 	// A CPU that switched away since the caller read the set lost s's entries then.
 	if (c->loaded == r->s)
-		arch_tlb_flush_range(r->va, r->npages);
+		flush_here(r);
 #endif
 	// The negative-control kernel (make test builds it) acks without flushing: the
 	// coherence test must catch the stale entries it leaves.
@@ -43,23 +55,26 @@ static void flush_remote(void *arg)
 // caller does (after Amit et al., EuroSys '20): each side's flush depends only on the
 // PTE write and the fence before the read of cpus, and the call still returns only
 // when both are done, so nothing any CPU may observe changes.
-void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages)
+void shootdown(struct space *s, struct space *payer, const struct tlb_range *ranges, uint32_t nranges)
 {
 	spin_assert_held(&s->lock);
 	PHASE_MARK(PH_PTE);
 	struct cpu *me = this_cpu();
 	struct space_counters *st = &(payer ? payer : s)->counters; // payer's lock not held: atomics
+	size_t npages = 0;
+	for (uint32_t i = 0; i < nranges; i++)
+		npages += ranges[i].npages;
 	bool full = arch_tlb_flush_is_full(npages);
 	atomic_thread_fence(memory_order_seq_cst); // PTE writes before the read of cpus
 	cpuset_t targets = atomic_load(&s->cpus) & ~cpuset_of(me->id);
-	struct flush_req r = { s, va, npages };
+	struct flush_req r = { s, ranges, nranges, full };
 	struct xcall_req x;
 	if (targets) {
 		xcall_send(&x, targets, flush_remote, &r);
 		PHASE_MARK(PH_XCALL);
 	}
 	if (me->loaded == s) {
-		arch_tlb_flush_range(va, npages);
+		flush_here(&r);
 		space_count(&st->local_flushes, 1);
 		space_count(full ? &st->full_flushes : &st->pages_flushed, full ? 1 : npages);
 	}

@@ -9,9 +9,12 @@
 #include <stddef.h>
 #include "kern/percpu.h"
 #include "kern/space.h"
+#include "kern/gather.h"
 
-// Called only through the gather (gather.h), which releases after it returns.
-void shootdown(struct space *s, struct space *payer, uintptr_t va, size_t npages) REQUIRES(s->lock);
+// Called only through the gather (gather.h), which releases after it returns. The n
+// ranges go in one request per target; past the threshold in all (their pages
+// summed) each CPU flushes its whole TLB instead.
+void shootdown(struct space *s, struct space *payer, const struct tlb_range *r, uint32_t n) REQUIRES(s->lock);
 // Whether payer may send IPIs to the CPUs of s other than the caller: E_OK, or
 // E_BUDGET (counted) if its budget for this tick is spent. Takes no space lock.
 int shootdown_budget_check(struct space *s, struct space *payer);

@@ -214,7 +214,9 @@ bool space_lazy_waiting(struct space *s) { return atomic_load_explicit(&s->lazy_
 static void gather_shootdown(struct tlb_gather *g) REQUIRES(g->s->lock)
 {
 	spin_assert_held(&g->s->lock);
-	shootdown(g->s, g->payer, g->start, (g->end - g->start) / PAGE_SIZE);
+	const struct tlb_range *r;
+	uint32_t n = gather_flush_ranges(g, &r);
+	shootdown(g->s, g->payer, r, n);
 }
 
 // One per record: as many as user space made, under the space's lock.

@@ -142,8 +142,8 @@ struct space_op {
 	uint32_t index;      // the entry's place in the caller's vector (for *bad)
 };
 // Applies ops[0, n) to s as one change: all or nothing, one budget charge, one
-// shootdown (the union of the flushed ranges: one request per target CPU, a full
-// flush past the threshold). Checked first, in this order, each reporting the entry
+// shootdown (one request per target CPU carrying the flushed ranges, up to 8 apart,
+// else their union; a full flush past the threshold). Checked first, in this order, each reporting the entry
 // at fault in *bad (n when none is): every entry alone, in vector order, as its own
 // call would check it (E_INVAL, E_RANGE, E_RIGHTS); the ranges must be disjoint
 // (E_INVAL for the later of two that overlap); then against s, in vector order

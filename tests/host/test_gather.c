@@ -215,6 +215,31 @@ Test(gather, quiesced_tables_go_before_the_root)
 	cr_assert(!F.root_freed_before_release);
 }
 
+// What one flush request carries: scattered ranges apart, touching ones merged, and
+// past GATHER_RANGES their union (the shootdown then flushes pages, or everything).
+Test(gather, scattered_ranges_stay_apart_until_too_many)
+{
+	struct tlb_gather g;
+	const struct tlb_range *r;
+	gather_init(&g, &ops, NULL, NULL, GATHER_FLUSH);
+	cr_assert_eq(gather_flush_ranges(&g, &r), 0);
+	gather_add_range(&g, VA(40), 1);
+	gather_add_range(&g, VA(2), 2);
+	gather_add_range(&g, VA(4), 1);   // continues [2, 4): merged
+	gather_add_range(&g, VA(100), 3);
+	gather_add_range(&g, VA(101), 1); // inside [100, 103)
+	cr_assert_eq(gather_flush_ranges(&g, &r), 3);
+	cr_assert(r[0].va == VA(40) && r[0].npages == 1);
+	cr_assert(r[1].va == VA(2) && r[1].npages == 3);
+	cr_assert(r[2].va == VA(100) && r[2].npages == 3);
+	for (unsigned i = 0; i < GATHER_RANGES; i++)
+		gather_add_range(&g, VA(120 + 2 * i), 1);
+	cr_assert_eq(gather_flush_ranges(&g, &r), 1, "too many apart: one, their union");
+	cr_assert(r[0].va == VA(2) && r[0].npages == 120 + 2 * (GATHER_RANGES - 1) + 1 - 2);
+	gather_finish(&g);
+	cr_assert_eq(F.flushes, 1);
+}
+
 Test(gather, flush_gather_without_a_range_flushes_nothing)
 {
 	// protect that only raises rights: PTEs edited, nothing added, nothing to flush.

@@ -43,7 +43,9 @@ static int unflushed_targets(void)
 static void test_flush(struct tlb_gather *g) REQUIRES(g->s->lock)
 {
 	T.flushes++;
-	shootdown(g->s, g->payer, g->start, (g->end - g->start) / PAGE_SIZE);
+	const struct tlb_range *r;
+	uint32_t n = gather_flush_ranges(g, &r);
+	shootdown(g->s, g->payer, r, n);
 }
 
 static void test_release(struct tlb_gather *g, const struct vm_range *piece)
