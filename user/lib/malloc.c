@@ -37,9 +37,6 @@ struct klass {
 } __attribute__((aligned(64)));
 static struct klass classes[NCLASSES];
 
-static void klock(volatile uint32_t *l) { pg_spin_lock(l); }
-static void kunlock(volatile uint32_t *l) { pg_spin_unlock(l); }
-
 // Sizes 16, 32, .. 128, then four classes per power of two up to 2048 (waste < 25%).
 static unsigned class_of(size_t n)
 {
@@ -104,12 +101,12 @@ static void *small_alloc(unsigned c)
 {
 	struct klass *k = &classes[c];
 	struct run *old = NULL, *fresh = NULL;
-	klock(&k->lock);
+	pg_spin_lock(&k->lock);
 	if (class_full(k)) {
-		kunlock(&k->lock);
+		pg_spin_unlock(&k->lock);
 		if (!(fresh = run_new(c)))
 			return NULL;
-		klock(&k->lock);
+		pg_spin_lock(&k->lock);
 	}
 	if (fresh && class_full(k)) {
 		old = k->cur; // full: its last free (or this put) gives it back
@@ -121,7 +118,7 @@ static void *small_alloc(unsigned c)
 	uint32_t i = k->next++;
 	atomic_fetch_add_explicit(&r->live, 1, memory_order_relaxed);
 	atomic_fetch_or_explicit(&r->bits[i / 64], 1ULL << (i % 64), memory_order_relaxed);
-	kunlock(&k->lock);
+	pg_spin_unlock(&k->lock);
 	if (old)
 		run_put(old);
 	if (fresh)
