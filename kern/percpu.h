@@ -37,6 +37,10 @@ struct cpu {
 	uint32_t kwin_used;      // bitmap of this CPU's temporary-window slots in use
 	uint64_t kwin_kept;      // the PTE the kept slot holds (kwin.c), 0: none
 	_Atomic uint64_t ticks;  // timer interrupts taken
+	// The vcpu whose extended state the registers hold (NULL: none), so a switch saves
+	// and loads only when another user vcpu comes in (sched.c). Own CPU, interrupts off.
+	struct vcpu *fpu_owner;
+	uint64_t fpu_switches;   // times this CPU saved one vcpu's state and loaded another's
 
 	// Cross-call inbox (xcall.c): slot[s] is written by CPU s only, then s sets bit s
 	// in pending; this CPU clears pending and runs the requests.

@@ -16,6 +16,7 @@
 #include <arch/mmu.h>
 #include <arch/frame.h>
 #include <arch/arch.h>
+#include <arch/fpu.h>
 
 void ctx_switch(uintptr_t *save_rsp, uintptr_t next_rsp);
 
@@ -125,12 +126,27 @@ void sched_finish(void)
 	}
 }
 
+// Eager switching, deferred past the idle context: the kernel never touches these
+// registers, so they stay a vcpu's until another user vcpu comes in; only then are
+// they saved and the newcomer's loaded (docs/vcpus.md says why eager, not lazy).
+static void fpu_switch(struct cpu *c, struct vcpu *next)
+{
+	if (!next->fpu || c->fpu_owner == next)
+		return;
+	if (c->fpu_owner)
+		arch_fpu_save(c->fpu_owner->fpu);
+	arch_fpu_load(next->fpu);
+	c->fpu_owner = next;
+	c->fpu_switches++;
+}
+
 // Interrupts off, one irq_save() level.
 static void switch_to(struct vcpu *next)
 {
 	struct cpu *c = this_cpu();
 	struct vcpu *prev = c->current;
 	KASSERT(c->irq_depth == 1 && !irq_enabled());
+	fpu_switch(c, next);
 	space_switch(next->space);
 	c->current = next;
 	next->state = V_RUNNING;
@@ -180,6 +196,8 @@ void sched_exit(void)
 	KASSERT(me != c->idle && !c->zombie);
 	me->state = V_DEAD;
 	c->zombie = me;
+	if (c->fpu_owner == me)
+		c->fpu_owner = NULL; // its state dies with it: nothing to save
 	switch_to(next ? next : c->idle);
 	panic("dead vcpu resumed");
 }

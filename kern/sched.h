@@ -41,6 +41,9 @@ struct vcpu {
 	struct spinlock wait_lock;
 	struct vcpu *timer_next;  // this CPU's armed timers (cpu->timers)
 	struct vcpu *space_next;  // its space's vcpus (space lock)
+	// Its extended state (arch/fpu.h) while another vcpu's is in its CPU's registers;
+	// fpu_mem is the allocation fpu is aligned in. NULL for idle contexts.
+	void *fpu, *fpu_mem;
 	struct object *reap;      // objects at zero refs that this thread will destroy (object.c)
 	bool reaping;             // an obj_unref of this thread is draining reap
 };

@@ -19,6 +19,7 @@
 #include <arch/paging.h>
 #include <arch/frame.h>
 #include <arch/syscall.h>
+#include <arch/fpu.h>
 
 extern char ctx_thread_start[];
 void sched_finish(void);
@@ -45,8 +46,20 @@ static void build_stack(struct vcpu *v)
 	v->ksp = (uintptr_t)sp;
 }
 
-// What a vcpu costs its space: the struct and its kernel stack.
-static uint64_t vcpu_cost(void) { return kheap_cost(sizeof(struct vcpu)) + KSTACK_PAGES * PAGE_SIZE; }
+// What a vcpu costs its space: the struct, its extended-state area and kernel stack.
+static size_t fpu_alloc_size(void) { return arch_fpu_size() + 63; } // room to align to 64
+static uint64_t vcpu_cost(void)
+{
+	return kheap_cost(sizeof(struct vcpu)) + kheap_cost(fpu_alloc_size()) + KSTACK_PAGES * PAGE_SIZE;
+}
+
+static void vcpu_free(struct vcpu *v)
+{
+	if (v->kstack_base)
+		kstack_free(v->kstack_base);
+	kfree(v->fpu_mem);
+	kfree(v);
+}
 
 int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64_t arg, int cpu,
 		struct space *payer)
@@ -57,22 +70,26 @@ int vcpu_create(struct space *s, uintptr_t entry, uintptr_t upcall_stack, uint64
 	if (space_charge(s, CHARGE_KERNEL, vcpu_cost()) != E_OK)
 		return E_NOMEM;
 	struct vcpu *v = kzalloc(sizeof *v);
-	int err = v ? kstack_alloc(&v->kstack_base) : E_NOMEM;
+	if (v)
+		v->fpu_mem = kmalloc(fpu_alloc_size());
+	int err = v && v->fpu_mem ? kstack_alloc(&v->kstack_base) : E_NOMEM;
 	if (err != E_OK) {
-		kfree(v);
+		if (v)
+			vcpu_free(v);
 		space_uncharge(s, CHARGE_KERNEL, vcpu_cost());
 		return err;
 	}
+	v->fpu = (void *)(((uintptr_t)v->fpu_mem + 63) & ~(uintptr_t)63);
+	arch_fpu_init_state(v->fpu);
 	spin_init(&v->wait_lock, "vcpu wait");
 	v->space = s;
 	v->cpu = cpu == -1 ? sched_pick_cpu() : (uint32_t)cpu;
 	v->entry = entry;
-	v->upcall_top = upcall_stack & ~15UL;
+	v->upcall_top = upcall_stack & ~63UL; // the frame, and so its xstate, 64-byte aligned
 	v->arg = arg;
 	build_stack(v);
 	if ((err = space_vcpu_add(s, v)) != E_OK) {
-		kstack_free(v->kstack_base);
-		kfree(v);
+		vcpu_free(v);
 		space_uncharge(s, CHARGE_KERNEL, vcpu_cost());
 		return err;
 	}
@@ -85,6 +102,23 @@ static bool in_upcall(struct vcpu *v, uintptr_t rsp)
 	return rsp > v->upcall_top - PG_UPCALL_STACK_SIZE && rsp <= v->upcall_top;
 }
 
+// The frame up to its extended-state image, which is copied separately (only the
+// bytes the CPU uses).
+#define UPCALL_HEAD offsetof(struct pg_upcall, xstate)
+
+// Saves the interrupted context's extended state into the frame's image: the vcpu's
+// registers are live (fpu_owner, sched.c), and go on unchanged into the upcall.
+static int upcall_xstate(struct vcpu *v, struct pg_upcall *u, uintptr_t frame)
+{
+	KASSERT(this_cpu()->fpu_owner == v);
+	arch_fpu_save(v->fpu);
+	u->ctx.xstate = frame + UPCALL_HEAD;
+	u->ctx.xsize = (uint16_t)arch_fpu_size();
+	u->ctx.mxcsr = arch_fpu_mxcsr(v->fpu);
+	u->ctx.fcw = arch_fpu_fcw(v->fpu);
+	return copy_to_user(frame + UPCALL_HEAD, v->fpu, arch_fpu_size());
+}
+
 // Redirects f into an upcall. False (f untouched) if the vcpu is in an upcall
 // already or its upcall stack cannot be written.
 static bool upcall(struct trap_frame *f, struct pg_upcall *u)
@@ -94,10 +128,16 @@ static bool upcall(struct trap_frame *f, struct pg_upcall *u)
 		return false;
 	u->arg = v->arg;
 	u->cpu = v->cpu;
-	if (u->reason != UPCALL_START)
-		arch_frame_save_context(f, &u->ctx);
 	uintptr_t sp = v->upcall_top - sizeof *u;
-	if (copy_to_user(sp, u, sizeof *u) != E_OK)
+	if (u->reason != UPCALL_START) {
+		arch_frame_save_context(f, &u->ctx);
+		if (upcall_xstate(v, u, sp) != E_OK)
+			return false;
+	} else {
+		u->ctx.mxcsr = arch_fpu_mxcsr(v->fpu);
+		u->ctx.fcw = arch_fpu_fcw(v->fpu);
+	}
+	if (copy_to_user(sp, u, UPCALL_HEAD) != E_OK)
 		return false;
 	arch_frame_user_entry(f, v->entry, sp - 8, sp); // arg = the frame; sp as after a call
 	return true;
@@ -234,9 +274,8 @@ void vcpu_reap(struct vcpu *v)
 {
 	struct space *s = v->space;
 	timer_unlink(this_cpu(), v);
-	kstack_free(v->kstack_base);
 	space_vcpu_unlink(s, v);
-	kfree(v);
+	vcpu_free(v);
 	space_uncharge(s, CHARGE_KERNEL, vcpu_cost());
 	space_vcpu_gone(s); // last: a waiter may count the heap as soon as nvcpus drops
 }

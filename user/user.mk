@@ -8,10 +8,12 @@
 UPREV_GOAL := $(.DEFAULT_GOAL)
 
 UBUILD := $(BUILD)/user
-# -mgeneral-regs-only: the kernel saves no FPU/SSE state per thread (yet).
+# Ordinary C: each vcpu has its own x87/SSE/AVX state (docs/vcpus.md), so no
+# -mgeneral-regs-only (the kernel keeps it), and the red zone is the code's own
+# (upcalls run on their own stack; pg_context_resume skips it).
 UCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-ffreestanding -fno-builtin -fno-pie -fno-pic -static -nostdlib -fno-stack-protector \
-	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables -I. -Iuser/lib -Iuser/rt
+	-fno-asynchronous-unwind-tables -I. -Iuser/lib -Iuser/rt
 # W^X holds by construction: user.ld gives each segment fixed flags (R, RX, RW).
 ULDFLAGS := -nostdlib -static -no-pie -z noexecstack -z max-page-size=4096 \
 	-Wl,--build-id=none -Wl,--fatal-warnings -T user/user.ld

@@ -1,6 +1,7 @@
 // cpu.c: per-CPU descriptor tables (GDT with a TSS, shared IDT) and GS base.
 // Each CPU owns its GDT and TSS (the TSS holds its own interrupt stacks).
 #include <arch/cpu.h>
+#include <arch/fpu.h>
 #include "asm.h"
 #include "x86.h"
 #include "kern/percpu.h"
@@ -77,6 +78,7 @@ void arch_cpu_init(struct cpu *c)
 	wrmsr(MSR_GS_BASE, (uintptr_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 	uentry_init_cpu();
+	arch_fpu_init_cpu();
 }
 
 bool relax_with_pause = true;

@@ -73,6 +73,7 @@ _Static_assert(sizeof(struct pg_mapop) == 40, "struct pg_mapop has no hidden pad
 // The calls, their numbers (SYS_*, SYS_COUNT), parameters and results: one line each in
 // syscalls.def (docs/abi.md has them as a table).
 #include "include/pagoda/syscalls.h"
+#include "include/pagoda/context.h"
 
 // Upcalls (scheduler activations). Every event a vcpu gets enters its space at the
 // vcpu's entry point, on its upcall stack [upcall_stack - PG_UPCALL_STACK_SIZE,
@@ -86,19 +87,22 @@ _Static_assert(sizeof(struct pg_mapop) == 40, "struct pg_mapop has no hidden pad
 // notify_wait (ctx returns the bits); in an upcall, notify_wait just returns them.
 #define PG_UPCALL_STACK_SIZE 16384
 enum {
-	UPCALL_START = 1,   // first run: ctx is all zeros
+	UPCALL_START = 1,   // first run: ctx is all zeros but for the control words
 	UPCALL_PREEMPTED,   // the timer took the CPU; ctx is where the vcpu was
 	UPCALL_FAULT,       // fault_addr, fault_code (error code | vector << 32), ctx
 	UPCALL_NOTIFY,      // notify_bits woke a blocked notify_wait; ctx returns them
 	UPCALL_TIMER,       // the vcpu's timer expired; ctx is where the vcpu was
 };
 
-struct pg_context {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rip, rflags;
-};
+// struct pg_context: include/pagoda/context.h (included above).
 
+// Room for the extended-state image in the upcall frame. The kernel enables x87, SSE
+// and AVX where the CPU has them (832 bytes with AVX), never AVX-512 (its 2 KiB more
+// would not fit: AVX-512 instructions #UD).
+#define PG_XSTATE_MAX 1024
+
+// The frame the kernel writes at the top of the upcall stack (rounded down to 64 bytes
+// by vcpu_create): 64-byte aligned, so xstate is too.
 struct pg_upcall {
 	uint64_t reason;       // UPCALL_*
 	uint64_t arg;          // the vcpu's argument (vcpu_create)
@@ -106,9 +110,12 @@ struct pg_upcall {
 	uint64_t fault_addr;   // FAULT: the address (cr2 for a page fault, else rip)
 	uint64_t fault_code;   // FAULT: error code | vector << 32
 	uint64_t notify_bits;  // NOTIFY
-	struct pg_context ctx;
+	struct pg_context ctx; // ctx.xstate points at xstate below (but for START)
+	uint8_t pad[48];
+	uint8_t xstate[PG_XSTATE_MAX] __attribute__((aligned(64)));
 };
-_Static_assert(sizeof(struct pg_upcall) % 16 == 0, "upcall frame keeps the stack aligned");
+_Static_assert(sizeof(struct pg_upcall) == 1280 && __builtin_offsetof(struct pg_upcall, xstate) == 256,
+	       "crt0.S and context.S hard-code the frame's layout");
 
 struct space_stats {
 	uint64_t ipis_sent;        // shootdown IPIs this space caused

@@ -160,7 +160,9 @@ static long call_with_flags(long nr, const uint64_t a[6], uint64_t flags)
 	register uint64_t r10 __asm__("r10") = a[3];
 	register uint64_t r8 __asm__("r8") = a[4];
 	register uint64_t r9 __asm__("r9") = a[5];
-	__asm__ volatile("pushfq\n\tpushq %[fl]\n\tpopfq\n\tsyscall\n\tpopfq"
+	// Past the red zone first: the pushes must not overwrite what the compiler keeps there.
+	__asm__ volatile("lea -128(%%rsp), %%rsp\n\tpushfq\n\tpushq %[fl]\n\tpopfq\n\tsyscall\n\tpopfq\n\t"
+			 "lea 128(%%rsp), %%rsp"
 			 : "=a"(ret)
 			 : "a"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(r10), "r"(r8), "r"(r9), [fl] "r"(flags)
 			 : "rcx", "r11", "memory", "cc");

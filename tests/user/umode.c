@@ -411,9 +411,10 @@ static uint64_t flags_around_syscall(uint64_t bits, long *ret)
 {
 	uint64_t after;
 	long r;
-	__asm__ volatile("pushfq\n\tpushq %[flags]\n\tpopfq\n\t"
+	__asm__ volatile("lea -128(%%rsp), %%rsp\n\t" // past the red zone: the pushes must not overwrite it
+			 "pushfq\n\tpushq %[flags]\n\tpopfq\n\t"
 			 "syscall\n\t"
-			 "pushfq\n\tpopq %[after]\n\tpopfq"
+			 "pushfq\n\tpopq %[after]\n\tpopfq\n\tlea 128(%%rsp), %%rsp"
 			 : [after] "=r"(after), "=a"(r)
 			 : [flags] "r"(bits | FL_IF | 2), "a"((long)SYS_CPU_ID)
 			 : "rcx", "r11", "memory", "cc");
@@ -426,9 +427,10 @@ static uint64_t flags_around_syscall(uint64_t bits, long *ret)
 static uint64_t flags_across_spin(uint64_t bits, uint64_t iters)
 {
 	uint64_t after;
-	__asm__ volatile("pushfq\n\tpushfq\n\torq %[bits], (%%rsp)\n\tpopfq\n"
+	__asm__ volatile("lea -128(%%rsp), %%rsp\n\t" // past the red zone
+			 "pushfq\n\tpushfq\n\torq %[bits], (%%rsp)\n\tpopfq\n"
 			 "1:\tdec %%rcx\n\tjnz 1b\n\t"
-			 "pushfq\n\tpopq %[after]\n\tpopfq"
+			 "pushfq\n\tpopq %[after]\n\tpopfq\n\tlea 128(%%rsp), %%rsp"
 			 : [after] "=r"(after), "+c"(iters)
 			 : [bits] "r"(bits)
 			 : "memory", "cc");

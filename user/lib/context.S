@@ -1,28 +1,52 @@
 // context.S: resuming and switching user contexts (struct pg_context, abi.h) without
 // a system call.
-#define CTX_RSP 56
-#define CTX_RIP 128
+#define CTX_RSP    56
+#define CTX_RIP    128
+#define CTX_RFLAGS 136
+#define CTX_XSTATE 144
+#define CTX_MXCSR  152
+#define CTX_FCW    156
+#define CTX_XSIZE  158
+#define FXSAVE_SIZE 512
+#define RED_ZONE   128   // below rsp, the interrupted code's own (SysV ABI)
+#define COPY       144   // 16 registers, rflags, rip
 
 	.text
 // void pg_context_resume(const struct pg_context *c): loads every register of c and
-// jumps to c->rip. The context is first copied below c->rsp, onto the stack it
-// resumes, and read from there: once rsp has left the upcall stack an upcall may
+// jumps to c->rip.
+// The extended state comes first, while c's image is surely intact: the caller runs
+// on an upcall or scheduler stack, so nothing overwrites it until rsp leaves. Then
+// the general registers are copied below c->rsp (past its red zone), onto the stack
+// it resumes, and read from there: once rsp has left the upcall stack an upcall may
 // overwrite the frame c points into, and a preemption in the middle of this code
 // leaves a context that simply finishes the restore when it is resumed.
 	.globl pg_context_resume
 	.type pg_context_resume, @function
 pg_context_resume:
-	mov CTX_RSP(%rdi), %rax
-	lea -144(%rax), %rax        // copy: 16 registers, then rflags, then rip
+	mov CTX_XSTATE(%rdi), %rsi
+	test %rsi, %rsi
+	jz 2f
+	cmpw $FXSAVE_SIZE, CTX_XSIZE(%rdi)
+	je 1f
+	mov $-1, %eax               // every component XCR0 enables: those the image
+	mov $-1, %edx               // marks absent are put in their init state
+	xrstor64 (%rsi)
+	jmp 3f
+1:	fxrstor64 (%rsi)
+	jmp 3f
+2:	ldmxcsr CTX_MXCSR(%rdi)     // a voluntary switch: only the callee-saved words
+	fldcw CTX_FCW(%rdi)
+3:	mov CTX_RSP(%rdi), %rax
+	lea -(RED_ZONE + COPY)(%rax), %rax
 	xor %ecx, %ecx
-1:	mov (%rdi,%rcx,8), %rdx
+4:	mov (%rdi,%rcx,8), %rdx
 	mov %rdx, (%rax,%rcx,8)
 	inc %ecx
 	cmp $16, %ecx
-	jne 1b
-	mov 136(%rdi), %rdx         // rflags
+	jne 4b
+	mov CTX_RFLAGS(%rdi), %rdx
 	mov %rdx, 128(%rax)
-	mov CTX_RIP(%rdi), %rdx     // rip
+	mov CTX_RIP(%rdi), %rdx
 	mov %rdx, 136(%rax)
 	mov %rax, %rsp
 	mov 8(%rsp), %rbx
@@ -42,12 +66,13 @@ pg_context_resume:
 	mov 0(%rsp), %rax
 	lea 128(%rsp), %rsp         // lea leaves the flags alone
 	popfq
-	ret
+	ret $RED_ZONE               // pops rip, then rsp = c->rsp
 	.size pg_context_resume, . - pg_context_resume
 
 // void pg_context_switch(struct pg_context *save, const struct pg_context *next):
 // saves the caller's callee-saved state in save (resuming it returns from this
-// call) and resumes next.
+// call) and resumes next. Of the extended state only MXCSR and the x87 control word
+// are callee-saved (SysV ABI): the rest a caller cannot expect to survive a call.
 	.globl pg_context_switch
 	.type pg_context_switch, @function
 pg_context_switch:
@@ -63,7 +88,10 @@ pg_context_switch:
 	mov %rax, CTX_RIP(%rdi)
 	pushfq
 	pop %rax
-	mov %rax, 136(%rdi)
+	mov %rax, CTX_RFLAGS(%rdi)
+	movq $0, CTX_XSTATE(%rdi)
+	stmxcsr CTX_MXCSR(%rdi)
+	fnstcw CTX_FCW(%rdi)
 	mov %rsi, %rdi
 	jmp pg_context_resume
 	.size pg_context_switch, . - pg_context_switch

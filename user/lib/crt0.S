@@ -9,7 +9,7 @@
 // Values from abi.h (C only), checked against it in upcall.c.
 #define UPCALL_START 1
 #define PG_UPCALL_STACK_SIZE 16384
-#define UPCALL_SIZE 192       // sizeof(struct pg_upcall)
+#define UPCALL_SIZE 1280      // sizeof(struct pg_upcall)
 #define ARG_OFF     8         // offsetof(struct pg_upcall, arg)
 
 	.text
@@ -26,9 +26,19 @@ _start:
 	mov %eax, %edi
 	call pg_exit            // noreturn
 	ud2
-1:	and $-16, %rsp
+	// Every later upcall: the interrupted code's extended state is saved in the frame
+	// (ctx.xstate), so the handler starts from clean control words and an empty x87
+	// stack, whatever rounding mode or exception masks the interrupted code had set.
+1:	fninit
+	ldmxcsr mxcsr_init(%rip)
+	and $-16, %rsp
 	call pg_upcall          // pg_upcall(struct pg_upcall *): never returns
 	ud2
 	.size _start, . - _start
+
+	.section .rodata
+	.balign 4
+mxcsr_init:
+	.long 0x1F80            // all exceptions masked, round to nearest
 
 	.section .note.GNU-stack, "", @progbits

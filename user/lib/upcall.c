@@ -4,10 +4,14 @@
 // reported and turned into a stop the kernel counts (a fault inside the upcall).
 #include "pagoda.h"
 
-_Static_assert(sizeof(struct pg_upcall) == 192, "crt0.S hard-codes the upcall frame size");
+_Static_assert(sizeof(struct pg_upcall) == 1280, "crt0.S hard-codes the upcall frame size");
 _Static_assert(UPCALL_START == 1 && PG_UPCALL_STACK_SIZE == 16384, "crt0.S hard-codes these");
 _Static_assert(__builtin_offsetof(struct pg_upcall, arg) == 8, "crt0.S reads arg at 8");
-_Static_assert(__builtin_offsetof(struct pg_context, rip) == 128, "context.S layout");
+_Static_assert(__builtin_offsetof(struct pg_context, rip) == 128 &&
+		       __builtin_offsetof(struct pg_context, xstate) == 144 &&
+		       __builtin_offsetof(struct pg_context, mxcsr) == 152 &&
+		       __builtin_offsetof(struct pg_context, fcw) == 156 &&
+		       __builtin_offsetof(struct pg_context, xsize) == 158, "context.S layout");
 
 __attribute__((weak, noreturn)) void pg_upcall(struct pg_upcall *u)
 {
