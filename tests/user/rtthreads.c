@@ -1,10 +1,14 @@
 // rtthreads.c: the user-level thread runtime (user/rt) on every vcpu of the space:
 // spawn and join, mutex and condition variable under contention, channels between
-// vcpus, preemption of spinning threads, stacks that grow on fault, sleep, and
-// threads that have never run holding no stack.
+// vcpus, preemption of spinning threads (their vector registers intact), stacks that
+// grow on fault, sleep, and threads that have never run holding no stack.
 #include <stdatomic.h>
 #include "utest.h"
 #include "rt.h"
+#include "vecloop.h"
+
+int memcmp(const void *a, const void *b, size_t n);
+void *memcpy(void *restrict d, const void *restrict s, size_t n);
 
 static int nvcpus;
 
@@ -150,7 +154,7 @@ static void spin(void *arg)
 }
 
 // One spinner per vcpu takes every vcpu: main runs again only if they are preempted.
-static __attribute__((unused)) void preemption_lets_others_run(const char *n)
+static void preemption_lets_others_run(const char *n)
 {
 	struct rt_thread *t[64];
 	struct rt_stats a, b;
@@ -163,6 +167,57 @@ static __attribute__((unused)) void preemption_lets_others_run(const char *n)
 		rt_join(t[i]);
 	rt_get_stats(&b);
 	UCHECK(n, b.preemptions > a.preemptions);
+}
+
+// Threads in the middle of a loop that lives in the vector registers (AVX where
+// there is AVX), each with its own values and rounding mode, more of them than
+// vcpus: they are preempted and resumed on other threads' turns, and must end bit
+// for bit where the same loop ends when nothing interrupts it (preemption off).
+struct vec_job {
+	int k;
+	bool same;
+};
+static uint64_t vec_turns;
+
+static void vec_thread(void *arg)
+{
+	struct vec_job *j = arg;
+	struct vec_state ref, got;
+	vec_seed(&ref, (uint64_t)j->k);
+	memcpy(&got, &ref, sizeof got);
+	rt_preempt_disable();
+	vec_run(&ref, j->k, vec_turns);
+	rt_preempt_enable();
+	vec_run(&got, j->k, vec_turns);
+	j->same = memcmp(&ref, &got, sizeof got) == 0;
+}
+
+static void preempted_threads_keep_vector_state(const char *n)
+{
+	struct vec_state s;
+	vec_seed(&s, 0);
+	uint64_t t0 = rt_now_ns();
+	vec_run(&s, 0, 20000);
+	uint64_t dt = rt_now_ns() - t0 + 1;
+	vec_turns = 20000ULL * 40000000 / dt + 20000; // about 40 ms: four time slices
+	enum { MAXJ = 2 * 64 + 1 };
+	struct vec_job jobs[MAXJ];
+	struct rt_thread *t[MAXJ];
+	int nj = 2 * nvcpus + 1;
+	struct rt_stats a, b;
+	rt_get_stats(&a);
+	for (int i = 0; i < nj; i++) {
+		jobs[i] = (struct vec_job){ .k = i + 1 };
+		t[i] = rt_spawn(vec_thread, &jobs[i]);
+	}
+	for (int i = 0; i < nj; i++)
+		rt_join(t[i]);
+	rt_get_stats(&b);
+	for (int i = 0; i < nj; i++)
+		UCHECK(n, jobs[i].same);
+	UCHECK(n, b.preemptions > a.preemptions);
+	pg_printf("rtthreads: %d threads of %lu %s turns each, %lu preemptions\n", nj, vec_turns,
+		  vec_have_avx() ? "AVX" : "SSE", b.preemptions - a.preemptions);
 }
 
 // ---- stacks ---------------------------------------------------------------------------------
@@ -222,9 +277,8 @@ static const struct utest_case cases[] = {
 	{ "rt_mutex_counts_exactly", mutex_counts_exactly },
 	{ "rt_cond_broadcast_wakes_all", cond_broadcast_wakes_all },
 	{ "rt_channel_producers_consumers", channel_producers_consumers },
-#ifndef RT_HOSTED // hosted, the runtime is cooperative (user/rt/hosted/plat_linux.c)
 	{ "rt_preemption_lets_others_run", preemption_lets_others_run },
-#endif
+	{ "rt_preempted_threads_keep_vector_state", preempted_threads_keep_vector_state },
 	{ "rt_stack_grows_on_fault", stack_grows_on_fault },
 	{ "rt_unstarted_threads_hold_no_stack", unstarted_threads_hold_no_stack },
 	{ "rt_sleep_waits", sleep_waits },

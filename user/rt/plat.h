@@ -17,6 +17,10 @@ __attribute__((noreturn)) void plat_vcpu_exit(void); // the calling vcpu leaves
 // The top of vcpu i's scheduler stack: the runtime enters its scheduler there.
 uintptr_t plat_sched_stack(int i);
 
+// The most bytes an interrupted context's extended-state image (pg_context.xstate)
+// takes here: the runtime keeps a copy of it for each preempted thread.
+size_t plat_xstate_max(void);
+
 uint64_t plat_now_ns(void);
 // Sleeps the calling vcpu until plat_wake() or the deadline (0: none).
 void plat_idle(uint64_t deadline_ns);
@@ -34,8 +38,9 @@ __attribute__((noreturn)) void plat_panic(const char *what);
 
 // Called by the platform.
 __attribute__((noreturn)) void rt_vcpu_main(int i);
-// An interrupted thread's context (preemption): true if the runtime took it (then
-// this does not return); false: resume it as it was.
+// An interrupted thread's context (preemption), its extended state included
+// (ctx->xstate): if the runtime takes it, this does not return; if it returns, resume
+// the context as it was.
 // slice_end: the interruption is the end of a plat_slice.
 void rt_preempted(int vcpu, const struct pg_context *ctx, bool slice_end);
 // A fault: RT_FAULT_RETRY, RT_FAULT_YIELD (take the thread off the vcpu, as on a

@@ -44,6 +44,7 @@ void plat_free(void *p, size_t bytes)
 		plat_panic("plat_free of memory plat_alloc did not give");
 }
 
+size_t plat_xstate_max(void) { return PG_XSTATE_MAX; }
 uint64_t plat_now_ns(void) { return pg_clock_ns(); }
 void plat_puts(const char *s) { pg_debug_write(s, strlen(s)); }
 
@@ -53,7 +54,12 @@ void plat_panic(const char *what)
 	__builtin_trap();
 }
 
-uintptr_t plat_sched_stack(int i) { return ustacks + (uintptr_t)i * USTACK_GAP + PAGE + PG_UPCALL_STACK_SIZE - 256; }
+// Below where the kernel writes upcall frames (not that it writes one while the
+// scheduler runs: that is inside an upcall).
+uintptr_t plat_sched_stack(int i)
+{
+	return ustacks + (uintptr_t)i * USTACK_GAP + PAGE + PG_UPCALL_STACK_SIZE - sizeof(struct pg_upcall);
+}
 
 void plat_idle(uint64_t deadline)
 {

@@ -22,6 +22,7 @@
 void pg_context_switch(struct pg_context *save, const struct pg_context *next);
 __attribute__((noreturn)) void pg_context_resume(const struct pg_context *c);
 void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
 
 #define RT_MAX_VCPUS 64
 #define PAGE 4096UL
@@ -61,6 +62,7 @@ struct vcpu_rt {
 	struct rt_thread *timers;        // sleeping threads, earliest first
 	struct rt_thread *free_threads;  // records to reuse
 	uintptr_t free_stacks;           // stack slots to reuse (linked through their top page)
+	void *free_xstate;               // extended-state buffers to reuse (xbuf_get)
 	bool slice_armed;                // a time slice (vcpu timer) is running
 	uint64_t preemptions, steals, switches;
 } __attribute__((aligned(64)));
@@ -204,6 +206,62 @@ int rt_fault(uintptr_t addr, uint64_t code)
 	return fault_handler ? fault_handler(addr, code) : RT_FAULT_UNHANDLED;
 }
 
+// ---- extended state of preempted threads ------------------------------------------
+// A preempted thread's vector registers must survive until it runs again, so its
+// image (in the upcall frame, which the next upcall overwrites) is copied into a
+// buffer of its own, from a per-vcpu free list; a voluntary switch needs none (the
+// ABI keeps only MXCSR and the x87 control word across a call, and the context holds
+// those). The list is linked through bytes 464..511 of the image's legacy region,
+// which XSAVE and XRSTOR leave to software (SDM vol. 1, 10.5.1).
+#define XBUF_LINK 496
+#define XBUF_CHUNK (64 * 1024UL)
+
+static size_t xbuf_size; // plat_xstate_max(), rounded up to 64
+static volatile uint32_t xbuf_lock; // refills come from one chunk shared by all vcpus
+
+static void **xbuf_link(void *b) { return (void **)((char *)b + XBUF_LINK); }
+
+static void *xbuf_get(struct vcpu_rt *v)
+{
+	void *b = v->free_xstate;
+	if (!b) {
+		lock(&xbuf_lock);
+		static char *chunk;
+		static size_t left;
+		if (left < xbuf_size) {
+			chunk = plat_alloc(XBUF_CHUNK);
+			left = chunk ? XBUF_CHUNK : 0;
+		}
+		if (left >= xbuf_size) {
+			b = chunk;
+			chunk += xbuf_size;
+			left -= xbuf_size;
+		}
+		unlock(&xbuf_lock);
+		return b;
+	}
+	v->free_xstate = *xbuf_link(b);
+	return b;
+}
+
+static void xbuf_put(struct vcpu_rt *v, void *b)
+{
+	*xbuf_link(b) = v->free_xstate;
+	v->free_xstate = b;
+}
+
+// A context that starts fn(arg) on sp with clean control words.
+static void ctx_init(struct pg_context *c, uintptr_t fn, uintptr_t sp, uint64_t arg)
+{
+	memset(c, 0, sizeof *c);
+	c->rip = fn;
+	c->rsp = sp;
+	c->rdi = arg;
+	c->rflags = 0x202;
+	c->mxcsr = PG_MXCSR_INIT;
+	c->fcw = PG_FCW_INIT;
+}
+
 // ---- run queues ---------------------------------------------------------------------
 
 static void push(struct vcpu_rt *v, struct rt_thread *t)
@@ -217,6 +275,12 @@ static void push(struct vcpu_rt *v, struct rt_thread *t)
 	v->qtail = t;
 	v->qlen++;
 	unlock(&v->qlock);
+	// Only a vcpu queues on its own queue, so the thread running here is the one t
+	// now waits for: it gets a time slice if it ran without one (nothing waited then).
+	if (v->cur && !v->slice_armed) {
+		plat_slice(SLICE_NS);
+		v->slice_armed = true;
+	}
 	if (__atomic_load_n(&idle_count, __ATOMIC_SEQ_CST))
 		plat_wake();
 }
@@ -273,13 +337,14 @@ __attribute__((noreturn)) static void run(int i, struct rt_thread *t)
 			plat_panic("rt: out of stacks");
 		t->stack = s;
 		*(struct rt_thread **)(s + STACK_SLOT - 8) = t;
-		memset(&t->ctx, 0, sizeof t->ctx);
-		t->ctx.rip = (uintptr_t)thread_start;
-		t->ctx.rsp = s + STACK_SLOT - 40; // below the slot's words; as after a call
-		t->ctx.rdi = (uintptr_t)t;
-		t->ctx.rflags = 0x202;
+		// Below the slot's words; as after a call.
+		ctx_init(&t->ctx, (uintptr_t)thread_start, s + STACK_SLOT - 40, (uintptr_t)t);
 		n_unstarted--;
 	}
+	// Its image is read before this vcpu runs anything else (pg_context_resume
+	// restores it first, here on the scheduler stack), so it can be reused already.
+	if (t->ctx.xstate)
+		xbuf_put(v, (void *)t->ctx.xstate);
 	t->vcpu = i;
 	t->state = TS_RUNNING;
 	// Others wait (queued here, or asleep with a deadline): bound this thread's turn.
@@ -406,11 +471,7 @@ static void to_sched(int action)
 	v->action = action;
 	v->action_thread = me;
 	struct pg_context sc;
-	memset(&sc, 0, sizeof sc);
-	sc.rip = (uintptr_t)sched_loop;
-	sc.rsp = plat_sched_stack(me->vcpu) - 8;
-	sc.rdi = (uint64_t)me->vcpu;
-	sc.rflags = 0x202;
+	ctx_init(&sc, (uintptr_t)sched_loop, plat_sched_stack(me->vcpu) - 8, (uint64_t)me->vcpu);
 	pg_context_switch(&me->ctx, &sc);
 }
 
@@ -425,7 +486,14 @@ void rt_preempted(int i, const struct pg_context *ctx, bool slice_end)
 		return; // resume it as it was
 	}
 	struct rt_thread *t = v->cur;
+	void *x = NULL;
+	if (ctx->xstate && !(x = xbuf_get(v)))
+		return; // no memory to keep its vector registers in: it goes on
 	t->ctx = *ctx;
+	if (x) {
+		memcpy(x, (const void *)ctx->xstate, ctx->xsize);
+		t->ctx.xstate = (uintptr_t)x;
+	}
 	v->preemptions++;
 	v->action = A_YIELD;
 	v->action_thread = t;
@@ -560,6 +628,7 @@ int rt_main(int nvcpus, int (*fn)(void *), void *arg)
 	if (nvcpus < 1 || nvcpus > RT_MAX_VCPUS)
 		return -1;
 	nv = nvcpus;
+	xbuf_size = (plat_xstate_max() + 63) & ~(size_t)63;
 	stack_base = plat_reserve(STACK_MAX_STACKS * STACK_SLOT);
 	if (!stack_base)
 		return -1;
