@@ -19,6 +19,7 @@ struct prog {
 	const char *name;
 	int cpu;           // -1: any; -2: CPU 2 if more than two are online, else 0
 	uint64_t budget;
+	uint64_t arg;      // main's argument (or'ed with the case's)
 };
 
 struct ucase {
@@ -89,7 +90,7 @@ static handle_t start(const struct prog *p, uint64_t arg)
 	if (err != E_OK)
 		return err;
 	int cpu = p->cpu == -2 ? (bi->ncpus > 2 ? 2 : 0) : p->cpu;
-	struct pg_spawn_opts o = { .arg = arg, .cpu = cpu, .budget = p->budget };
+	struct pg_spawn_opts o = { .arg = arg | p->arg, .cpu = cpu, .budget = p->budget };
 	handle_t h = pg_spawn(e.data, e.size, &o, &why);
 	if (h < 0)
 		pg_printf("    # %s: %s\n", p->name, why ? why : "not started");
@@ -231,25 +232,28 @@ static int spawn_bad(const struct ucase *c)
 	return 0;
 }
 
-#define ONE(n) { "user_" #n, { { #n, 0, 0 } }, 0, 0, NULL }
+#define ONE(n) { "user_" #n, { { #n, 0, 0, 0 } }, 0, 0, NULL }
 static const struct ucase cases[] = {
 	ONE(ulib), ONE(umode), ONE(handles), ONE(badinput), ONE(coherence), ONE(targeting), ONE(lazy),
 	ONE(tables), ONE(mapv),
-	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch), ONE(va),
+	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch), ONE(va), ONE(xstate),
+	// Two spaces on one CPU each keep their own x87/SSE/AVX registers, and see none
+	// of the other's.
+	{ "user_xstate_two_spaces", { { "xstate", 0, 0, 1 }, { "xstate", 0, 0, 1 } }, 0, 0, NULL },
 	// The system-call fuzzer: `fuzzcalls=N fuzzseed=S` before "--" choose its length and
 	// seed (make fuzz); by default 20k calls, seed 1.
-	{ "user_fuzz", { { "fuzz", 0, 0 } }, 0, 0, fuzz },
-	{ "user_rt_million_threads", { { "rt1m", 0, 0 } }, 0, 0, million },
+	{ "user_fuzz", { { "fuzz", 0, 0, 0 } }, 0, 0, fuzz },
+	{ "user_rt_million_threads", { { "rt1m", 0, 0, 0 } }, 0, 0, million },
 	// The hog's budget is one IPI a tick: two lowerings within one 10 ms tick exceed
 	// it, however slow IPIs are. The victim, in another space, must not notice.
-	{ "user_budget", { { "budget_hog", 0, 1 }, { "budget_victim", -2, 0 } }, 0, 0, NULL },
-	{ "user_spaces_free_frames_exact", { { "spaces", 0, 0 } }, 0, 0, free_frames_exact },
+	{ "user_budget", { { "budget_hog", 0, 1, 0 }, { "budget_victim", -2, 0, 0 } }, 0, 0, NULL },
+	{ "user_spaces_free_frames_exact", { { "spaces", 0, 0, 0 } }, 0, 0, free_frames_exact },
 	// A space deleting itself stops all its vcpus, blocked ones included.
 	ONE(selfdelete),
 	// A fault no upcall handles stops the vcpu and is reported; the space still goes.
-	{ "user_unhandled_fault_stops_vcpu", { { "faulty", 0, 0 } }, -1, 1, NULL },
+	{ "user_unhandled_fault_stops_vcpu", { { "faulty", 0, 0, 0 } }, -1, 1, NULL },
 	// Malformed ELF images get lib/elf.c's error and reason, and leave nothing behind.
-	{ "user_spawn_malformed_images_fail", { { NULL, 0, 0 } }, 0, 0, spawn_bad },
+	{ "user_spawn_malformed_images_fail", { { NULL, 0, 0, 0 } }, 0, 0, spawn_bad },
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
