@@ -70,6 +70,15 @@ $(ULIB): $(ULIB_OBJS)
 	@echo "  AR    $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# fpcalc's expected results: what the build host computes (tools/fpcalc_gen.c).
+$(UBUILD)/fpcalc_want.h: tools/fpcalc_gen.c tests/user/fpcalc.h
+	@mkdir -p $(dir $@)
+	@echo "  GEN   $@"
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -I. $< -o $(UBUILD)/fpcalc_gen && $(UBUILD)/fpcalc_gen > $@.tmp
+	$(Q)mv $@.tmp $@
+$(UBUILD)/prog/fpcalc.o: $(UBUILD)/fpcalc_want.h
+$(UBUILD)/prog/fpcalc.o: UCFLAGS += -I$(UBUILD)
+
 $(UBUILD)/prog/%.o: tests/user/%.c user/user.mk
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"

@@ -236,7 +236,7 @@ static int spawn_bad(const struct ucase *c)
 static const struct ucase cases[] = {
 	ONE(ulib), ONE(umode), ONE(handles), ONE(badinput), ONE(coherence), ONE(targeting), ONE(lazy),
 	ONE(tables), ONE(mapv),
-	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch), ONE(va), ONE(xstate),
+	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch), ONE(va), ONE(xstate), ONE(fpcalc),
 	// Two spaces on one CPU each keep their own x87/SSE/AVX registers, and see none
 	// of the other's.
 	{ "user_xstate_two_spaces", { { "xstate", 0, 0, 1 }, { "xstate", 0, 0, 1 } }, 0, 0, NULL },
