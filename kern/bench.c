@@ -21,6 +21,7 @@
 #include "kern/boot.h"
 #include "lib/string.h"
 #include <arch/arch.h>
+#include <arch/fpu.h>
 
 #define WARMUP 200
 
@@ -185,6 +186,9 @@ void bench_run(void)
 	job_run(cpuset_online(), busy_xcalls, &one);
 	if (others)
 		bench_xcall("xcall_rtt_one_idle", one, 500);
+	// Eager or lazy extended-state switching (docs/vcpus.md): what each costs.
+	report("fpu_save_load", arch_fpu_bench_save_load(20000), 20000);
+	report("fpu_lazy_trap", arch_fpu_bench_lazy_trap(20000), 20000);
 	bench_kwin(100000);
 	bench_frames(100000);
 	// The shootdown metrics come from a user program: it needs threads in a space.

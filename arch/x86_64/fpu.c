@@ -6,9 +6,11 @@
 // not PKRU (the kernel does not set CR4.PKE, so protection keys #UD in user mode).
 #include <arch/fpu.h>
 #include "x86.h"
+#include "trap.h"
 #include "include/pagoda/abi.h"
 #include "kern/panic.h"
 #include "lib/string.h"
+#include <arch/arch.h>
 
 #define CR0_MP (1u << 1)
 #define CR0_EM (1u << 2)
@@ -106,3 +108,45 @@ void arch_fpu_load(const void *area)
 
 uint32_t arch_fpu_mxcsr(const void *area) { return *(const uint32_t *)((const char *)area + MXCSR_OFF); }
 uint16_t arch_fpu_fcw(const void *area) { return *(const uint16_t *)area; }
+
+// make bench: what lazy switching (CR0.TS set at a switch, the first use traps with
+// #NM, the handler loads the state) would add to a switch whose vcpu uses these
+// registers: setting TS, the trap and clts. The save and load are the same either way.
+static volatile bool nm_probe;
+
+bool fpu_nm_fixup(void)
+{
+	if (!nm_probe)
+		return false;
+	__asm__ volatile("clts");
+	return true;
+}
+
+uint64_t arch_fpu_bench_lazy_trap(uint64_t iters)
+{
+	nm_probe = true;
+	uint64_t cr0 = read_cr0(), t0 = arch_cycles();
+	for (uint64_t i = 0; i < iters; i++) {
+		write_cr0(cr0 | CR0_TS);
+		__asm__ volatile("fwait" ::: "memory"); // #NM: TS and MP are set
+	}
+	uint64_t t = arch_cycles() - t0;
+	nm_probe = false;
+	return t;
+}
+
+uint64_t arch_fpu_bench_save_load(uint64_t iters)
+{
+	static uint8_t area[PG_XSTATE_MAX] __attribute__((aligned(64)));
+	arch_fpu_init_state(area);
+	arch_fpu_load(area);
+	uint64_t t0 = arch_cycles();
+	for (uint64_t i = 0; i < iters; i++) {
+		__asm__ volatile("pcmpeqd %%xmm0, %%xmm0" ::: "memory"); // dirty: XSAVEOPT must write
+		arch_fpu_save(area);
+		arch_fpu_load(area);
+	}
+	uint64_t t = arch_cycles() - t0;
+	__asm__ volatile("fninit");
+	return t;
+}

@@ -127,6 +127,8 @@ void trap_dispatch(struct trap_frame *f)
 		}
 		if (f->vector == VEC_PF && uentry_fixup(f))
 			return; // a user copy hit a bad address: it returns E_FAULT
+		if (f->vector == VEC_NM && fpu_nm_fixup())
+			return;
 		kernel_exception(f);
 	}
 	if (uentry_from_user(f))

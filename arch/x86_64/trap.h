@@ -3,8 +3,10 @@
 #ifndef ARCH_TRAP_H
 #define ARCH_TRAP_H
 #include <stdint.h>
+#include <stdbool.h>
 #include <arch/frame.h>
 
+#define VEC_NM       7
 #define VEC_PF       14
 #define VEC_TIMER    0x20
 #define VEC_XCALL    0xF0
@@ -12,5 +14,7 @@
 
 void trap_dispatch(struct trap_frame *f);
 void trap_dump(const struct trap_frame *f);
+// fpu.c: a kernel #NM its lazy-switching probe (make bench) raised: true once handled.
+bool fpu_nm_fixup(void);
 
 #endif

@@ -21,5 +21,9 @@ void arch_fpu_load(const void *area); // area -> this CPU's registers
 // Where the user-visible control words sit in an area (the upcall frame reports them).
 uint32_t arch_fpu_mxcsr(const void *area);
 uint16_t arch_fpu_fcw(const void *area);
+// make bench (kern/bench.c): TSC ticks of iters save+load pairs, and of iters rounds
+// of what lazy switching would add (CR0.TS set, the #NM trap, clts).
+uint64_t arch_fpu_bench_save_load(uint64_t iters);
+uint64_t arch_fpu_bench_lazy_trap(uint64_t iters);
 
 #endif
