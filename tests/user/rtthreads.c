@@ -242,7 +242,9 @@ static void stack_grows_on_fault(const char *n)
 	rt_join(rt_spawn(recurse, (void *)80)); // about 45 KiB of stack
 	rt_get_stats(&b);
 	UCHECK_EQ(n, deep_result, 81);
+#ifndef RT_HOSTED // hosted, Linux's demand paging grows stacks (plat.h)
 	UCHECK(n, b.stack_growths > a.stack_growths);
+#endif
 }
 
 static void unstarted_threads_hold_no_stack(const char *n)

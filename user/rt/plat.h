@@ -31,6 +31,15 @@ void plat_slice(uint64_t ns);
 // Memory: a VA range nothing uses (never handed out twice), and RW pages in it.
 uintptr_t plat_reserve(size_t bytes);
 int plat_map(uintptr_t va, size_t bytes);  // 0, or -1
+// The VA of every thread stack (bytes of it): on pagoda a plat_reserve whose pages the
+// runtime maps (stack_alloc) and grows on faults; hosted, demand-zero memory that
+// Linux grows itself (one mapping: a guard page per stack would be two, and a process
+// has at most 65,530), so there stack pages are never plat_map'ed.
+uintptr_t plat_reserve_stacks(size_t bytes);
+extern const bool plat_stacks_grow_on_fault;
+// What the program holds now, in bytes: on pagoda its space's charge (frames, page
+// tables, kernel objects: space_stats.charged); hosted its resident set.
+uint64_t plat_memory_bytes(void);
 void *plat_alloc(size_t bytes);      // page-aligned, zeroed, for the runtime's own records
 void plat_free(void *p, size_t bytes); // gives back plat_alloc(bytes)'s p; never handed out again
 void plat_puts(const char *s);

@@ -26,6 +26,19 @@ uintptr_t plat_reserve(size_t bytes)
 
 int plat_map(uintptr_t va, size_t bytes) { return pg_va_map(va, bytes) == E_OK ? 0 : -1; }
 
+uintptr_t plat_reserve_stacks(size_t bytes) { return plat_reserve(bytes); }
+const bool plat_stacks_grow_on_fault = true;
+
+uint64_t plat_memory_bytes(void)
+{
+	static struct space_stats st; // not on a thread's stack: see plat_wait_vcpus
+	static volatile uint32_t lock;
+	pg_spin_lock(&lock);
+	uint64_t v = pg_space_stats(H_SELF, &st) == E_OK ? st.charged : 0;
+	pg_spin_unlock(&lock);
+	return v;
+}
+
 void *plat_alloc(size_t bytes)
 {
 	long va = pg_va_alloc(bytes, PAGE);
@@ -130,10 +143,26 @@ int plat_start_vcpus(int n)
 	return 0;
 }
 
+// A runtime vcpu that died of a fault in an upcall (the kernel stopped it, rt.c
+// trapped on purpose) never exits: rather than wait for it forever, the program ends
+// with the fault counted (exit status -1), its other vcpus stopped with it.
+static void end_if_a_vcpu_faulted(void)
+{
+	static struct space_stats st; // see below
+	if (pg_space_stats(H_SELF, &st) == E_OK && st.faults) {
+		pg_printf("rt: a vcpu stopped on a fault: the program ends\n");
+		pg_space_delete(H_SELF);
+	}
+}
+
 void plat_wait_vcpus(void)
 {
-	while (atomic_load(&exited) < nvcpus)
+	while (atomic_load(&exited) < nvcpus) {
+		pg_vcpu_timer(100000000); // look at the fault count every 100 ms
 		pg_notify_wait(exit_n);
+		pg_vcpu_timer(0);
+		end_if_a_vcpu_faulted();
+	}
 	// Until the last has stopped for good (the count goes before pg_exit).
 	static struct space_stats st; // not on the stack: a kernel copy gets E_FAULT on a
 	                              // stack page not grown yet, it does not grow it

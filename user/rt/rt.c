@@ -65,6 +65,7 @@ struct vcpu_rt {
 	void *free_xstate;               // extended-state buffers to reuse (xbuf_get)
 	bool slice_armed;                // a time slice (vcpu timer) is running
 	uint64_t preemptions, steals, switches;
+	int64_t blocked;                 // threads it blocked less those it woke (the sum counts)
 } __attribute__((aligned(64)));
 
 #define SLICE_NS 10000000ULL // a thread runs at most this long while others wait
@@ -133,6 +134,7 @@ void rt_critical_leave(void)
 
 int rt_vcpu(void) { return self()->vcpu; }
 uint64_t rt_now_ns(void) { return plat_now_ns(); }
+uint64_t rt_memory_bytes(void) { return plat_memory_bytes(); }
 void rt_set_fault_handler(int (*fn)(uintptr_t, uint64_t)) { fault_handler = fn; }
 
 // ---- records and stacks -----------------------------------------------------------
@@ -175,7 +177,7 @@ static uintptr_t stack_alloc(struct vcpu_rt *v)
 	if (i >= STACK_MAX_STACKS)
 		return 0;
 	s = stack_base + i * STACK_SLOT;
-	if (plat_map(s + STACK_SLOT - PAGE, PAGE) != 0)
+	if (plat_stacks_grow_on_fault && plat_map(s + STACK_SLOT - PAGE, PAGE) != 0)
 		return 0;
 	*(uintptr_t *)(s + STACK_SLOT - 16) = s + STACK_SLOT - PAGE;
 	n_stacks++;
@@ -320,8 +322,10 @@ static void wake(struct vcpu_rt *v, struct rt_thread *t)
 	if (atomic_compare_exchange_strong(&t->state, &s, TS_WOKEN))
 		return; // its scheduler will queue it once it is off its stack
 	s = TS_BLOCKED;
-	if (atomic_compare_exchange_strong(&t->state, &s, TS_RUNNABLE))
+	if (atomic_compare_exchange_strong(&t->state, &s, TS_RUNNABLE)) {
+		v->blocked--;
 		push(v, t);
+	}
 }
 
 // ---- the scheduler ------------------------------------------------------------------
@@ -391,7 +395,9 @@ static void finish_action(struct vcpu_rt *v)
 		push(v, t);
 		break;
 	case A_BLOCK:
-		if (!atomic_compare_exchange_strong(&t->state, &s, TS_BLOCKED)) { // woken meanwhile
+		if (atomic_compare_exchange_strong(&t->state, &s, TS_BLOCKED)) {
+			v->blocked++;
+		} else { // woken meanwhile
 			t->state = TS_RUNNABLE;
 			push(v, t);
 		}
@@ -572,6 +578,7 @@ void rt_get_stats(struct rt_stats *o)
 		o->preemptions += V[i].preemptions;
 		o->steals += V[i].steals;
 		o->switches += V[i].switches;
+		o->threads_blocked += V[i].blocked;
 	}
 }
 
@@ -629,7 +636,7 @@ int rt_main(int nvcpus, int (*fn)(void *), void *arg)
 		return -1;
 	nv = nvcpus;
 	xbuf_size = (plat_xstate_max() + 63) & ~(size_t)63;
-	stack_base = plat_reserve(STACK_MAX_STACKS * STACK_SLOT);
+	stack_base = plat_reserve_stacks(STACK_MAX_STACKS * STACK_SLOT);
 	if (!stack_base)
 		return -1;
 	main_fn = fn;

@@ -21,6 +21,9 @@ void rt_yield(void);
 void rt_sleep_ns(uint64_t ns);
 int rt_vcpu(void);                   // index of the vcpu running the caller
 uint64_t rt_now_ns(void);
+// The memory the program holds now, in bytes: on pagoda its space's whole charge
+// (frames, page tables, the kernel objects it pays for), hosted its resident set.
+uint64_t rt_memory_bytes(void);
 // Preemption off for the caller's vcpu (nests): a spawner can, for instance, create
 // many threads that none runs yet.
 void rt_preempt_disable(void);
@@ -48,6 +51,7 @@ struct rt_stats {
 	uint64_t stack_growths;     // pages added by stack faults
 	uint64_t thread_bytes;      // bytes of thread records in use
 	uint64_t preemptions, steals, switches;
+	int64_t threads_blocked;    // waiting on a mutex, condition, channel or join (not sleep)
 };
 void rt_get_stats(struct rt_stats *out);
 
@@ -70,13 +74,15 @@ void rt_cond_wait(struct rt_cond *c, struct rt_mutex *m);
 void rt_cond_signal(struct rt_cond *c);
 void rt_cond_broadcast(struct rt_cond *c);
 
-// A bounded channel of uint64_t values.
+// A bounded channel of uint64_t values. One of capacity 1 keeps its value inline
+// (nothing allocated): a million of them cost their structs only.
 struct rt_chan {
 	struct rt_mutex m;
 	struct rt_cond not_empty, not_full;
 	uint64_t *buf;
 	size_t cap, head, len;
 	bool closed;
+	uint64_t slot;
 };
 int rt_chan_init(struct rt_chan *c, size_t cap);    // 0, or -1 when out of memory
 void rt_chan_destroy(struct rt_chan *c);

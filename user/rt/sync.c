@@ -72,7 +72,7 @@ static size_t chan_bytes(size_t cap) { return (cap * sizeof(uint64_t) + 4095) & 
 int rt_chan_init(struct rt_chan *c, size_t cap)
 {
 	*c = (struct rt_chan){ 0 };
-	c->buf = plat_alloc(chan_bytes(cap));
+	c->buf = cap == 1 ? &c->slot : plat_alloc(chan_bytes(cap));
 	c->cap = cap;
 	return c->buf ? 0 : -1;
 }
@@ -80,7 +80,7 @@ int rt_chan_init(struct rt_chan *c, size_t cap)
 // The buffer goes back to the platform (on pagoda: its VA is never handed out again).
 void rt_chan_destroy(struct rt_chan *c)
 {
-	if (c->buf)
+	if (c->buf && c->buf != &c->slot)
 		plat_free(c->buf, chan_bytes(c->cap));
 	c->buf = NULL;
 }

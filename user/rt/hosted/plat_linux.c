@@ -52,6 +52,28 @@ uintptr_t plat_reserve(size_t bytes)
 	return ((uintptr_t)p + (1UL << 21) - 1) & ~((1UL << 21) - 1); // 2 MiB aligned, like pagoda's
 }
 
+uintptr_t plat_reserve_stacks(size_t bytes)
+{
+	void *p = mmap(NULL, bytes + (1UL << 21), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	return ((uintptr_t)p + (1UL << 21) - 1) & ~((1UL << 21) - 1);
+}
+const bool plat_stacks_grow_on_fault = false;
+
+uint64_t plat_memory_bytes(void)
+{
+	long pages[2] = { 0, 0 };
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages[0], &pages[1]) != 2)
+			pages[1] = 0;
+		fclose(f);
+	}
+	return (uint64_t)pages[1] * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 int plat_map(uintptr_t va, size_t bytes)
 {
 	return mprotect((void *)va, bytes, PROT_READ | PROT_WRITE) == 0 ? 0 : -1;
