@@ -51,9 +51,11 @@ static void emit_rep(struct out *o, char c, int n)
 		emit(o, c);
 }
 
-// Lays out [spaces][prefix][zeros][body] or, left-aligned, [prefix][zeros][body][spaces].
-static void emit_field(struct out *o, const struct spec *sp, const char *prefix,
-		       int zeros, const char *body, size_t len)
+// Lays out [spaces][prefix][zeros][body] or, left-aligned, [prefix][zeros][body][spaces]:
+// field_open emits what comes before the body (len characters, which the caller then
+// emits) and returns the padding, field_close what comes after it.
+static int field_open(struct out *o, const struct spec *sp, const char *prefix,
+		      int zeros, size_t len)
 {
 	size_t plen = strlen(prefix);
 	size_t used = plen + (size_t)zeros + len;
@@ -63,9 +65,22 @@ static void emit_field(struct out *o, const struct spec *sp, const char *prefix,
 		emit_rep(o, ' ', pad);
 	emit_n(o, prefix, plen);
 	emit_rep(o, '0', zeros);
-	emit_n(o, body, len);
+	return pad;
+}
+
+static void field_close(struct out *o, const struct spec *sp, int pad)
+{
 	if (sp->flags & F_LEFT)
 		emit_rep(o, ' ', pad);
+}
+
+static void emit_field(struct out *o, const struct spec *sp, const char *prefix,
+		       int zeros, const char *body, size_t len)
+{
+	int pad = field_open(o, sp, prefix, zeros, len);
+
+	emit_n(o, body, len);
+	field_close(o, sp, pad);
 }
 
 // Writes v's digits at the end of buf (22 bytes fit octal UINT64_MAX) and
