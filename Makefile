@@ -31,9 +31,11 @@ KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
 # Host unit tests: tests/host/test_X.c links with the kernel (or lib/) sources it names
 # below, compiled with host_cflags_X too.
-HOST_TESTS := fmt fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort vacore
+HOST_TESTS := fmt fmt_nofloat fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort vacore
+# The formatter twice: as user space builds it (with %f %e %g), and as the kernel does.
 host_srcs_fmt    := lib/fmt.c
 host_cflags_fmt  := -DFMT_FLOAT
+host_srcs_fmt_nofloat := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
 host_srcs_heap   := kern/heap.c
