@@ -8,10 +8,9 @@
 UPREV_GOAL := $(.DEFAULT_GOAL)
 
 UBUILD := $(BUILD)/user
-# -mgeneral-regs-only: the kernel saves no FPU/SSE state per thread (yet).
 UCFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-ffreestanding -fno-builtin -fno-pie -fno-pic -static -nostdlib -fno-stack-protector \
-	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables -I. -Iuser/lib -Iuser/rt
+	-mno-red-zone -fno-asynchronous-unwind-tables -I. -Iuser/lib -Iuser/rt
 # W^X holds by construction: user.ld gives each segment fixed flags (R, RX, RW).
 ULDFLAGS := -nostdlib -static -no-pie -z noexecstack -z max-page-size=4096 \
 	-Wl,--build-id=none -Wl,--fatal-warnings -T user/user.ld
@@ -59,10 +58,12 @@ $(UBUILD)/lib/%.o: user/lib/%.S user/user.mk
 	@echo "  UAS   $<"
 	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
+# FMT_FLOAT: user space has lib/fmt.c's %f %e %g, which read double arguments; the
+# kernel's build of lib/ (no SSE) leaves them out.
 $(UBUILD)/klib/%.o: lib/%.c user/user.mk
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"
-	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(UCFLAGS) -DFMT_FLOAT -c $< -o $@
 
 $(ULIB): $(ULIB_OBJS)
 	@echo "  AR    $@"
