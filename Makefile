@@ -29,9 +29,13 @@ KSRCS := $(wildcard kern/*.c lib/*.c arch/$(ARCH)/*.c tests/kern/*.c)
 KASMS := $(wildcard arch/$(ARCH)/*.S)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
-# Host unit tests: tests/host/test_X.c links with the kernel (or lib/) sources it names below.
-HOST_TESTS := fmt fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort vacore
+# Host unit tests: tests/host/test_X.c links with the kernel (or lib/) sources it names
+# below, compiled with host_cflags_X too.
+HOST_TESTS := fmt fmt_nofloat fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort vacore
+# The formatter twice: as user space builds it (with %f %e %g), and as the kernel does.
 host_srcs_fmt    := lib/fmt.c
+host_cflags_fmt  := -DFMT_FLOAT
+host_srcs_fmt_nofloat := lib/fmt.c
 host_srcs_fpool  := kern/fpool.c
 host_srcs_memmap := kern/memmap.c
 host_srcs_heap   := kern/heap.c
@@ -126,7 +130,7 @@ FORCE:
 $(HOST_BINS): $(BUILD)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $<"
-	$(Q)$(CC) $(HOSTCFLAGS) $< $(host_srcs_$*) -lcriterion -o $@
+	$(Q)$(CC) $(HOSTCFLAGS) $(host_cflags_$*) $< $(host_srcs_$*) -lcriterion -o $@
 
 host-tests: check-abi-doc $(HOST_BINS)
 

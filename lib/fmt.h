@@ -12,6 +12,9 @@ typedef void (*fmt_put_fn)(void *ctx, char c);
 // Formats into a character sink; returns the number of characters produced.
 // Supports %d %i %u %x %X %o %c %s %p %%, modifiers hh h l ll z,
 // flags - 0 + space #, and width/precision as digits or '*'.
+// Built with FMT_FLOAT (user space, host tests), also %f %F %e %E %g %G of a double,
+// digit for digit as glibc prints them (exactly rounded, half to even); the kernel,
+// built without SSE, has no floating point, and prints those literally. No %a, no L.
 // Unknown conversions are copied to the output literally.
 int fmt_vformat(fmt_put_fn put, void *ctx, const char *fmt, va_list ap);
 

@@ -61,10 +61,12 @@ $(UBUILD)/lib/%.o: user/lib/%.S user/user.mk
 	@echo "  UAS   $<"
 	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
+# FMT_FLOAT: user space has lib/fmt.c's %f %e %g, which read double arguments; the
+# kernel's build of lib/ (no SSE) leaves them out.
 $(UBUILD)/klib/%.o: lib/%.c user/user.mk
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"
-	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(UCFLAGS) -DFMT_FLOAT -c $< -o $@
 
 $(ULIB): $(ULIB_OBJS)
 	@echo "  AR    $@"

@@ -2,7 +2,11 @@
 // Each test formats through fmt_snprintf and checks both the text and the
 // returned length, which must equal what an unbounded buffer would hold.
 #include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/fmt.h"
@@ -382,4 +386,330 @@ Test(sink, c_of_nul_is_emitted_and_counted)
 	int n = collect_format(&col, "a%cb", 0);
 	cr_assert_eq(n, 3);
 	cr_assert_eq(memcmp(col.text, "a\0b", 3), 0);
+}
+
+// --- floating point (built with FMT_FLOAT, as user space is) ---
+// The reference is the host's snprintf (glibc): same text, same length, for every
+// double, with exact rounding, half to even on the exact binary value.
+
+#define FLOAT_BUF 2048 // %.1100f of DBL_MAX is 1410 characters
+
+// Formats v both ways; on a difference, reports it (the first few times) and counts it.
+static int libc_diffs;
+
+static void compare_libc(const char *fmt, double v)
+{
+	char want[FLOAT_BUF], got[FLOAT_BUF];
+	int nw = snprintf(want, sizeof want, fmt, v);
+	int ng = fmt_snprintf(got, sizeof got, fmt, v);
+
+	if (nw == ng && strcmp(want, got) == 0)
+		return;
+	if (libc_diffs++ < 10)
+		cr_expect(false, "%s of %a: libc \"%s\" (%d), fmt \"%s\" (%d)", fmt, v, want, nw, got, ng);
+}
+
+#define expect_like_libc(fmt, v)                                            \
+	do {                                                                \
+		libc_diffs = 0;                                             \
+		compare_libc((fmt), (v));                                   \
+		cr_assert_eq(libc_diffs, 0, "%s differs from libc", (fmt)); \
+	} while (0)
+
+Test(floating, fixed_defaults_to_six_digits)
+{
+	expect_fmt("0.000000 1.000000 -2.500000", "%f %f %f", 0.0, 1.0, -2.5);
+	expect_fmt("3.141593 3.141593", "%f %F", 3.14159265, 3.14159265);
+	expect_fmt("1.500000", "%lf", 1.5); // l is allowed and means double
+}
+
+Test(floating, negative_zero_keeps_its_sign)
+{
+	expect_fmt("-0.000000 -0e+00 -0", "%f %.0e %g", -0.0, -0.0, -0.0);
+}
+
+Test(floating, ties_round_to_even_at_precision_zero)
+{
+	expect_fmt("0 2 2 4 -2", "%.0f %.0f %.0f %.0f %.0f", 0.5, 1.5, 2.5, 3.5, -2.5);
+	expect_fmt("0.12 0.38", "%.2f %.2f", 0.125, 0.375); // exact binary ties
+}
+
+Test(floating, near_ties_follow_the_exact_binary_value)
+{
+	// 2.675 is 2.67499999999999982236431605997495353221893310546875 in binary,
+	// 1.005 is 1.00499999999999989341858963598497211933135986328125.
+	expect_fmt("2.67 1.00", "%.2f %.2f", 2.675, 1.005);
+	expect_fmt("0.1000000000000000055511151231257827", "%.34f", 0.1);
+}
+
+Test(floating, rounding_carries_through_nines)
+{
+	// 9.9999995 itself is 9.99999949999999948602... in binary, so it rounds down.
+	expect_fmt("10.000000 9.999999", "%f %f", 9.9999996, 9.9999995);
+	expect_fmt("1.00e+01 1e+01 100", "%.2e %.0e %.0f", 9.999, 9.5, 99.5);
+	expect_fmt("1.000000e+00", "%e", 0.99999999);
+}
+
+Test(floating, e_has_at_least_two_exponent_digits)
+{
+	expect_fmt("1.000000e+00 1.500000E-07 1.0e+100 4.9e-324", "%e %E %.1e %.1e",
+		   1.0, 1.5e-7, 1e100, 5e-324);
+}
+
+Test(floating, g_picks_f_or_e_by_the_rounded_exponent)
+{
+	expect_fmt("0.0001 1e-05 100000 1e+06", "%g %g %g %g", 1e-4, 1e-5, 1e5, 1e6);
+	expect_fmt("1.23457e+08 123456789", "%g %.9g", 123456789.0, 123456789.0);
+	expect_fmt("1e+06 0.0001", "%g %g", 999999.5, 0.000099999999);
+	expect_fmt("0 1 0.5 1e+01", "%g %.0g %g %.0g", 0.0, 1.0, 0.5, 9.5);
+}
+
+Test(floating, hash_keeps_the_point_and_g_zeros)
+{
+	expect_fmt("1. 1.e+00 1.00000 0.00000", "%#.0f %#.0e %#g %#g", 1.0, 1.0, 1.0, 0.0);
+	// glibc's one departure from C, followed: a %f-sized %g that rounding carries
+	// into %e keeps its point but not its zeros (C says 1.00e+03).
+	expect_fmt("1.e+03 1.00e+04", "%#.3g %#.3g", 999.9, 9999.9);
+}
+
+Test(floating, flags_and_width)
+{
+	expect_fmt("[+1.50] [ 1.50] [-1.50]", "[%+.2f] [% .2f] [% .2f]", 1.5, 1.5, -1.5);
+	expect_fmt("[  1.50] [1.50  ] [001.50] [-01.50]", "[%6.2f] [%-6.2f] [%06.2f] [%06.2f]",
+		   1.5, 1.5, 1.5, -1.5);
+	expect_fmt("[+0001.5e+00] [1.5e+00    ]", "[%+011.1e] [%-11.1e]", 1.5, 1.5);
+	expect_fmt("[0000000012]", "[%010.3g]", 12.0);
+}
+
+Test(floating, star_width_and_precision)
+{
+	// A negative width left-aligns, a negative precision is as if omitted.
+	expect_fmt("[  3.14] [3.14  ] [3.141593]", "[%*.*f] [%*.*f] [%.*f]", 6, 2, 3.14159,
+		   -6, 2, 3.14159, -1, 3.1415926);
+}
+
+Test(floating, inf_and_nan)
+{
+	expect_fmt("inf -inf INF nan -nan NAN", "%f %e %G %g %f %E", (double)INFINITY,
+		   -(double)INFINITY, (double)INFINITY, (double)NAN, -(double)NAN, (double)NAN);
+	// '0' pads them with spaces; '+' and ' ' sign them; '#' does nothing.
+	expect_fmt("[       inf] [+inf] [ nan] [inf  ] [inf]", "[%010f] [%+f] [% f] [%-5f] [%#f]",
+		   (double)INFINITY, (double)INFINITY, (double)NAN, (double)INFINITY,
+		   (double)INFINITY);
+}
+
+Test(floating, float_arguments_promote)
+{
+	float f = 0.1f;
+	expect_fmt("0.100000001490116119384765625", "%.27f", f);
+}
+
+Test(floating, mixes_with_other_arguments_past_the_registers)
+{
+	// Twelve doubles and nine integers: both kinds run out of registers and continue
+	// on the stack, each in its own order.
+	expect_fmt("1 0.5 2 1.5 3 2.5 4 3.5 5 4.5 6 5.5 7 6.5 8 7.5 9 8.5 9.5 10.5 11.5 x",
+		   "%d %g %d %g %d %g %d %g %d %g %d %g %d %g %d %g %d %g %g %g %g %s",
+		   1, 0.5, 2, 1.5, 3, 2.5, 4, 3.5, 5, 4.5, 6, 5.5, 7, 6.5, 8, 7.5, 9, 8.5,
+		   9.5, 10.5, 11.5, "x");
+}
+
+Test(floating, hard_cases_match_libc)
+{
+	static const double values[] = {
+		0.0, -0.0, 0.5, 1.5, 2.5, 0.125, 0.375, 1e-300, 5e-324, -5e-324,
+		2.2250738585072009e-308, 2.2250738585072014e-308, 1.7976931348623157e308,
+		1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 9007199254740993.0,
+		9.9999995, 99.5, 999.9, 999999.5, 0.000099999999, 1e-4, 1e-5, 1e5, 1e6,
+		123456789.0, 0.1, 0.2, 0.3, 2.675, 1.005, 1.0 / 3, 2.0 / 3, 4.35, 5e-5, 0.95,
+		9.5, 1e100, 1e-100, 3.0e-310
+	};
+	static const char *const formats[] = {
+		"%f", "%.0f", "%.1f", "%.2f", "%.3f", "%.17f", "%e", "%.0e", "%.1e", "%.16e",
+		"%.20e", "%g", "%.0g", "%.1g", "%.2g", "%.3g", "%.17g", "%#g", "%#.0g", "%#.3g",
+		"%#.0f", "%#.0e", "%+12.4f", "% .3e", "%-10.2e", "%010.3g", "%-+12.3G", "%F",
+		"%E", "%.1100f", "%.1100e", "%.1100g", "%.767e"
+	};
+
+	libc_diffs = 0;
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+		for (size_t j = 0; j < sizeof formats / sizeof formats[0]; j++)
+			compare_libc(formats[j], values[i]);
+	cr_assert_eq(libc_diffs, 0, "%d formats differ from libc", libc_diffs);
+}
+
+Test(floating, dbl_max_prints_all_309_digits)
+{
+	char buf[FLOAT_BUF];
+	int n = fmt_snprintf(buf, sizeof buf, "%.0f", DBL_MAX);
+	cr_assert_eq(n, 309);
+	cr_assert_eq(strncmp(buf, "17976931348623157081", 20), 0);
+	expect_like_libc("%f", DBL_MAX);
+	expect_like_libc("%.1100f", -DBL_MAX);
+}
+
+Test(floating, the_smallest_subnormal_expands_exactly)
+{
+	char buf[FLOAT_BUF];
+	// 2^-1074: 1074 digits after the point, the last a 5, and zeros after it.
+	int n = fmt_snprintf(buf, sizeof buf, "%.1100f", 5e-324);
+	cr_assert_eq(n, 1102);
+	cr_assert_eq(buf[2 + 1073], '5');
+	cr_assert_eq(strspn(buf + 2 + 1074, "0"), (size_t)26);
+	expect_like_libc("%.1100f", 5e-324);
+	expect_like_libc("%.760e", 5e-324);
+}
+
+Test(floating, every_precision_to_30_matches_libc)
+{
+	static const double values[] = {
+		0.5, 0.05, 0.25, 1.25, 9.5, 0.95, 99.95, 999.5, 0.00095, 1.0 / 3, 2.0 / 3, 1e-7,
+		123456.789, 9.9999999e-5, 0.0, 1e23, 5e-324
+	};
+	static const char *const convs[] = { "%.*f", "%.*e", "%.*g", "%#.*g", "%#.*e" };
+	char want[FLOAT_BUF], got[FLOAT_BUF];
+
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+		for (size_t c = 0; c < sizeof convs / sizeof convs[0]; c++) {
+			for (int prec = 0; prec <= 30; prec++) {
+				int nw = snprintf(want, sizeof want, convs[c], prec, values[i]);
+				int ng = fmt_snprintf(got, sizeof got, convs[c], prec, values[i]);
+				cr_assert_str_eq(got, want, "%s with %d of %a", convs[c], prec, values[i]);
+				cr_assert_eq(ng, nw);
+			}
+		}
+	}
+}
+
+// --- the sweep: 200,000 doubles, each through every format below ---
+
+static const char *const sweep_formats[] = {
+	"%f", "%.0f", "%.3f", "%.17g", "%g", "%e", "%.0e", "%.20e", "%#g", "%+12.4f",
+	"%-10.2e", "%010.3g", "%G", "% .5E", "%#.0f", "%#.2g", "%.1g"
+};
+
+// splitmix64: a fixed seed makes every run check the same numbers.
+static uint64_t sweep_state;
+
+static uint64_t sweep_next(void)
+{
+	uint64_t z = (sweep_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double from_bits(uint64_t u)
+{
+	double d;
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+// Runs n values from make() through every sweep format (and every 500th through
+// %.1100f); none may differ from libc.
+static void sweep(uint64_t seed, int n, double (*make)(void))
+{
+	sweep_state = seed;
+	libc_diffs = 0;
+	for (int i = 0; i < n; i++) {
+		double v = make();
+		for (size_t j = 0; j < sizeof sweep_formats / sizeof sweep_formats[0]; j++)
+			compare_libc(sweep_formats[j], v);
+		if (i % 500 == 0)
+			compare_libc("%.1100f", v);
+	}
+	cr_assert_eq(libc_diffs, 0, "%d of %d values x %zu formats differ from libc", libc_diffs,
+		     n, sizeof sweep_formats / sizeof sweep_formats[0]);
+}
+
+// Any bit pattern; one in 16 with a zero exponent (subnormal or zero), one in 64
+// with an all-ones exponent (inf or nan, either sign).
+static double make_bits(void)
+{
+	uint64_t u = sweep_next();
+	uint64_t r = sweep_next() % 64;
+
+	if (r < 4)
+		u &= ~(0x7ffull << 52);
+	else if (r == 4)
+		u |= 0x7ffull << 52;
+	else if (r == 5)
+		u = (u & (1ull << 63)) | (0x7ffull << 52); // an infinity
+	return from_bits(u);
+}
+
+// Short decimals, k / 10^j: the values people print, and the near-ties they make.
+static double make_decimal(void)
+{
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12 };
+	double k = (double)(sweep_next() % 1000000000);
+	double v = k / pow10[sweep_next() % 13];
+	return sweep_next() % 2 ? -v : v;
+}
+
+// Few significant bits, k * 2^j: exact binary ties at many decimal places.
+static double make_short_binary(void)
+{
+	double v = (double)(sweep_next() % 4096);
+	int j = (int)(sweep_next() % 121) - 60;
+
+	for (; j > 0; j--) // exact: no libm needed
+		v *= 2;
+	for (; j < 0; j++)
+		v /= 2;
+	return v;
+}
+
+// Powers of ten and their neighbours a few ulps away: the runs of 9s and 0s.
+static double make_near_pow10(void)
+{
+	char text[8];
+	int steps = (int)(sweep_next() % 7) - 3;
+	uint64_t u;
+
+	snprintf(text, sizeof text, "1e%d", (int)(sweep_next() % 617) - 308);
+	double v = strtod(text, NULL); // the double nearest 10^k
+	memcpy(&u, &v, sizeof u);
+	return from_bits(u + (uint64_t)(int64_t)steps);
+}
+
+Test(floating_sweep, random_bit_patterns_match_libc) { sweep(1, 80000, make_bits); }
+Test(floating_sweep, short_decimals_match_libc) { sweep(2, 60000, make_decimal); }
+Test(floating_sweep, short_binary_fractions_match_libc) { sweep(3, 40000, make_short_binary); }
+Test(floating_sweep, powers_of_ten_and_neighbours_match_libc) { sweep(4, 20000, make_near_pow10); }
+
+// --- floating point: truncation ---
+
+Test(floating_truncation, keeps_a_prefix_and_returns_the_full_length)
+{
+	char buf[5];
+	int n = fmt_snprintf(buf, sizeof buf, "%f", 3.14159);
+	cr_assert_str_eq(buf, "3.14");
+	cr_assert_eq(n, 8);
+}
+
+Test(floating_truncation, every_buffer_size_matches_libc)
+{
+	static const char *const cases[] = { "%.3e", "%+010.2f", "%-12g", "%.40f" };
+	const double v = -1234.5678;
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		char want[64], got[64];
+		int full = snprintf(NULL, 0, cases[c], v);
+
+		for (int size = 0; size <= full + 1; size++) {
+			memset(want, 'X', sizeof want);
+			memset(got, 'X', sizeof got);
+			int nw = snprintf(want, (size_t)size, cases[c], v);
+			int ng = fmt_snprintf(got, (size_t)size, cases[c], v);
+			cr_assert_eq(ng, nw, "%s in %d bytes", cases[c], size);
+			cr_assert_eq(memcmp(got, want, sizeof got), 0, "%s in %d bytes", cases[c], size);
+		}
+	}
+}
+
+Test(floating_truncation, size_zero_accepts_null_buffer)
+{
+	cr_assert_eq(fmt_snprintf(NULL, 0, "%.1100f", 1.0), 1102);
 }

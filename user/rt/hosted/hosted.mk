@@ -1,7 +1,8 @@
 # hosted.mk: the thread runtime built for Linux (included by the top Makefile):
 # $(BUILD)/hosted/rtthreads (the runtime's tests) and $(BUILD)/hosted/rtbench.
 HBUILD := $(BUILD)/hosted
-HOSTED_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -DRT_HOSTED \
+# FMT_FLOAT: pg_printf has %f %e %g here too, as on pagoda.
+HOSTED_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -DRT_HOSTED -DFMT_FLOAT \
 	-I. -Iuser/lib -Iuser/rt -fno-omit-frame-pointer -Dmain=pg_program_main
 HOSTED_LIB := user/rt/rt.c user/rt/sync.c user/rt/hosted/plat_linux.c user/rt/hosted/pgshim.c \
 	user/lib/context.S user/lib/utest.c user/lib/printf.c user/lib/strerror.c lib/fmt.c
