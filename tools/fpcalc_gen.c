@@ -16,5 +16,11 @@ int main(void)
 	for (uint64_t s = 0; s < FPCALC_SEEDS; s++)
 		printf("\t0x%016llxull,\n", avx2 ? (unsigned long long)fpcalc_avx2(s, FPCALC_TURNS) : 0ull);
 	printf("};\n");
+	printf("static const char *const fpcalc_want_text[FPCALC_SEEDS] = {\n");
+	for (uint64_t s = 0; s < FPCALC_SEEDS; s++) {
+		double d = fpcalc_as_double(fpcalc_sse(s, FPCALC_TURNS));
+		printf("\t\"" FPCALC_FORMAT "\",\n", FPCALC_ARGS(d));
+	}
+	printf("};\n");
 	return 0;
 }

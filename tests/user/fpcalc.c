@@ -8,6 +8,8 @@
 #include "fpcalc.h"
 #include "fpcalc_want.h"
 
+int strcmp(const char *a, const char *b);
+
 static int nvcpus;
 static _Atomic uint64_t seen_vcpus;
 
@@ -55,6 +57,13 @@ static void same_as_host(const char *n)
 		if (jobs[i].got != want)
 			UTEST_FAIL(n, "seed %lu (%s): %#lx, the host got %#lx", jobs[i].seed, jobs[i].avx2 ? "AVX2" : "SSE",
 				   jobs[i].got, want);
+		// And printed as the host's printf prints it.
+		char text[160];
+		double d = fpcalc_as_double(jobs[i].got);
+		pg_snprintf(text, sizeof text, FPCALC_FORMAT, FPCALC_ARGS(d));
+		if (strcmp(text, fpcalc_want_text[jobs[i].seed]) != 0)
+			UTEST_FAIL(n, "seed %lu printed \"%s\", the host \"%s\"", jobs[i].seed, text,
+				   fpcalc_want_text[jobs[i].seed]);
 	}
 	UCHECK_EQ(n, seen_vcpus, (1ULL << nvcpus) - 1);
 	UCHECK(n, b.preemptions > a.preemptions);

@@ -47,4 +47,10 @@ static inline uint64_t fp_mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x10000
 __attribute__((noinline)) static uint64_t fpcalc_sse(uint64_t seed, uint32_t n) { FPCALC_BODY }
 __attribute__((noinline, target("avx2"))) static uint64_t fpcalc_avx2(uint64_t seed, uint32_t n) { FPCALC_BODY }
 
+// A double made of a result, and how printf shows it: pagoda's pg_snprintf must write
+// what the host's C library writes.
+static inline double fpcalc_as_double(uint64_t h) { return (double)(h >> 11) * 0x1p-40 - 4096.0; }
+#define FPCALC_FORMAT "%.17g %.6e %.3f %g %+08.2f %G"
+#define FPCALC_ARGS(d) d, d, d, d, d, d * 1e-30
+
 #endif
