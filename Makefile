@@ -223,7 +223,7 @@ deps-go:
 bench-hosted: deps hosted $(GOBENCH)
 	@$(HBUILD)/rtbench
 	@$(CC) -O2 -pthread -o $(HBUILD)/linuxbench tools/compare/linuxbench.c
-	@$(HBUILD)/linuxbench | grep -E '^metric=linux_(sigsegv_rtt|pthread_spawn_join|futex_switch) '
+	@$(HBUILD)/linuxbench | grep -E '^metric=linux_(sigsegv_rtt|pthread_spawn_join|futex_switch|pthread_ring_hop|pthread_blocked_[a-z_]*|pthread_skynet_[0-9]+k) '
 	@$(GOBENCH)
 
 # pagoda against Linux in the same QEMU, with plots: tools/compare.py, docs/PERFORMANCE.md.
