@@ -359,10 +359,11 @@ func main() {
 	flag.Parse()
 	run := func(b string) bool { return *only == "" || strings.Contains(","+*only+",", ","+b+",") }
 
-	// Go 1.19 on the host: a blocked goroutine with its channel raises the resident
-	// memory by ~2.9 KB (10^6 of them: 2.8 GB at the peak); skynet's 10^6 leaves peak
-	// at ~250 MB. What is used must fit in 3/4 of MemAvailable (a 512 MB guest: 10^5
-	// blocked goroutines and the whole skynet tree).
+	// Go 1.19: a blocked goroutine with its channel raises the resident memory by
+	// ~2.9 KB (10^6 of them: 2.8 GB at the peak); skynet's 10^6 leaves peak at ~250 MB
+	// (counted as 280 B a leaf). What is used must fit in 3/4 of MemAvailable: in the
+	// 512 MB compare guest (~420 MB available) that is 10^5 blocked goroutines and
+	// the whole skynet tree.
 	avail := memAvailable()
 	n := *nFlag
 	if n == 0 {
@@ -370,7 +371,7 @@ func main() {
 	}
 	leaves := *skyFlag
 	if leaves == 0 {
-		leaves = fit(1000000, 320, avail/4*3)
+		leaves = fit(1000000, 280, avail/4*3)
 	}
 	for l := leaves; l > 1; l /= 10 {
 		if l%10 != 0 {
