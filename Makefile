@@ -229,7 +229,7 @@ bench-hosted: deps hosted $(GOBENCH)
 # pagoda against Linux in the same QEMU, with plots: tools/compare.py, docs/PERFORMANCE.md.
 # QUICK=1: one run at smp 1,2 (build/compare/results/ only); REPEAT=n; COMPARE_ARGS=...
 compare: deps kernel
-	@./tools/deps.sh gnuplot static-libc
+	@./tools/deps.sh gnuplot static-libc go
 	@python3 tools/compare.py --build $(BUILD) $(if $(filter-out 0,$(QUICK)),--quick) \
 		$(if $(REPEAT),--repeat $(REPEAT)) $(COMPARE_ARGS)
 
