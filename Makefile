@@ -211,13 +211,13 @@ bench: deps kernel irqoff phase
 # The runtime hosted on Linux, next to pthreads, futexes and SIGSEGV on the same Linux
 # (linuxbench is also the Linux side of `make compare`), and Go's goroutines doing the
 # same work (tools/gobench, Debian's golang-go; static, as compare.py's guest runs it).
-# Go's caches stay in the build directory.
+# Go's caches stay in the build directory; no VCS stamp (no git run, whoever owns the tree).
 GOBENCH := $(HBUILD)/gobench
 GO_ENV = GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path CGO_ENABLED=0
 $(GOBENCH): $(wildcard tools/gobench/*.go) tools/gobench/go.mod | deps-go
 	@mkdir -p $(dir $@)
 	@echo "  GO    $@"
-	$(Q)cd tools/gobench && $(GO_ENV) go build -trimpath -o $(abspath $@) .
+	$(Q)cd tools/gobench && $(GO_ENV) go build -trimpath -buildvcs=false -o $(abspath $@) .
 deps-go:
 	@./tools/deps.sh go
 bench-hosted: deps hosted $(GOBENCH)

@@ -232,7 +232,7 @@ def build_gobench(cdir, build):
         gdir = os.path.abspath(os.path.join(build, "go"))
         env = dict(os.environ, GOCACHE=os.path.join(gdir, "cache"), GOPATH=os.path.join(gdir, "path"),
                    CGO_ENABLED="0")
-        sh(["go", "build", "-trimpath", "-o", os.path.abspath(out), "."], cwd=src, env=env)
+        sh(["go", "build", "-trimpath", "-buildvcs=false", "-o", os.path.abspath(out), "."], cwd=src, env=env)
     return out
 
 
