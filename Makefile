@@ -57,7 +57,7 @@ $(BUILD)/host/test_sysarg: kern/sysarg.h
 include user/user.mk
 include user/rt/hosted/hosted.mk
 
-.PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff phase fuzz finject deps-test compare bench-hosted hosted lockcheck \
+.PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff phase fuzz finject deps-test compare bench-hosted hosted deps-go lockcheck \
 	abi-doc check-abi-doc
 all: kernel
 kernel: $(BUILD)/kernel.bin $(BUILD)/boot.cpio
@@ -213,16 +213,27 @@ bench: deps kernel irqoff phase
 	@python3 tools/bench.py --build $(BUILD) --irqoff $(IRQOFF) --phase $(PHASE)
 
 # The runtime hosted on Linux, next to pthreads, futexes and SIGSEGV on the same Linux
-# (linuxbench is also the Linux side of `make compare`).
-bench-hosted: deps hosted
+# (linuxbench is also the Linux side of `make compare`), and Go's goroutines doing the
+# same work (tools/gobench, Debian's golang-go; static, as compare.py's guest runs it).
+# Go's caches stay in the build directory; no VCS stamp (no git run, whoever owns the tree).
+GOBENCH := $(HBUILD)/gobench
+GO_ENV = GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path CGO_ENABLED=0
+$(GOBENCH): $(wildcard tools/gobench/*.go) tools/gobench/go.mod | deps-go
+	@mkdir -p $(dir $@)
+	@echo "  GO    $@"
+	$(Q)cd tools/gobench && $(GO_ENV) go build -trimpath -buildvcs=false -o $(abspath $@) .
+deps-go:
+	@./tools/deps.sh go
+bench-hosted: deps hosted $(GOBENCH)
 	@$(HBUILD)/rtbench
 	@$(CC) -O2 -pthread -o $(HBUILD)/linuxbench tools/compare/linuxbench.c
-	@$(HBUILD)/linuxbench | grep -E '^metric=linux_(sigsegv_rtt|pthread_spawn_join|futex_switch) '
+	@$(HBUILD)/linuxbench | grep -E '^metric=linux_(sigsegv_rtt|pthread_spawn_join|futex_switch|pthread_ring_hop|pthread_blocked_[a-z_]*|pthread_skynet_[0-9]+k) '
+	@$(GOBENCH)
 
 # pagoda against Linux in the same QEMU, with plots: tools/compare.py, docs/PERFORMANCE.md.
 # QUICK=1: one run at smp 1,2 (build/compare/results/ only); REPEAT=n; COMPARE_ARGS=...
 compare: deps kernel
-	@./tools/deps.sh gnuplot static-libc
+	@./tools/deps.sh gnuplot static-libc go
 	@python3 tools/compare.py --build $(BUILD) $(if $(filter-out 0,$(QUICK)),--quick) \
 		$(if $(REPEAT),--repeat $(REPEAT)) $(COMPARE_ARGS)
 

@@ -6,8 +6,9 @@ QEMU configuration (-accel tcg,thread=multi -cpu max -m 512M -smp N):
   * pagoda's `make bench` (tools/bench.py on a copy of <build>/kernel.bin), and
   * Debian's Linux kernel (package linux-image-amd64, downloaded with apt-get download
     and unpacked under <build>/compare/, never installed) with an initramfs made of
-    busybox (busybox-static, unpacked the same way) and tools/compare/linuxbench.c,
-    whose /init prints the benchmark's metric lines and powers off.
+    busybox (busybox-static, unpacked the same way), tools/compare/linuxbench.c and
+    tools/gobench (Go 1.19's goroutines doing the thread runtime's benchmarks, static),
+    whose /init prints the benchmarks' metric lines and powers off.
 Raw output goes to <build>/compare/results/ (one .txt of metric lines and one .log per
 run), with summary.md, summary.csv and the plots (gnuplot). A full run also writes
 docs/PERFORMANCE.md (from tools/compare/PERFORMANCE.md.in) and docs/perf/*.png.
@@ -80,6 +81,33 @@ EXTRA = [
     ("linux_ipis_per_madvise_dontneed_1p", "IPIs per madvise(MADV_DONTNEED) of 1 page"),
     ("linux_sigsegv_rtt_p50", "median round trip of `linux_sigsegv_rtt`"),
     ("linux_pthread_spawn_join_p50", "median of `linux_pthread_spawn_join`"),
+]
+# The thread runtime against Go's goroutines (tools/gobench, under Linux in the same
+# QEMU, GOMAXPROCS = the guest's CPUs) and pthreads: (key, pagoda metric, Go metrics,
+# pthread metrics, label, unit). Go and pthread metrics are alternatives, the first one
+# found is shown: their names carry the count where the guest's memory (Go) or its
+# threads-max (pthreads) forced a smaller one than pagoda's.
+SKYNET_GO = ("go_skynet", "go_skynet_100k", "go_skynet_10k")
+THREAD_ROWS = [
+    ("t_spawn_join", "uthread_spawn_join", ("go_goroutine_spawn_join",), ("linux_pthread_spawn_join",),
+     "spawn + join of a thread that returns at once", "ns"),
+    ("t_yield", "uthread_switch", ("go_gosched_switch",), (),
+     "switch by yielding: rt_yield ↔ runtime.Gosched (GOMAXPROCS=1 only)", "ns"),
+    ("t_switch", "uthread_switch", ("go_chan_switch",), ("linux_futex_switch",),
+     "switch: rt_yield ↔ unbuffered channel ping-pong ↔ futex ping-pong", "ns"),
+    ("t_blocked_bytes", "uthread_blocked_bytes", ("go_blocked_bytes",), ("linux_pthread_blocked_bytes",),
+     "memory per blocked thread (Go: StackInuse + HeapAlloc; pthreads: resident)", "bytes"),
+    ("t_blocked_rss", None, ("go_blocked_rss_bytes",), ("linux_pthread_blocked_bytes_minstack",),
+     "resident memory per blocked thread (pthreads: 16 KiB stacks)", "bytes"),
+    ("t_blocked_kernel", None, (), ("linux_pthread_blocked_kernel_bytes",),
+     "kernel memory per blocked pthread (kernel stack, slab, page tables)", "bytes"),
+    ("t_blocked_spawn", "uthread_1m_blocked_spawn",
+     ("go_1m_blocked_spawn", "go_100k_blocked_spawn", "go_10k_blocked_spawn"), (),
+     "start 10^6 threads that each block on their own channel", "ms"),
+    ("t_ring_hop", "uthread_ring_hop", ("go_ring_hop",), ("linux_pthread_ring_hop",),
+     "thread ring, per hop (pthreads: 1,000 threads)", "ns"),
+    ("t_skynet", "uthread_skynet", SKYNET_GO, ("linux_pthread_skynet_10k", "linux_pthread_skynet_1k"),
+     "skynet, 10^6 leaves, fan-out 10", "ms"),
 ]
 LATENCY_PAIRS = [p for p in PAIRS if p[4] == "ns"]
 IPI_PAIRS = [p for p in PAIRS if p[4] == "count"]
@@ -194,7 +222,21 @@ def cpio_newc(entries):
     return out.getvalue()
 
 
-def build_initramfs(cdir, ldir, bench):
+def build_gobench(cdir, build):
+    """tools/gobench as a static binary (go build, Debian's golang-go; its caches under
+    <build>/go, as the Makefile's)."""
+    src, out = os.path.join(ROOT, "tools", "gobench"), os.path.join(cdir, "gobench")
+    srcs = glob.glob(os.path.join(src, "*.go")) + [os.path.join(src, "go.mod")]
+    if not os.path.exists(out) or os.path.getmtime(out) < max(map(os.path.getmtime, srcs)):
+        log("building gobench (go build, static)")
+        gdir = os.path.abspath(os.path.join(build, "go"))
+        env = dict(os.environ, GOCACHE=os.path.join(gdir, "cache"), GOPATH=os.path.join(gdir, "path"),
+                   CGO_ENABLED="0")
+        sh(["go", "build", "-trimpath", "-buildvcs=false", "-o", os.path.abspath(out), "."], cwd=src, env=env)
+    return out
+
+
+def build_initramfs(cdir, ldir, bench, gobench):
     def read(p):
         with open(p, "rb") as f:
             return f.read()
@@ -207,6 +249,7 @@ def build_initramfs(cdir, ldir, bench):
         ("bin/busybox", 0o100755, read(os.path.join(ldir, "busybox")), 0, 0),
         ("init", 0o100755, read(os.path.join(HERE, "init")), 0, 0),
         ("linuxbench", 0o100755, read(bench), 0, 0),
+        ("gobench", 0o100755, read(gobench), 0, 0),
     ]
     out = os.path.join(cdir, "initramfs.cpio.gz")
     with open(out, "wb") as f:
@@ -245,6 +288,19 @@ def fmt_val(v, unit):
     if v is None:
         return "—"
     return f"{v / 1000:.2f} µs" if unit == "ns" else f"{v:.2f}"
+
+
+def fmt_any(v, unit):
+    """A value of the threads table: µs, ms, bytes (KiB above 10 KiB)."""
+    if v is None:
+        return "n/a"
+    if unit == "ns":
+        return f"{v / 1000:.2f} µs" if v >= 1000 else f"{v:.0f} ns"
+    if unit == "ms":
+        return f"{v:,.0f} ms" if v >= 100 else f"{v:.1f} ms"
+    if unit == "bytes":
+        return f"{v / 1024:.1f} KiB" if v >= 10240 else f"{v:,.0f} B"
+    return f"{v:.2f}"
 
 
 def fmt_spread(vals, unit):
@@ -303,6 +359,57 @@ def table(rows, smps):
         out.append(f"| {r['label']}: `{r['pm']}` ↔ `{r['lm']}`{own} | {r['smp']} | {pmed} | {pspread} | "
                    f"{fmt_val(r['lmed'], r['unit'])} | {fmt_spread(r['lv'], r['unit'])} | {ocells} | {ratio} |")
     return "\n".join(out)
+
+
+def thread_rows(data, smps):
+    """data -> one row per (THREAD_ROWS entry, smp): each side's metric found, its runs."""
+    rows = []
+    for key, pm, gms, lms, label, unit in THREAD_ROWS:
+        for smp in smps:
+            def pick(names):
+                for n in names:
+                    if data.get((n, smp)):
+                        return n, data[(n, smp)]
+                return (names[0] if names else None), []
+            gm, gv = pick(gms)
+            lm, lv = pick(lms)
+            pv = data.get((pm, smp), []) if pm else []
+            med = lambda v: statistics.median(v) if v else None
+            pmed, gmed, lmed = med(pv), med(gv), med(lv)
+            rows.append(dict(key=key, pm=pm, gm=gm, lm=lm, label=label, unit=unit, smp=smp,
+                             pv=pv, gv=gv, lv=lv, pmed=pmed, gmed=gmed, lmed=lmed,
+                             ratio=pmed / gmed if pmed is not None and gmed else None))
+    return rows
+
+
+def threads_table(rows):
+    out = ["| threads (pagoda ↔ Go ↔ pthreads) | smp | pagoda median | Go median (min–max) | "
+           "pthreads median (min–max) | pagoda / Go |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        def cell(med, vals):
+            if med is None:
+                return "n/a"
+            spread = f" ({fmt_any(min(vals), r['unit'])}–{fmt_any(max(vals), r['unit'])})" if len(vals) > 1 else ""
+            return fmt_any(med, r["unit"]) + spread
+        names = " ↔ ".join(f"`{m}`" if m else "—" for m in (r["pm"], r["gm"], r["lm"]))
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        out.append(f"| {r['label']}: {names} | {r['smp']} | "
+                   f"{'—' if not r['pm'] else cell(r['pmed'], r['pv'])} | {cell(r['gmed'], r['gv'])} | "
+                   f"{cell(r['lmed'], r['lv']) if r['lm'] else '—'} | {ratio} |")
+    return "\n".join(out)
+
+
+def write_threads_csv(rows, path):
+    g = lambda v: "" if v is None else f"{v:.1f}"
+    with open(path, "w") as f:
+        f.write("row,smp,unit,pagoda_metric,pagoda_median,go_metric,go_median,pthread_metric,"
+                "pthread_median,ratio_pagoda_go,pagoda_runs,go_runs,pthread_runs\n")
+        for r in rows:
+            f.write(",".join([r["key"], str(r["smp"]), r["unit"], r["pm"] or "", g(r["pmed"]),
+                              r["gm"] or "", g(r["gmed"]), r["lm"] or "", g(r["lmed"]),
+                              "" if r["ratio"] is None else f"{r['ratio']:.3f}",
+                              str(len(r["pv"])), str(len(r["gv"])), str(len(r["lv"]))]) + "\n")
 
 
 def extra_table(data, smps):
@@ -456,7 +563,7 @@ def run_all(a, repeat, smps, liters, rdir):
     ldir = fetch_linux(cdir)
     with open(os.path.join(ldir, "VERSION")) as f:
         linux_version = f.read().strip()
-    initrd = build_initramfs(cdir, ldir, build_linuxbench(cdir))
+    initrd = build_initramfs(cdir, ldir, build_linuxbench(cdir), build_gobench(cdir, a.build))
     pdir = os.path.join(cdir, "pagoda")
     os.makedirs(pdir, exist_ok=True)
     for f in ("kernel.bin", "boot.cpio"):  # the kernel and its boot archive (runproc.qemu_cmd)
@@ -474,6 +581,11 @@ def run_all(a, repeat, smps, liters, rdir):
                     ok, out, secs = run_linux(ldir, initrd, smp, a.mem, a.timeout, liters, a.linux_append)
                 ms = metrics(out)
                 base = os.path.join(rdir, f"{system}-smp{smp}-r{rep}")
+                if ok and system == "linux" and "gobench: done" not in out:
+                    # linuxbench's numbers stand; Go's of a run that did not finish do not.
+                    ms = [m for m in ms if not m[0].startswith("go_")]
+                    failures.append(f"gobench smp={smp} repeat {rep}")
+                    log(f"gobench smp={smp} repeat {rep}: did not finish (see {base}.log)")
                 with open(base + ".log", "w") as f:
                     f.write(out)
                 if ok:  # a failed run leaves only its log: its numbers are not used
@@ -503,6 +615,8 @@ def report(rdir, docs):
                 data.setdefault((name, msmp), []).append(value)
     rows = summarize(data, smps)
     write_csv(rows, os.path.join(rdir, "summary.csv"))
+    trows = thread_rows(data, smps)
+    write_threads_csv(trows, os.path.join(rdir, "summary_threads.csv"))
     plots = plot(rows, smps, os.path.join(rdir, "perf"))
     head = [s for s in smps if s <= 2]
     tail = [s for s in smps if s > 2]
@@ -522,6 +636,7 @@ def report(rdir, docs):
             "interleaved: pagoda, Linux, pagoda, Linux, …",
             f"- Failed runs (left out): {', '.join(failures) if failures else 'none'}."]),
         "TABLE_EXTRA": extra_table(data, smps),
+        "TABLE_THREADS": threads_table(trows),
         "PLOTS": "\n\n".join(f"![{p}](perf/{p}.png)" for p in plots),
         "REPEAT": str(run["repeat"]),
     }
@@ -530,7 +645,7 @@ def report(rdir, docs):
     doc = re.sub(r"@([A-Z_]+)@", lambda m: subst[m.group(1)], tmpl)
     with open(os.path.join(rdir, "summary.md"), "w") as f:
         f.write(doc)
-    print(subst["TABLE_HEADLINE"] + "\n\n" + subst["TABLE_MANY"])
+    print(subst["TABLE_HEADLINE"] + "\n\n" + subst["TABLE_MANY"] + "\n\n" + subst["TABLE_THREADS"])
     if docs:
         ddir = os.path.join(ROOT, "docs", "perf")
         os.makedirs(ddir, exist_ok=True)

@@ -19,6 +19,7 @@ for extra in "$@"; do
 	clang)   have clang   || need="$need clang" ;;
 	gnuplot) have gnuplot || need="$need gnuplot-nox" ;;
 	static-libc) pkg_ok libc6-dev || need="$need libc6-dev" ;;
+	go)      have go      || need="$need golang-go" ;;  # tools/gobench (Go 1.19)
 	# make iso and its boots: GRUB for BIOS and UEFI, grub-mkrescue's helpers, OVMF.
 	iso)
 		for p in grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf; do

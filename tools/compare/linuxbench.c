@@ -5,6 +5,9 @@
 // the main thread (pinned to CPU 0) lowers rights; each metric is a mean over ITER
 // timed calls after ITER/10 warm-up calls (and "_p50", the median call); the untimed
 // call between two timed ones restores the state (raise rights, or map/touch again).
+// Then, for the thread-runtime comparison, all on CPU 0: SIGSEGV round trip, pthread
+// spawn+join, futex switch, a ring of 1,000 threads, blocked threads' memory and a
+// pthread skynet, sized to what a 512 MB guest allows (threads-max).
 //
 // Output: "metric=linux_<name> smp=N value=X unit=U", like pagoda's bench.
 // Iterations: 2000 at smp <= 2, 300 above (as shootbench), or argv[1] / the
@@ -465,6 +468,222 @@ static void bench_futex(void)
 	}
 }
 
+// The thread ring with pthreads: RING threads pinned to CPU 0 (as the others here),
+// each blocked in FUTEX_WAIT on a word of its own; a token carrying the hops left goes
+// round, each thread that gets it hands it to the next (a store and a FUTEX_WAKE),
+// decremented. 1,000 threads, not the 10^6 goroutines or uthreads of the other
+// rings: 10^6 kernel threads do not fit (threads-max, kernel stacks). The thread that
+// gets 0 must be hops mod RING. ns per hop, each hop one switch; setup untimed.
+#define RING 1000
+struct ring_slot {
+	int word; // 0: empty; v > 0: the token, v - 1 hops left; -1: stop
+	char pad[60];
+};
+static struct ring_slot *ring;
+static volatile int ring_last = -1;
+
+static void *ring_thread(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	int *in = &ring[i].word, *out = &ring[(i + 1) % RING].word;
+	for (;;) {
+		int v;
+		while ((v = __atomic_load_n(in, __ATOMIC_ACQUIRE)) == 0)
+			futex_wait(in, 0);
+		__atomic_store_n(in, 0, __ATOMIC_RELAXED);
+		if (v < 0) { // stop: pass it on, except back to thread 0
+			if (i < RING - 1) {
+				__atomic_store_n(out, -1, __ATOMIC_RELEASE);
+				futex_wake(out);
+			}
+			return NULL;
+		}
+		if (v == 1) { // no hops left: tell main
+			__atomic_store_n(&ring_last, i, __ATOMIC_RELEASE);
+			futex_wake((int *)&ring_last);
+			continue;
+		}
+		__atomic_store_n(out, v - 1, __ATOMIC_RELEASE);
+		futex_wake(out);
+	}
+}
+
+static void bench_ring(void)
+{
+	int hops = iters * 50 > 2 * RING ? iters * 50 : 2 * RING; // 100,000 at 2000 iterations
+	static pthread_t ts[RING];
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	ring = calloc(RING, sizeof *ring);
+	if (!ring)
+		die("calloc ring");
+	for (int i = 0; i < RING; i++)
+		if (pthread_create(&ts[i], &a, ring_thread, (void *)(intptr_t)i))
+			die("pthread_create ring");
+	ring_last = -1;
+	uint64_t t0 = now_tsc();
+	__atomic_store_n(&ring[0].word, hops + 1, __ATOMIC_RELEASE);
+	futex_wake(&ring[0].word);
+	int last;
+	while ((last = __atomic_load_n(&ring_last, __ATOMIC_ACQUIRE)) < 0)
+		futex_wait((int *)&ring_last, -1);
+	uint64_t ticks = now_tsc() - t0;
+	__atomic_store_n(&ring[0].word, -1, __ATOMIC_RELEASE);
+	futex_wake(&ring[0].word);
+	for (int i = 0; i < RING; i++)
+		pthread_join(ts[i], NULL);
+	pthread_attr_destroy(&a);
+	free(ring);
+	if (last != hops % RING) {
+		fprintf(stderr, "linuxbench: ring: token ended at thread %d, not %d\n", last, hops % RING);
+		exit(1);
+	}
+	report("pthread_ring_hop", ticks, (uint64_t)hops, "ns");
+}
+
+// Resident memory (statm) and the kernel's own memory for threads (KernelStack, Slab
+// and PageTables of /proc/meminfo), in bytes.
+static uint64_t rss_bytes(void)
+{
+	unsigned long size, res;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f || fscanf(f, "%lu %lu", &size, &res) != 2)
+		die("/proc/self/statm");
+	fclose(f);
+	return res * PAGE;
+}
+
+static uint64_t kernel_bytes(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (!f)
+		die("/proc/meminfo");
+	char line[256];
+	uint64_t sum = 0;
+	unsigned long kb;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "KernelStack: %lu kB", &kb) == 1 || sscanf(line, "Slab: %lu kB", &kb) == 1 ||
+		    sscanf(line, "PageTables: %lu kB", &kb) == 1)
+			sum += kb * 1024;
+	fclose(f);
+	return sum;
+}
+
+// How many threads the kernel lets this machine have (a 512 MB guest: some 3,900).
+static long threads_max(void)
+{
+	long n = 0;
+	FILE *f = fopen("/proc/sys/kernel/threads-max", "r");
+	if (!f || fscanf(f, "%ld", &n) != 1)
+		n = 4000;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+// Threads that are alive and blocked, each in FUTEX_WAIT on a word of its own: the
+// resident memory they add, per thread, once all have started (and one more wait).
+static int blk_started;
+
+static void *blocked_thread(void *arg)
+{
+	int *w = arg;
+	__atomic_fetch_add(&blk_started, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == 0)
+		futex_wait(w, 0);
+	return NULL;
+}
+
+static void bench_blocked(size_t stack, const char *name, const char *kname)
+{
+	// 10,000 threads (fewer with fewer iterations), at most half of threads-max.
+	long n = iters * 5L < 10000 ? iters * 5L : 10000;
+	if (n > threads_max() / 2)
+		n = threads_max() / 2;
+	pthread_t *ts = calloc((size_t)n, sizeof *ts);
+	struct ring_slot *w = calloc((size_t)n, sizeof *w);
+	if (!ts || !w)
+		die("calloc blocked");
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	if (stack)
+		pthread_attr_setstacksize(&a, stack);
+	blk_started = 0;
+	uint64_t r0 = rss_bytes(), k0 = kernel_bytes();
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&ts[i], &a, blocked_thread, &w[i].word))
+			die("pthread_create blocked");
+	while (__atomic_load_n(&blk_started, __ATOMIC_ACQUIRE) < n)
+		sched_yield();
+	usleep(20000); // the last ones into their wait
+	uint64_t r1 = rss_bytes(), k1 = kernel_bytes();
+	for (long i = 0; i < n; i++) {
+		__atomic_store_n(&w[i].word, 1, __ATOMIC_RELEASE);
+		futex_wake(&w[i].word);
+	}
+	for (long i = 0; i < n; i++)
+		pthread_join(ts[i], NULL);
+	pthread_attr_destroy(&a);
+	free(ts);
+	free(w);
+	printf("info=linuxbench %s: %ld threads\n", name, n);
+	report(name, r1 > r0 ? r1 - r0 : 0, (uint64_t)n, "bytes");
+	if (kname)
+		report(kname, k1 > k0 ? k1 - k0 : 0, (uint64_t)n, "bytes");
+}
+
+// Skynet with pthreads: a tree with fan-out 10 down to `leaves` leaves (10^4; 10^3
+// where threads-max is below 50,000, as in a 512 MB guest: all 11,111 may be alive at
+// once), each node a thread that creates its 10 children and joins them, adding up
+// what they return; the leaves return their number. The sum must be leaves*(leaves-1)/2.
+// ms per tree, the mean of 3 after one warm-up (the name says the leaves).
+struct sky {
+	long num, size;
+};
+
+static void *sky_node(void *arg)
+{
+	struct sky *me = arg;
+	if (me->size == 1)
+		return (void *)(intptr_t)me->num;
+	struct sky kids[10];
+	pthread_t ts[10];
+	long sum = 0;
+	for (int i = 0; i < 10; i++) {
+		kids[i] = (struct sky){ me->num + i * (me->size / 10), me->size / 10 };
+		if (pthread_create(&ts[i], NULL, sky_node, &kids[i]))
+			die("pthread_create skynet");
+	}
+	for (int i = 0; i < 10; i++) {
+		void *r;
+		pthread_join(ts[i], &r);
+		sum += (long)(intptr_t)r;
+	}
+	return (void *)(intptr_t)sum;
+}
+
+static void bench_skynet(void)
+{
+	long leaves = threads_max() >= 50000 ? 10000 : 1000;
+	uint64_t ticks = 0;
+	for (int r = -1; r < 3; r++) {
+		struct sky root = { 0, leaves };
+		uint64_t t0 = now_tsc();
+		long sum = (long)(intptr_t)sky_node(&root);
+		if (r >= 0)
+			ticks += now_tsc() - t0;
+		if (sum != leaves * (leaves - 1) / 2) {
+			fprintf(stderr, "linuxbench: skynet: sum %ld, want %ld\n", sum, leaves * (leaves - 1) / 2);
+			exit(1);
+		}
+	}
+	char name[64];
+	snprintf(name, sizeof name, "pthread_skynet_%ldk", leaves / 1000);
+	printf("metric=linux_%s smp=%d value=%.1f unit=ms\n", name, ncpu, (double)ticks / 3 / tsc_per_ns / 1e6);
+	fflush(stdout);
+}
+
 // malloc + free of small objects on glibc: the same workload as pagoda's
 // malloc_free_small (user/prog/vabench.c), step for step: 4096 slots; each step picks
 // one with the same xorshift; an empty one gets malloc(16 .. 511 bytes) with its first
@@ -549,6 +768,10 @@ int main(int argc, char **argv)
 	bench_sigsegv();
 	bench_spawn_join();
 	bench_futex();
+	bench_ring();
+	bench_blocked(0, "pthread_blocked_bytes", "pthread_blocked_kernel_bytes");
+	bench_blocked(PTHREAD_STACK_MIN > 16384 ? PTHREAD_STACK_MIN : 16384, "pthread_blocked_bytes_minstack", NULL);
+	bench_skynet();
 	bench_malloc();
 	printf("linuxbench: done\n");
 	return 0;

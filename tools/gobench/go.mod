@@ -1,0 +1,3 @@
+module pagoda/gobench
+
+go 1.19
