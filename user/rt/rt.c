@@ -16,6 +16,7 @@
 // once and the thread yields when it leaves the section.
 #include "rt.h"
 #include "plat.h"
+#include "deque.h"
 #include <stdatomic.h>
 #include "include/pagoda/abi.h"
 
@@ -48,12 +49,10 @@ struct rt_thread {
 	uint64_t deadline;               // sleeping: when to wake
 };
 
-// Per vcpu. qlock guards qhead/qtail/qlen (other vcpus steal); the rest is the
+// Per vcpu. q is lock-free (deque.h: the owner pushes, anyone takes); the rest is the
 // vcpu's own.
 struct vcpu_rt {
-	volatile uint32_t qlock;
-	struct rt_thread *qhead, *qtail;
-	volatile uint32_t qlen;
+	struct deque q;
 	struct rt_thread *cur;
 	volatile int nopreempt;
 	volatile bool preempt_pending;
@@ -266,19 +265,14 @@ static void ctx_init(struct pg_context *c, uintptr_t fn, uintptr_t sp, uint64_t 
 
 // ---- run queues ---------------------------------------------------------------------
 
+// Only a vcpu queues on its own queue (deque.h's single pusher): a woken thread goes
+// to its waker's vcpu, a spawned one to its spawner's.
 static void push(struct vcpu_rt *v, struct rt_thread *t)
 {
-	t->next = NULL;
-	lock(&v->qlock);
-	if (v->qtail)
-		v->qtail->next = t;
-	else
-		v->qhead = t;
-	v->qtail = t;
-	v->qlen++;
-	unlock(&v->qlock);
-	// Only a vcpu queues on its own queue, so the thread running here is the one t
-	// now waits for: it gets a time slice if it ran without one (nothing waited then).
+	if (dq_push(&v->q, t) != 0)
+		plat_panic("rt: no memory for a bigger run queue");
+	// The thread running here is the one t now waits for: it gets a time slice if it
+	// ran without one (nothing waited then).
 	if (v->cur && !v->slice_armed) {
 		plat_slice(SLICE_NS);
 		v->slice_armed = true;
@@ -287,21 +281,7 @@ static void push(struct vcpu_rt *v, struct rt_thread *t)
 		plat_wake();
 }
 
-static struct rt_thread *pop(struct vcpu_rt *v)
-{
-	if (!v->qlen)
-		return NULL;
-	lock(&v->qlock);
-	struct rt_thread *t = v->qhead;
-	if (t) {
-		v->qhead = t->next;
-		if (!v->qhead)
-			v->qtail = NULL;
-		v->qlen--;
-	}
-	unlock(&v->qlock);
-	return t;
-}
+static struct rt_thread *pop(struct vcpu_rt *v) { return dq_len(&v->q) ? dq_take(&v->q) : NULL; }
 
 static struct rt_thread *steal(int i)
 {
@@ -352,7 +332,7 @@ __attribute__((noreturn)) static void run(int i, struct rt_thread *t)
 	t->vcpu = i;
 	t->state = TS_RUNNING;
 	// Others wait (queued here, or asleep with a deadline): bound this thread's turn.
-	if (!v->slice_armed && (v->qlen || v->timers)) {
+	if (!v->slice_armed && (dq_len(&v->q) || v->timers)) {
 		plat_slice(SLICE_NS);
 		v->slice_armed = true;
 	}
@@ -379,7 +359,7 @@ static bool spin_for_work(int i)
 {
 	for (int n = 0; n < IDLE_SPINS; n++)
 		for (int k = 0; k < nv; k++)
-			if (V[(i + k) % nv].qlen || shutdown)
+			if (dq_len(&V[(i + k) % nv].q) || shutdown)
 				return true;
 	return false;
 }
@@ -648,8 +628,11 @@ int rt_main(int nvcpus, int (*fn)(void *), void *arg)
 	t->state = TS_RUNNABLE;
 	n_live++;
 	n_unstarted++;
-	V[0].qhead = V[0].qtail = t;
-	V[0].qlen = 1;
+	for (int i = 0; i < nv; i++)
+		if (dq_init(&V[i].q, 1024) != 0)
+			return -1;
+	if (dq_push(&V[0].q, t) != 0)
+		return -1;
 	if (plat_start_vcpus(nvcpus) != 0)
 		return -1;
 	plat_wait_vcpus();

@@ -4,7 +4,7 @@ HBUILD := $(BUILD)/hosted
 # FMT_FLOAT: pg_printf has %f %e %g here too, as on pagoda.
 HOSTED_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -DRT_HOSTED -DFMT_FLOAT \
 	-I. -Iuser/lib -Iuser/rt -fno-omit-frame-pointer -Dmain=pg_program_main
-HOSTED_LIB := user/rt/rt.c user/rt/sync.c user/rt/hosted/plat_linux.c user/rt/hosted/pgshim.c \
+HOSTED_LIB := user/rt/rt.c user/rt/sync.c user/rt/deque.c user/rt/hosted/plat_linux.c user/rt/hosted/pgshim.c \
 	user/lib/context.S user/lib/utest.c user/lib/printf.c user/lib/strerror.c lib/fmt.c
 HOSTED_BINS := $(HBUILD)/rtthreads $(HBUILD)/rtbench
 
