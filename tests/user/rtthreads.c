@@ -6,6 +6,7 @@
 #include "utest.h"
 #include "rt.h"
 #include "vecloop.h"
+#include "tests/user/skynet.h"
 
 int memcmp(const void *a, const void *b, size_t n);
 void *memcpy(void *restrict d, const void *restrict s, size_t n);
@@ -220,6 +221,23 @@ static void preempted_threads_keep_vector_state(const char *n)
 		  vec_have_avx() ? "AVX" : "SSE", b.preemptions - a.preemptions);
 }
 
+// ---- work stealing ---------------------------------------------------------------------
+
+// A spawn tree of 10^4 leaves: every node is spawned on its parent's vcpu, the others
+// steal from its deque; the sum comes out exact, every vcpu takes part.
+static void skynet_sums_a_tree(const char *n)
+{
+	struct sky root = { .num = 0, .size = 10000 };
+	struct rt_stats a, b;
+	rt_get_stats(&a);
+	rt_join(rt_spawn(skynet, &root));
+	rt_get_stats(&b);
+	UCHECK_EQ(n, root.sum, skynet_want(10000));
+	if (nvcpus > 1)
+		UCHECK(n, b.steals > a.steals);
+	pg_printf("rtthreads: skynet of 10^4 leaves, %lu steals\n", b.steals - a.steals);
+}
+
 // ---- stacks ---------------------------------------------------------------------------------
 
 static uint64_t deep(int depth)
@@ -281,6 +299,7 @@ static const struct utest_case cases[] = {
 	{ "rt_channel_producers_consumers", channel_producers_consumers },
 	{ "rt_preemption_lets_others_run", preemption_lets_others_run },
 	{ "rt_preempted_threads_keep_vector_state", preempted_threads_keep_vector_state },
+	{ "rt_skynet_sums_a_tree", skynet_sums_a_tree },
 	{ "rt_stack_grows_on_fault", stack_grows_on_fault },
 	{ "rt_unstarted_threads_hold_no_stack", unstarted_threads_hold_no_stack },
 	{ "rt_sleep_waits", sleep_waits },

@@ -4,6 +4,8 @@
 #include <stdatomic.h>
 #include "rt.h"
 #include "pagoda.h"
+#include "tests/user/ring.h"
+#include "tests/user/skynet.h"
 
 #ifdef RT_HOSTED
 #define PREFIX "hosted_"
@@ -144,9 +146,48 @@ static int prog(void *arg)
 	return 0;
 }
 
-int main(uint64_t arg)
+// ---- the million boot (arg 1): every vcpu, 6 GiB ---------------------------------------
+
+// 10^6 threads blocked at once on their own channels, then a token twice round them.
+static void bench_blocked_ring(void)
+{
+	enum { N = 1000000, LAPS = 2 };
+	static struct ring r;
+	if (ring_run(&r, N, LAPS) != 0 || r.token != (uint64_t)N * LAPS) {
+		pg_printf("rtbench: the ring of %d threads failed (%d spawned, token %lu)\n", N, r.spawned, r.token);
+		return;
+	}
+	report("uthread_blocked_bytes", r.blocked_bytes, N, "bytes");
+	report("uthread_1m_blocked_spawn", r.spawn_ns / 1000000, 1, "ms");
+	report("uthread_ring_hop", r.ring_ns, (uint64_t)N * LAPS, "ns");
+}
+
+// The spawn tree of 10^6 leaves (1,111,111 threads) over every vcpu.
+static void bench_skynet(void)
+{
+	struct sky root = { .num = 0, .size = 1000000 };
+	uint64_t t0 = rt_now_ns();
+	rt_join(rt_spawn(skynet, &root));
+	uint64_t dt = rt_now_ns() - t0;
+	if (root.sum != skynet_want(1000000)) {
+		pg_printf("rtbench: skynet summed %lu\n", root.sum);
+		return;
+	}
+	report("uthread_skynet", dt / 1000, 1000, "ms");
+}
+
+static int prog_million(void *arg)
 {
 	(void)arg;
+	bench_skynet();
+	bench_blocked_ring();
+	return 0;
+}
+
+int main(uint64_t arg)
+{
 	ncpu = pg_cpu_count();
+	if (arg == 1)
+		return rt_main(ncpu, prog_million, NULL);
 	return rt_main(1, prog, NULL);
 }

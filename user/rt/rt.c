@@ -11,9 +11,11 @@
 // A waker moves BLOCKING to WOKEN (the scheduler then requeues it) or BLOCKED to
 // RUNNABLE (the waker queues it), with compare-and-swap, so exactly one side queues.
 //
-// Each vcpu's `nopreempt` keeps preemption out of the runtime's critical sections
+// A thread's `nopreempt` keeps preemption out of the runtime's critical sections
 // (queue locks, a thread saving itself): a preemption that lands there resumes at
-// once and the thread yields when it leaves the section.
+// once and the thread yields when it leaves the section. It is the thread's, not its
+// vcpu's: a thread may be preempted and move to another vcpu anywhere outside such a
+// section, so only once its own count is raised may it rely on its vcpu (me->vcpu).
 #include "rt.h"
 #include "plat.h"
 #include "deque.h"
@@ -47,6 +49,8 @@ struct rt_thread {
 	int32_t vcpu;                    // the vcpu that ran it last
 	struct rt_thread *_Atomic joiner;
 	uint64_t deadline;               // sleeping: when to wake
+	volatile int nopreempt;          // its critical sections (the thread's own)
+	volatile bool preempt_pending;   // a preemption was refused in one of them
 };
 
 // Per vcpu. q is lock-free (deque.h: the owner pushes, anyone takes); the rest is the
@@ -54,8 +58,6 @@ struct rt_thread {
 struct vcpu_rt {
 	struct deque q;
 	struct rt_thread *cur;
-	volatile int nopreempt;
-	volatile bool preempt_pending;
 	int action;
 	struct rt_thread *action_thread;
 	struct rt_thread *timers;        // sleeping threads, earliest first
@@ -108,13 +110,13 @@ static bool on_thread_stack(void)
 	return stack_base && sp >= stack_base && sp < stack_base + STACK_MAX_STACKS * STACK_SLOT;
 }
 
-void rt_preempt_disable(void) { my_vcpu()->nopreempt++; }
+void rt_preempt_disable(void) { self()->nopreempt++; }
 
 void rt_preempt_enable(void)
 {
-	struct vcpu_rt *v = my_vcpu();
-	if (--v->nopreempt == 0 && v->preempt_pending) {
-		v->preempt_pending = false;
+	struct rt_thread *me = self();
+	if (--me->nopreempt == 0 && me->preempt_pending) {
+		me->preempt_pending = false;
 		rt_yield();
 	}
 }
@@ -338,8 +340,6 @@ __attribute__((noreturn)) static void run(int i, struct rt_thread *t)
 	}
 	v->cur = t;
 	v->switches++;
-	v->preempt_pending = false;
-	v->nopreempt = 0;
 	pg_context_resume(&t->ctx);
 }
 
@@ -408,8 +408,7 @@ static void finish_action(struct vcpu_rt *v)
 __attribute__((noreturn)) static void sched_loop(int i)
 {
 	struct vcpu_rt *v = &V[i];
-	v->nopreempt = 1;
-	v->cur = NULL;
+	v->cur = NULL; // no thread: a preemption here resumes at once
 	if (v->action != A_NONE)
 		finish_action(v);
 	for (;;) {
@@ -452,13 +451,15 @@ void rt_vcpu_main(int i) { sched_loop(i); }
 static void to_sched(int action)
 {
 	struct rt_thread *me = self();
+	me->nopreempt++; // from here on me->vcpu stays ours
 	struct vcpu_rt *v = &V[me->vcpu];
-	v->nopreempt++;
 	v->action = action;
 	v->action_thread = me;
 	struct pg_context sc;
 	ctx_init(&sc, (uintptr_t)sched_loop, plat_sched_stack(me->vcpu) - 8, (uint64_t)me->vcpu);
 	pg_context_switch(&me->ctx, &sc);
+	me->preempt_pending = false; // it just got a fresh turn
+	me->nopreempt = 0;
 }
 
 void rt_preempted(int i, const struct pg_context *ctx, bool slice_end)
@@ -466,12 +467,12 @@ void rt_preempted(int i, const struct pg_context *ctx, bool slice_end)
 	struct vcpu_rt *v = &V[i];
 	if (slice_end)
 		v->slice_armed = false;
-	if (v->nopreempt || !v->cur) {
-		if (v->cur)
-			v->preempt_pending = true;
+	struct rt_thread *t = v->cur;
+	if (!t || t->nopreempt) {
+		if (t)
+			t->preempt_pending = true;
 		return; // resume it as it was
 	}
-	struct rt_thread *t = v->cur;
 	void *x = NULL;
 	if (ctx->xstate && !(x = xbuf_get(v)))
 		return; // no memory to keep its vector registers in: it goes on
@@ -498,8 +499,8 @@ static void thread_start(struct rt_thread *t)
 struct rt_thread *rt_spawn(void (*fn)(void *), void *arg)
 {
 	struct rt_thread *me = self();
+	me->nopreempt++;
 	struct vcpu_rt *v = &V[me->vcpu];
-	v->nopreempt++;
 	struct rt_thread *t = thread_alloc(v);
 	if (t) {
 		t->fn = fn;
@@ -531,8 +532,8 @@ void rt_join(struct rt_thread *t)
 		me->state = TS_RUNNING; // t had finished
 		rt_preempt_enable();
 	}
+	me->nopreempt++;
 	struct vcpu_rt *v = my_vcpu();
-	v->nopreempt++;
 	t->next = v->free_threads;
 	v->free_threads = t;
 	n_live--;

@@ -27,9 +27,11 @@ uint64_t pg_clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-// Hosted, the program's KTAP report is the whole output: not nested.
+// Hosted, the program's KTAP report is the whole output: not nested. RT_ARG is main's
+// argument (as a pagoda program's arg).
 int main(void)
 {
 	utest_depth = 0;
-	return pg_program_main(0);
+	const char *a = getenv("RT_ARG");
+	return pg_program_main(a ? strtoull(a, NULL, 0) : 0);
 }

@@ -99,7 +99,15 @@ void plat_panic(const char *what)
 	abort();
 }
 
-uintptr_t plat_sched_stack(int i) { return (uintptr_t)sched_stacks + (uintptr_t)(i + 1) * SCHED_STACK - 64; }
+// Below the room Linux's signal frame takes at the top of the alternate stack when a
+// signal comes to a running thread (registers and the XSAVE image: several KiB with
+// AVX-512, more with AMX): a thread entering its scheduler writes its context there
+// before it switches stacks, and a signal in between must not overwrite it.
+#define SIGFRAME_ROOM (24 * 1024)
+uintptr_t plat_sched_stack(int i)
+{
+	return (uintptr_t)sched_stacks + (uintptr_t)(i + 1) * SCHED_STACK - SIGFRAME_ROOM;
+}
 
 static bool on_sched_stack(int i, uintptr_t sp)
 {
