@@ -139,7 +139,8 @@ int uprog_run_group(const struct uprog_spec *specs, int n, struct uprog_result *
 		struct uprog p;
 		if ((err = uprog_find(specs[i].name, &p)) != E_OK)
 			break;
-		if ((err = space_create(&sp[i], NULL, SPACE_QUOTA_KERNEL, specs[i].budget)) != E_OK)
+		uint64_t quota = specs[i].quota ? specs[i].quota : SPACE_QUOTA_KERNEL;
+		if ((err = space_create(&sp[i], NULL, quota, specs[i].budget)) != E_OK)
 			break;
 		err = uprog_start(sp[i], &p, specs[i].arg, specs[i].cpu);
 	}
@@ -159,6 +160,6 @@ int uprog_run_group(const struct uprog_spec *specs, int n, struct uprog_result *
 
 int uprog_run(const char *name, uint64_t arg, int cpu, struct uprog_result *res)
 {
-	struct uprog_spec spec = { name, arg, cpu, 0 };
+	struct uprog_spec spec = { name, arg, cpu, 0, 0 };
 	return uprog_run_group(&spec, 1, res);
 }

@@ -47,13 +47,15 @@ struct uprog_result {
 // For the in-kernel tests and benchmarks only: the system itself starts with init.
 int uprog_run(const char *name, uint64_t arg, int cpu, struct uprog_result *res);
 
-// Several programs at once, each in its own space with a shootdown budget (0: none).
+// Several programs at once, each in its own space with a shootdown budget (0: none)
+// and a quota (0: SPACE_QUOTA_KERNEL).
 #define UPROG_GROUP_MAX 4
 struct uprog_spec {
 	const char *name;
 	uint64_t arg;
 	int cpu;
 	uint64_t budget;
+	uint64_t quota;
 };
 int uprog_run_group(const struct uprog_spec *specs, int n, struct uprog_result *res);
 

@@ -277,9 +277,9 @@ static void unstarted_threads_hold_no_stack(const char *n)
 	rt_preempt_enable();
 	// ...but other vcpus may steal and run some: those took a stack each.
 	uint64_t started = 256 - (b.threads_unstarted - a.threads_unstarted);
-	UCHECK(n, b.stacks - a.stacks <= started);
+	UCHECK(n, b.stacks_in_use - a.stacks_in_use <= started);
 	pg_printf("rtthreads: 256 spawned, %lu not started yet, %lu new stacks, %lu bytes per thread record\n",
-		  b.threads_unstarted - a.threads_unstarted, b.stacks - a.stacks,
+		  b.threads_unstarted - a.threads_unstarted, b.stacks_in_use - a.stacks_in_use,
 		  (b.thread_bytes - a.thread_bytes) / 256);
 	for (int i = 0; i < 256; i++)
 		rt_join(t[i]);

@@ -27,6 +27,23 @@ uintptr_t plat_reserve(size_t bytes)
 int plat_map(uintptr_t va, size_t bytes) { return pg_va_map(va, bytes) == E_OK ? 0 : -1; }
 
 uintptr_t plat_reserve_stacks(size_t bytes) { return plat_reserve(bytes); }
+
+// One mem object for all n pages and one mapv: three calls, however many stacks.
+int plat_map_pages(const uintptr_t *va, size_t n)
+{
+	struct pg_mapop ops[64];
+	if (n == 0 || n > sizeof ops / sizeof ops[0])
+		return -1;
+	handle_t m = pg_mem_create(n * PAGE);
+	if (m < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		ops[i] = (struct pg_mapop){ .op = MAPOP_MAP, .prot = PROT_READ | PROT_WRITE, .va = va[i], .len = PAGE,
+					    .mem = m, .off = i * PAGE };
+	int err = pg_mapv(H_SELF, ops, n, NULL);
+	pg_handle_close(m); // the mappings hold the memory
+	return err == E_OK ? 0 : -1;
+}
 const bool plat_stacks_grow_on_fault = true;
 
 uint64_t plat_memory_bytes(void)

@@ -77,7 +77,7 @@ static volatile int shutdown;
 static volatile uint32_t idle_count;
 static uintptr_t stack_base;
 static _Atomic uint64_t stack_next, n_stacks, n_stack_pages, n_growths;
-static _Atomic uint64_t n_live, n_unstarted;
+static _Atomic uint64_t n_live, n_unstarted, n_stacks_used;
 static volatile uint32_t alloc_lock;
 static int (*fault_handler)(uintptr_t, uint64_t);
 
@@ -166,23 +166,38 @@ static struct rt_thread *thread_alloc(struct vcpu_rt *v)
 }
 
 // A stack slot with its top page mapped; its top words: the thread, the lowest
-// mapped address, the free-list link.
+// mapped address, the free-list link. Fresh slots come STACK_BATCH at a time, their
+// top pages mapped in one go (plat_map_pages: three system calls on pagoda, not three
+// per stack), into the vcpu's free list.
+#define STACK_BATCH 64
+
+static uintptr_t stack_refill(struct vcpu_rt *v)
+{
+	uint64_t i = atomic_fetch_add(&stack_next, STACK_BATCH);
+	if (i + STACK_BATCH > STACK_MAX_STACKS)
+		return 0;
+	uintptr_t tops[STACK_BATCH];
+	for (int k = 0; k < STACK_BATCH; k++)
+		tops[k] = stack_base + (i + (uint64_t)k) * STACK_SLOT + STACK_SLOT - PAGE;
+	if (plat_stacks_grow_on_fault && plat_map_pages(tops, STACK_BATCH) != 0)
+		return 0;
+	for (int k = STACK_BATCH - 1; k >= 0; k--) {
+		uintptr_t s = tops[k] + PAGE - STACK_SLOT;
+		*(uintptr_t *)(s + STACK_SLOT - 16) = tops[k];
+		*(uintptr_t *)(s + STACK_SLOT - 24) = v->free_stacks;
+		v->free_stacks = s;
+	}
+	n_stacks += STACK_BATCH;
+	n_stack_pages += STACK_BATCH;
+	return v->free_stacks;
+}
+
 static uintptr_t stack_alloc(struct vcpu_rt *v)
 {
 	uintptr_t s = v->free_stacks;
-	if (s) {
-		v->free_stacks = *(uintptr_t *)(s + STACK_SLOT - 24);
-		return s;
-	}
-	uint64_t i = atomic_fetch_add(&stack_next, 1);
-	if (i >= STACK_MAX_STACKS)
+	if (!s && !(s = stack_refill(v)))
 		return 0;
-	s = stack_base + i * STACK_SLOT;
-	if (plat_stacks_grow_on_fault && plat_map(s + STACK_SLOT - PAGE, PAGE) != 0)
-		return 0;
-	*(uintptr_t *)(s + STACK_SLOT - 16) = s + STACK_SLOT - PAGE;
-	n_stacks++;
-	n_stack_pages++;
+	v->free_stacks = *(uintptr_t *)(s + STACK_SLOT - 24);
 	return s;
 }
 
@@ -322,6 +337,7 @@ __attribute__((noreturn)) static void run(int i, struct rt_thread *t)
 		if (!s)
 			plat_panic("rt: out of stacks");
 		t->stack = s;
+		n_stacks_used++;
 		*(struct rt_thread **)(s + STACK_SLOT - 8) = t;
 		// Below the slot's words; as after a call.
 		ctx_init(&t->ctx, (uintptr_t)thread_start, s + STACK_SLOT - 40, (uintptr_t)t);
@@ -393,6 +409,7 @@ static void finish_action(struct vcpu_rt *v)
 	}
 	case A_EXIT: {
 		stack_free(v, t->stack);
+		n_stacks_used--;
 		t->stack = 0;
 		t->state = TS_DONE;
 		struct rt_thread *j = NULL;
@@ -552,6 +569,7 @@ void rt_get_stats(struct rt_stats *o)
 	o->threads_live = n_live;
 	o->threads_unstarted = n_unstarted;
 	o->stacks = n_stacks;
+	o->stacks_in_use = n_stacks_used;
 	o->stack_pages = n_stack_pages;
 	o->stack_growths = n_growths;
 	o->thread_bytes = n_live * sizeof(struct rt_thread);

@@ -46,7 +46,8 @@ void rt_set_fault_handler(int (*fn)(uintptr_t addr, uint64_t code));
 struct rt_stats {
 	uint64_t threads_live;      // spawned, not yet joined
 	uint64_t threads_unstarted; // spawned, never run: they hold no stack yet
-	uint64_t stacks;            // stacks in use or cached
+	uint64_t stacks;            // stacks in use or cached (made STACK_BATCH at a time)
+	uint64_t stacks_in_use;     // held by threads that have run and not finished
 	uint64_t stack_pages;       // pages mapped for stacks
 	uint64_t stack_growths;     // pages added by stack faults
 	uint64_t thread_bytes;      // bytes of thread records in use
