@@ -181,7 +181,7 @@ CHECKS ?= $(sort $(wildcard tools/check_*.sh))
 # failure-injection sweep of 30 points per program.
 test: deps-test lockcheck check-abi-doc kernel host-tests negctl ubsan hosted iso
 	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --ubsan $(UBSAN) --spin --iso \
-		--hosted $(HBUILD)/rtthreads --check "python3 tools/test_ktap.py" \
+		--hosted $(HBUILD)/rtthreads $(HBUILD)/rt1m --check "python3 tools/test_ktap.py" \
 		$(foreach c,$(CHECKS),--check $(c)) --fuzz 2:100000,4:20000 --finject 30
 
 # The long runs. make fuzz [SMP=4] [CALLS=1000000] [SEED=1]: one line, fuzz: calls=...
