@@ -225,7 +225,9 @@ $(GOBENCH): $(wildcard tools/gobench/*.go) tools/gobench/go.mod | deps-go
 deps-go:
 	@./tools/deps.sh go
 bench-hosted: deps hosted $(GOBENCH)
-	@$(HBUILD)/rtbench
+	@RT_VCPUS=1 $(HBUILD)/rtbench
+	@RT_VCPUS=1 RT_ARG=1 $(HBUILD)/rtbench
+	@RT_VCPUS=2 RT_ARG=1 $(HBUILD)/rtbench
 	@$(CC) -O2 -pthread -o $(HBUILD)/linuxbench tools/compare/linuxbench.c
 	@$(HBUILD)/linuxbench | grep -E '^metric=linux_(sigsegv_rtt|pthread_spawn_join|futex_switch|pthread_ring_hop|pthread_blocked_[a-z_]*|pthread_skynet_[0-9]+k) '
 	@$(GOBENCH)
