@@ -40,7 +40,6 @@ struct cpu {
 	// The vcpu whose extended state the registers hold (NULL: none), so a switch saves
 	// and loads only when another user vcpu comes in (sched.c). Own CPU, interrupts off.
 	struct vcpu *fpu_owner;
-	uint64_t fpu_switches;   // times this CPU saved one vcpu's state and loaded another's
 
 	// Cross-call inbox (xcall.c): slot[s] is written by CPU s only, then s sets bit s
 	// in pending; this CPU clears pending and runs the requests.

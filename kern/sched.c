@@ -137,7 +137,6 @@ static void fpu_switch(struct cpu *c, struct vcpu *next)
 		arch_fpu_save(c->fpu_owner->fpu);
 	arch_fpu_load(next->fpu);
 	c->fpu_owner = next;
-	c->fpu_switches++;
 }
 
 // Interrupts off, one irq_save() level.

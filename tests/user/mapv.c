@@ -90,16 +90,27 @@ static void expect_same(const char *what, const struct snap *a, const struct sna
 				   b->access[i], a->word[i], b->word[i]);
 }
 
-// A fresh A (8 RW pages, word i = 0xa0 + i) and an empty B before each case.
-static void reset(void)
+// A fresh A (8 RW pages, word i = 0xa0 + i) and an empty B before each case. False
+// (the case fails) if A cannot be mapped: out of memory, as under failure injection,
+// where touching A would be a fault nothing handles.
+static bool reset(void)
 {
 	for (int i = 0; i < 16; i++) // page by page: a case may have left holes
 		pg_unmap(H_SELF, A + (uintptr_t)i * PAGE, PAGE, 0), pg_unmap(H_SELF, B + (uintptr_t)i * PAGE, PAGE, 0),
 			pg_unmap(H_SELF, FAR + (uintptr_t)i * PAGE, PAGE, 0);
-	pg_map(H_SELF, A, mem_a, 0, 8 * PAGE, RW);
+	int err = pg_map(H_SELF, A, mem_a, 0, 8 * PAGE, RW);
+	EXPECT_OK(err);
+	if (err != E_OK)
+		return false;
 	for (int i = 0; i < 8; i++)
 		*(volatile uint64_t *)(A + (uintptr_t)i * PAGE) = 0xa0 + (uint64_t)i;
+	return true;
 }
+#define RESET()                    \
+	do {                       \
+		if (!reset())      \
+			return;    \
+	} while (0)
 
 static struct pg_mapop op_map(uintptr_t va, handle_t m, uint64_t off, uint64_t len, unsigned prot)
 {
@@ -119,7 +130,7 @@ static struct pg_mapop op_unmap(uintptr_t va, uint64_t len)
 static void applies_every_kind(const char *n)
 {
 	(void)n;
-	reset();
+	RESET();
 	struct pg_mapop ops[] = {
 		op_protect(A, PAGE, PROT_READ), op_unmap(A + PAGE, PAGE), op_map(B, mem_b, 0, 2 * PAGE, RW),
 		op_protect(A + 2 * PAGE, PAGE, 0),
@@ -143,7 +154,7 @@ static void applies_every_kind(const char *n)
 static void unmap_and_map_beside_it(const char *n)
 {
 	(void)n;
-	reset();
+	RESET();
 	uint64_t t0 = tc_stats(H_SELF).table_frames;
 	ASSERT_OK(pg_map(H_SELF, FAR, mem_b, 0, PAGE, RW));
 	struct pg_mapop ops[] = { op_unmap(FAR, PAGE), op_map(FAR + PAGE, mem_b, PAGE, PAGE, RW) };
@@ -185,7 +196,7 @@ static void one_shootdown_for_the_batch(const char *n)
 static void the_longest_batch(const char *n)
 {
 	(void)n;
-	reset();
+	RESET();
 	handle_t m = pg_mem_create(MAPV_MAX * PAGE);
 	ASSERT_TRUE(m >= 0);
 	static struct pg_mapop ops[MAPV_MAX + 1];
@@ -256,7 +267,7 @@ static void run_bad(const char *n, const struct bad_entry *b)
 
 static void bad_entries_change_nothing(const char *n)
 {
-	reset();
+	RESET();
 	for (size_t i = 0; i < sizeof bad_entries / sizeof bad_entries[0]; i++)
 		run_bad(n, &bad_entries[i]);
 }
@@ -266,7 +277,7 @@ static void bad_entries_change_nothing(const char *n)
 static void entries_alone_first(const char *n)
 {
 	(void)n;
-	reset();
+	RESET();
 	struct pg_mapop ops[3] = { op_unmap(B + 7 * PAGE, PAGE), op_protect(A, PAGE, PROT_READ),
 				   op_protect(A + 2 * PAGE, PAGE, 0x10) };
 	uint64_t bad = 0;
@@ -280,7 +291,7 @@ static void entries_alone_first(const char *n)
 
 static void bad_vectors_change_nothing(const char *n)
 {
-	reset();
+	RESET();
 	struct pg_mapop ops[2] = { op_protect(A, PAGE, PROT_READ), op_unmap(A + PAGE, PAGE) };
 	struct snap before = snapshot();
 	uint64_t bad = 5;
@@ -315,7 +326,7 @@ static void bad_vectors_change_nothing(const char *n)
 static void remap_moves_without_copying(const char *n)
 {
 	(void)n;
-	reset();
+	RESET();
 	uint64_t frames = tc_stats(H_SELF).frames_charged, mappings = tc_stats(H_SELF).mappings;
 	ASSERT_OK(pg_protect(H_SELF, A + PAGE, PAGE, PROT_READ));
 	ASSERT_OK(pg_protect(H_SELF, A + 2 * PAGE, PAGE, 0));
@@ -342,7 +353,7 @@ static void remap_moves_without_copying(const char *n)
 static void remap_across_records(const char *n)
 {
 	(void)n;
-	reset();
+	RESET();
 	ASSERT_OK(pg_map(H_SELF, A + 8 * PAGE, mem_b, 0, 2 * PAGE, RW));
 	*(volatile uint64_t *)(A + 8 * PAGE) = 0xb8;
 	ASSERT_OK(pg_remap(H_SELF, A + 6 * PAGE, 3 * PAGE, FAR + 10 * PAGE));
@@ -365,7 +376,7 @@ static void remap_across_records(const char *n)
 
 static void remap_bad_arguments_change_nothing(const char *n)
 {
-	reset();
+	RESET();
 	ASSERT_OK(pg_map(H_SELF, B, mem_b, 0, PAGE, RW));
 	struct snap before = snapshot();
 	static const struct {
@@ -410,7 +421,7 @@ static void busy_over_a_lazy_range(const char *n)
 	(void)n;
 	if (ncpu < 2)
 		return;
-	reset();
+	RESET();
 	ASSERT_TRUE(tc_spin_start(1)); // holds the space: the lazy range stays a while
 	ASSERT_OK(pg_map(H_SELF, B, mem_b, 0, PAGE, RW));
 	ASSERT_OK(pg_unmap(H_SELF, B, PAGE, UNMAP_LAZY));

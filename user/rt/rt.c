@@ -491,8 +491,8 @@ void rt_preempted(int i, const struct pg_context *ctx, bool slice_end)
 		return; // resume it as it was
 	}
 	void *x = NULL;
-	if (ctx->xstate && !(x = xbuf_get(v)))
-		return; // no memory to keep its vector registers in: it goes on
+	if (ctx->xstate && (ctx->xsize > xbuf_size || !(x = xbuf_get(v))))
+		return; // nowhere to keep its vector registers: it goes on
 	t->ctx = *ctx;
 	if (x) {
 		memcpy(x, (const void *)ctx->xstate, ctx->xsize);
