@@ -197,7 +197,9 @@ void bench_run(void)
 	job_run(cpuset_online(), busy_xcalls, &one);
 	if (others)
 		bench_xcall("xcall_rtt_one_idle", one, 500);
-	// Eager or lazy extended-state switching (docs/vcpus.md): what each costs.
+	// Eager or lazy extended-state switching (docs/vcpus.md): what each costs. They
+	// use this CPU's registers, which hold no vcpu's state yet: no program has run.
+	KASSERT(!this_cpu()->fpu_owner);
 	report("fpu_save_load", arch_fpu_bench_save_load(20000), 20000);
 	report("fpu_lazy_trap", arch_fpu_bench_lazy_trap(20000), 20000);
 	bench_kwin(100000);

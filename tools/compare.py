@@ -378,10 +378,19 @@ def thread_rows(data, smps):
             pv = data.get((pm, smp), []) if pm else []
             med = lambda v: statistics.median(v) if v else None
             pmed, gmed, lmed = med(pv), med(gv), med(lv)
+            ratio = pmed / gmed if pmed is not None and gmed else None
+            if ratio is not None and unit == "ms":  # totals: per thread, the counts may differ
+                ratio *= thread_count(gm) / thread_count(pm)
             rows.append(dict(key=key, pm=pm, gm=gm, lm=lm, label=label, unit=unit, smp=smp,
-                             pv=pv, gv=gv, lv=lv, pmed=pmed, gmed=gmed, lmed=lmed,
-                             ratio=pmed / gmed if pmed is not None and gmed else None))
+                             pv=pv, gv=gv, lv=lv, pmed=pmed, gmed=gmed, lmed=lmed, ratio=ratio))
     return rows
+
+
+def thread_count(name):
+    """How many threads (or leaves) a total metric's name says it timed: _1m, _100k,
+    _10k, _1k; 10^6 when it says none (uthread_skynet, go_skynet)."""
+    m = re.search(r"_(\d+)([km])(?:_|$)", name or "")
+    return int(m.group(1)) * (1000 if m.group(2) == "k" else 1000000) if m else 1000000
 
 
 def threads_table(rows):
