@@ -36,8 +36,8 @@ int plat_map(uintptr_t va, size_t bytes);  // 0, or -1
 // Linux grows itself (one mapping: a guard page per stack would be two, and a process
 // has at most 65,530), so there stack pages are never plat_map'ed.
 uintptr_t plat_reserve_stacks(size_t bytes);
-// One RW page at each of va[0, n) (page-aligned, unused), in one go: 0, or -1 (then
-// none is mapped). Only where stacks grow on fault.
+// One RW page at each of va[0, n) (page-aligned, unused; 0 < n <= 64), in one go: 0,
+// or -1 (then none is mapped). Only where stacks grow on fault.
 int plat_map_pages(const uintptr_t *va, size_t n);
 extern const bool plat_stacks_grow_on_fault;
 // What the program holds now, in bytes: on pagoda its space's charge (frames, page

@@ -46,14 +46,23 @@ int plat_map_pages(const uintptr_t *va, size_t n)
 }
 const bool plat_stacks_grow_on_fault = true;
 
-uint64_t plat_memory_bytes(void)
+// The space's own stats, through a static buffer: the kernel's copy gets E_FAULT on a
+// stack page not grown yet (it does not grow it), while this copy out of it does.
+static int own_stats(struct space_stats *out)
 {
-	static struct space_stats st; // not on a thread's stack: see plat_wait_vcpus
+	static struct space_stats st;
 	static volatile uint32_t lock;
 	pg_spin_lock(&lock);
-	uint64_t v = pg_space_stats(H_SELF, &st) == E_OK ? st.charged : 0;
+	int err = pg_space_stats(H_SELF, &st);
+	*out = st;
 	pg_spin_unlock(&lock);
-	return v;
+	return err;
+}
+
+uint64_t plat_memory_bytes(void)
+{
+	struct space_stats st;
+	return own_stats(&st) == E_OK ? st.charged : 0;
 }
 
 void *plat_alloc(size_t bytes)
@@ -165,8 +174,8 @@ int plat_start_vcpus(int n)
 // with the fault counted (exit status -1), its other vcpus stopped with it.
 static void end_if_a_vcpu_faulted(void)
 {
-	static struct space_stats st; // see below
-	if (pg_space_stats(H_SELF, &st) == E_OK && st.faults) {
+	struct space_stats st;
+	if (own_stats(&st) == E_OK && st.faults) {
 		pg_printf("rt: a vcpu stopped on a fault: the program ends\n");
 		pg_space_delete(H_SELF);
 	}
@@ -181,12 +190,11 @@ void plat_wait_vcpus(void)
 		end_if_a_vcpu_faulted();
 	}
 	// Until the last has stopped for good (the count goes before pg_exit).
-	static struct space_stats st; // not on the stack: a kernel copy gets E_FAULT on a
-	                              // stack page not grown yet, it does not grow it
+	struct space_stats st;
 	int err;
 	do
 		pg_yield();
-	while ((err = pg_space_stats(H_SELF, &st)) == E_OK && st.vcpus > 1);
+	while ((err = own_stats(&st)) == E_OK && st.vcpus > 1);
 	if (err != E_OK)
 		__builtin_trap(); // a wrong count here would let the program end too early
 }

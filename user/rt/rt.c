@@ -78,7 +78,6 @@ static volatile uint32_t idle_count;
 static uintptr_t stack_base;
 static _Atomic uint64_t stack_next, n_stacks, n_stack_pages, n_growths;
 static _Atomic uint64_t n_live, n_unstarted, n_stacks_used;
-static volatile uint32_t alloc_lock;
 static int (*fault_handler)(uintptr_t, uint64_t);
 
 // ---- small pieces ---------------------------------------------------------------
@@ -140,27 +139,41 @@ void rt_set_fault_handler(int (*fn)(uintptr_t, uint64_t)) { fault_handler = fn; 
 
 // ---- records and stacks -----------------------------------------------------------
 
+// Fixed-size pieces cut from plat_alloc'd chunks, shared by all vcpus (their own free
+// lists come first): thread records and extended-state buffers.
+struct carver {
+	volatile uint32_t lock;
+	size_t chunk_bytes;
+	char *chunk;
+	size_t left;
+};
+
+static void *carve(struct carver *c, size_t size)
+{
+	void *p = NULL;
+	lock(&c->lock);
+	if (c->left < size) {
+		c->chunk = plat_alloc(c->chunk_bytes);
+		c->left = c->chunk ? c->chunk_bytes : 0;
+	}
+	if (c->left >= size) {
+		p = c->chunk;
+		c->chunk += size;
+		c->left -= size;
+	}
+	unlock(&c->lock);
+	return p;
+}
+
+static struct carver thread_carver = { .chunk_bytes = THREAD_CHUNK };
+
 static struct rt_thread *thread_alloc(struct vcpu_rt *v)
 {
 	struct rt_thread *t = v->free_threads;
-	if (t) {
+	if (t)
 		v->free_threads = t->next;
-	} else {
-		static struct rt_thread *chunk;
-		static size_t left;
-		lock(&alloc_lock);
-		if (!left) {
-			chunk = plat_alloc(THREAD_CHUNK);
-			left = chunk ? THREAD_CHUNK / sizeof *chunk : 0;
-		}
-		if (left) {
-			t = chunk++;
-			left--;
-		}
-		unlock(&alloc_lock);
-		if (!t)
-			return NULL;
-	}
+	else if (!(t = carve(&thread_carver, sizeof *t)))
+		return NULL;
 	memset(t, 0, sizeof *t);
 	return t;
 }
@@ -235,29 +248,15 @@ int rt_fault(uintptr_t addr, uint64_t code)
 #define XBUF_CHUNK (64 * 1024UL)
 
 static size_t xbuf_size; // plat_xstate_max(), rounded up to 64
-static volatile uint32_t xbuf_lock; // refills come from one chunk shared by all vcpus
+static struct carver xbuf_carver = { .chunk_bytes = XBUF_CHUNK };
 
 static void **xbuf_link(void *b) { return (void **)((char *)b + XBUF_LINK); }
 
 static void *xbuf_get(struct vcpu_rt *v)
 {
 	void *b = v->free_xstate;
-	if (!b) {
-		lock(&xbuf_lock);
-		static char *chunk;
-		static size_t left;
-		if (left < xbuf_size) {
-			chunk = plat_alloc(XBUF_CHUNK);
-			left = chunk ? XBUF_CHUNK : 0;
-		}
-		if (left >= xbuf_size) {
-			b = chunk;
-			chunk += xbuf_size;
-			left -= xbuf_size;
-		}
-		unlock(&xbuf_lock);
-		return b;
-	}
+	if (!b)
+		return carve(&xbuf_carver, xbuf_size);
 	v->free_xstate = *xbuf_link(b);
 	return b;
 }
