@@ -71,6 +71,20 @@ __asm__(".pushsection .text\n"
 void xs_hold(const struct xs_pat *p, uint64_t yields, uint64_t spin, int ud, void *out, int mode);
 extern char xs_ud_site[];
 
+// void xs_restore(const void *img, int xsave): XRSTOR (or FXRSTOR) of img in user
+// mode; a #GP there (a malformed image) resumes at xs_restore_end (pg_upcall).
+__asm__(".pushsection .text\n"
+	".globl xs_restore, xs_restore_site, xs_restore_end\n"
+	"xs_restore:\n"
+	"	mov $-1, %eax\n	mov $-1, %edx\n"
+	"	test %esi, %esi\n	jz 1f\n"
+	"xs_restore_site:\n	xrstor64 (%rdi)\n	jmp xs_restore_end\n"
+	"1:	fxrstor64 (%rdi)\n"
+	"xs_restore_end:\n	ret\n"
+	".popsection\n");
+void xs_restore(const void *img, int xsave);
+extern char xs_restore_site[], xs_restore_end[];
+
 static int mode;
 static uint32_t ymm_off; // of the AVX upper halves in an XSAVE image (CPUID 0xD.2)
 static uint64_t tag;     // 40 bits naming this run
@@ -153,7 +167,7 @@ static void hold(uint64_t yields, uint64_t spin, int ud)
 // ---- the upcall handler ------------------------------------------------------------
 
 static uint8_t fault_img[PG_XSTATE_MAX] __attribute__((aligned(64)));
-static volatile uint64_t faults_taken, preempt_frames, preempt_tagged;
+static volatile uint64_t faults_taken, preempt_frames, preempt_tagged, gp_taken;
 
 // Every register class gets other values, as any handler's own code might leave.
 static void clobber(void)
@@ -184,6 +198,10 @@ void pg_upcall(struct pg_upcall *u)
 		faults_taken++;
 		clobber();
 		u->ctx.rip += 2; // past the ud2
+	} else if (u->reason == UPCALL_FAULT && u->fault_code >> 32 == 13 &&
+		   u->ctx.rip >= (uintptr_t)xs_restore && u->ctx.rip < (uintptr_t)xs_restore_end) {
+		gp_taken++;
+		u->ctx.rip = (uintptr_t)xs_restore_end; // the image was refused
 	} else if (u->reason == UPCALL_FAULT) {
 		pg_printf("xstate: unexpected fault at %#lx (rip %#lx)\n", u->fault_addr, u->ctx.rip);
 		__builtin_trap();
@@ -264,11 +282,54 @@ static void preempted_upcall_carries_it(const char *n)
 	UCHECK(n, preempt_tagged - p0 >= 1);
 }
 
+// A hostile image: XRSTOR of one with a non-zero reserved header byte is refused by
+// the CPU in user mode (#GP: a FAULT upcall to this program alone); the kernel never
+// loads an image user space wrote, and goes on switching whatever the registers hold.
+static void malformed_image_faults_only_its_program(const char *n)
+{
+	static uint8_t bad[PG_XSTATE_MAX] __attribute__((aligned(64)));
+	hold(0, 0, 0); // img: a valid image of the pattern
+	// A reserved MXCSR bit: hardware raises #GP; QEMU 7.2's TCG loads it into MXCSR.
+	// Either way the kernel must go on switching this vcpu (its own XSAVE/XRSTOR of
+	// whatever the register holds), here across yields to the other space.
+	memcpy(bad, img, sizeof bad);
+	*(uint32_t *)(bad + 24) |= 1u << 31;
+	xs_restore(bad, mode & XS_XSAVE);
+	for (int i = 0; i < 50; i++)
+		pg_yield();
+	uint32_t def = 0x1F80;
+	__asm__ volatile("fninit\n\tldmxcsr %0" ::"m"(def));
+	if (mode & XS_XSAVE) { // a non-zero reserved header byte: #GP (TCG too)
+		memcpy(bad, img, sizeof bad);
+		bad[512 + 16] = 1;
+		uint64_t g = gp_taken;
+		xs_restore(bad, 1);
+		UCHECK_EQ(n, gp_taken, g + 1);
+	}
+	hold(200, 2000, 0); // and everything still switches
+	check_pattern(n, img);
+}
+
+// Every exception unmasked (MXCSR 0, x87 control word 0x40) survives the kernel's
+// saves and loads across yields, as any other value.
+static void unmasked_exceptions_survive_switches(const char *n)
+{
+	struct xs_pat keep = pat;
+	pat.mxcsr = 0;
+	pat.fcw = 0x0040;
+	hold(500, 2000, 0);
+	check_pattern(n, img);
+	UCHECK_EQ(n, foreign_words(img_len()), 0);
+	pat = keep;
+}
+
 static const struct utest_case cases[] = {
 	{ "xstate_starts_clean", starts_clean },
 	{ "xstate_kept_across_yields", kept_across_yields },
 	{ "xstate_fault_upcall_carries_it", fault_upcall_carries_it },
 	{ "xstate_preempted_upcall_carries_it", preempted_upcall_carries_it },
+	{ "xstate_malformed_image_faults_only_its_program", malformed_image_faults_only_its_program },
+	{ "xstate_unmasked_exceptions_survive_switches", unmasked_exceptions_survive_switches },
 };
 
 // Beside another space on the same CPU: both hold their patterns across many yields.
