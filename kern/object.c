@@ -15,6 +15,7 @@
 #include "kern/space.h"
 #include "kern/mem.h"
 #include "kern/notify.h"
+#include "kern/lease.h"
 #include "kern/panic.h"
 #include "kern/sched.h"
 #include "kern/spinlock.h"
@@ -30,6 +31,9 @@ static void destroy(struct object *o)
 		break;
 	case OBJ_NOTIFY:
 		notify_destroy((struct notify *)o);
+		break;
+	case OBJ_LEASE:
+		lease_destroy((struct lease *)o);
 		break;
 	default:
 		panic("unref of object type %u", o->type);

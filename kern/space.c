@@ -1,8 +1,10 @@
 // space.c: address-space objects: creation, switching, the mapping calls, handles,
 // quota and teardown. The shootdown itself is in shootdown.c.
 // Lock order: a space's lock, then (only when tearing down an object whose last
-// reference just went) the lock of a space nobody else can reach any more. The
-// budget lock, frame and heap locks are leaves.
+// reference just went) the lock of a space nobody else can reach any more. Two
+// spaces' locks are otherwise taken one after the other (a lease's two ends), or
+// both in address order (handle_transfer). The budget lock, frame and heap locks are
+// leaves.
 #include <stddef.h>
 #include "kern/space.h"
 #include "kern/mem.h"
@@ -408,6 +410,39 @@ static bool overlaps_state(struct space *s, uintptr_t va, uint64_t len, uint32_t
 	return false;
 }
 
+// True if a lease holds any page of [va, va + len) still (space_pin).
+static bool pinned(struct space *s, uintptr_t va, uint64_t len) REQUIRES(s->lock)
+{
+	for (struct space_pin *p = s->pins; p; p = p->next)
+		if (va < p->va + p->len && p->va < va + len)
+			return true;
+	return false;
+}
+
+static void pin_link(struct space *s, struct space_pin *p, uintptr_t va, uint64_t len) REQUIRES(s->lock)
+{
+	KASSERT(!p->linked);
+	p->va = va;
+	p->len = len;
+	p->prev = NULL;
+	p->next = s->pins;
+	if (s->pins)
+		s->pins->prev = p;
+	s->pins = p;
+	p->linked = true;
+}
+
+static void pin_unlink(struct space *s, struct space_pin *p) REQUIRES(s->lock)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		s->pins = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	p->linked = false;
+}
+
 // Creates the tables [va, va + n pages) lacks, charged to s: the most they could
 // take first, then back to what they took (made also counts tables a failure left).
 static int map_prepare(struct space *s, uintptr_t va, uint64_t n) REQUIRES(s->lock)
@@ -452,13 +487,13 @@ static void map_fill(struct space *s, uintptr_t va, struct mem *m, uint64_t off,
 	obj_ref_n(&m->obj, (int64_t)(len / PAGE_SIZE));
 }
 
-int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
-	      unsigned maxprot)
+// map's work on s, its arguments checked; pin: NULL, or a pin (of a lease) that the
+// new record gets, alone (never merged: its removal cannot fail).
+static int map_locked(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
+		      unsigned maxprot, struct space_pin *pin)
 {
-	int err = map_args_check(va, m, off, len, prot, maxprot);
-	if (err != E_OK)
-		return err;
 	uint64_t n = len / PAGE_SIZE;
+	int err;
 	spin_lock(&s->lock);
 	if (space_dead(s)) {
 		err = E_NOENT;
@@ -472,13 +507,24 @@ int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64
 		goto out;
 	if ((err = records_charge(s, n, 1)) != E_OK)
 		goto out;
-	err = vmmap_insert(&s->map, va, len, m, off, maxprot);
-	if (err == E_OK)
+	err = pin ? vmmap_insert_alone(&s->map, va, len, m, off, maxprot, (uint64_t)pin)
+		  : vmmap_insert(&s->map, va, len, m, off, maxprot);
+	if (err == E_OK) {
 		map_fill(s, va, m, off, len, prot);
+		if (pin)
+			pin_link(s, pin, va, len);
+	}
 	records_settle(s);
 out:
 	spin_unlock(&s->lock);
 	return err;
+}
+
+int space_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
+	      unsigned maxprot)
+{
+	int err = map_args_check(va, m, off, len, prot, maxprot);
+	return err == E_OK ? map_locked(s, va, m, off, len, prot, maxprot, NULL) : err;
 }
 
 struct reprot {
@@ -516,6 +562,8 @@ static int edit_begin(struct space *s, uintptr_t va, uint64_t len) TRY_ACQUIRES(
 		reclaim_locked(s);
 		if (!vmmap_covered(&s->map, va, len))
 			err = E_NOENT;
+		else if (pinned(s, va, len))
+			err = E_BUSY; // a lease holds it: lease_return first
 	}
 	if (err != E_OK)
 		spin_unlock(&s->lock);
@@ -584,11 +632,11 @@ static void clear_pte(pte_t *pte, uintptr_t va, void *arg)
 // The removed records land straight in the gather (on its stack up to
 // GATHER_PIECES_ON_STACK, else reserved on the heap before anything changes), so
 // finish flushes once and only then drops their references.
-static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va, uint64_t len)
+static int unmap_sync_locked(struct space *s, struct space *payer, uintptr_t va, uint64_t len, bool budgeted)
 	REQUIRES(s->lock)
 {
 	spin_assert_held(&s->lock);
-	int err = shootdown_budget_check(s, payer);
+	int err = budgeted ? shootdown_budget_check(s, payer) : E_OK;
 	if (err != E_OK)
 		return err;
 	struct tlb_gather g;
@@ -662,7 +710,7 @@ int space_unmap(struct space *s, struct space *payer, uintptr_t va, uint64_t len
 	// memory for its tag it is done synchronously, so it never fails for memory.
 	err = (flags & UNMAP_LAZY) ? unmap_lazy_locked(s, va, len) : E_NOMEM;
 	if (err == E_NOMEM)
-		err = unmap_sync_locked(s, payer, va, len);
+		err = unmap_sync_locked(s, payer, va, len, true);
 	spin_unlock(&s->lock);
 	return err;
 }
@@ -741,6 +789,8 @@ static int op_check_in(struct space *s, const struct space_op *o, struct batch *
 	}
 	if (!vmmap_covered(&s->map, o->va, o->len))
 		return E_NOENT;
+	if (pinned(s, o->va, o->len))
+		return E_BUSY;
 	if (o->op == MAPOP_UNMAP) {
 		t->records++;
 		t->pieces += records_in(s, o->va, o->len);
@@ -938,6 +988,114 @@ int space_remap(struct space *s, struct space *payer, uintptr_t va, uint64_t len
 	return err;
 }
 
+// ---- Leases' two ends (lease.c) ----------------------------------------------------
+
+struct lend_edit {
+	uint64_t *saved;  // take: the old flags go here; restore: they come from here
+	bool excl;
+	uint64_t i;
+};
+
+static void lend_lower_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	(void)va;
+	struct lend_edit *e = arg;
+	e->saved[e->i++] = *pte & ~PTE_ADDR;
+	*pte = e->excl ? *pte & PTE_ADDR : *pte & ~(pte_t)PTE_W; // no access keeps the frame, as protect's
+}
+
+static void lend_restore_pte(pte_t *pte, uintptr_t va, void *arg)
+{
+	(void)va;
+	struct lend_edit *e = arg;
+	*pte = (*pte & PTE_ADDR) | e->saved[e->i++];
+}
+
+// take's checks against s, in its documented order; *r is the one record.
+static int lend_check(struct space *s, uintptr_t va, uint64_t len, bool excl, struct vm_range *r)
+	REQUIRES(s->lock)
+{
+	if (space_dead(s) || !vmmap_covered(&s->map, va, len))
+		return E_NOENT;
+	if (pinned(s, va, len))
+		return E_BUSY;
+	vmmap_find(&s->map, va, r); // covered: it is there, and mapped
+	if (r->va + r->len < va + len)
+		return E_RANGE;
+	if (((struct object *)r->obj)->type != OBJ_MEM)
+		return E_TYPE;
+	unsigned need = excl ? PROT_READ | PROT_WRITE : PROT_READ;
+	return need & ~r->maxprot ? E_RIGHTS : E_OK;
+}
+
+int space_lend_take(struct space *s, struct space *payer, uintptr_t va, uint64_t len, bool excl,
+		    struct space_pin *pin, uint64_t *saved, struct mem **m, uint64_t *off)
+{
+	if (!range_args_ok(va, len))
+		return E_INVAL;
+	if (!user_range_ok(va, len))
+		return E_RANGE;
+	struct vm_range r;
+	spin_lock(&s->lock);
+	if (!space_dead(s))
+		reclaim_locked(s);
+	int err = lend_check(s, va, len, excl, &r);
+	// Almost every lend lowers a right: charged whenever other CPUs may hold the space.
+	if (err == E_OK && (atomic_load(&s->cpus) & ~cpuset_of(cpu_id())))
+		err = shootdown_budget_check(s, payer);
+	if (err == E_OK) {
+		struct lend_edit e = { saved, excl, 0 };
+		struct tlb_gather g;
+		gather_init(&g, &space_gather_ops, s, payer, GATHER_FLUSH);
+		mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, lend_lower_pte, &e);
+		gather_add_range(&g, va, len / PAGE_SIZE);
+		gather_finish(&g); // after this, no CPU writes there (excl: reads) through s
+		pin_link(s, pin, va, len);
+		*m = r.obj;
+		obj_ref(&(*m)->obj);
+		*off = r.off + (va - r.va);
+	}
+	spin_unlock(&s->lock);
+	return err;
+}
+
+void space_lend_restore(struct space *s, struct space_pin *pin, const uint64_t *saved)
+{
+	spin_lock(&s->lock);
+	if (pin->linked) {
+		if (!atomic_load(&s->torn_down)) { // else its tables are gone
+			struct lend_edit e = { (uint64_t *)saved, false, 0 };
+			mmu_range(s->root, &s->leaves, pin->va, pin->len / PAGE_SIZE, lend_restore_pte, &e);
+		}
+		pin_unlink(s, pin);
+	}
+	spin_unlock(&s->lock);
+}
+
+int space_lend_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
+		   struct space_pin *pin)
+{
+	int err = map_args_check(va, m, off, len, prot, prot);
+	return err == E_OK ? map_locked(s, va, m, off, len, prot, prot, pin) : err;
+}
+
+int space_lend_unmap(struct space *s, struct space *payer, struct space_pin *pin, bool budgeted)
+{
+	int err = E_OK;
+	spin_lock(&s->lock);
+	if (pin->linked) {
+		// The record is the pin's alone and whole (nothing could split or merge it):
+		// its removal needs no memory.
+		if (!atomic_load(&s->torn_down))
+			err = unmap_sync_locked(s, payer, pin->va, pin->len, budgeted);
+		KASSERT(err == E_OK || err == E_BUDGET);
+		if (err == E_OK)
+			pin_unlink(s, pin);
+	}
+	spin_unlock(&s->lock);
+	return err;
+}
+
 bool space_fault_spurious(struct space *s, uintptr_t va, uint64_t err)
 {
 	if (!user_range_ok(va, 1))
@@ -1089,6 +1247,24 @@ int space_handle_close(struct space *s, int h)
 	return err;
 }
 
+int space_handle_close_if(struct space *s, int h, struct object *o)
+{
+	if (h == H_SELF)
+		return E_INVAL;
+	void *obj;
+	struct handle e;
+	spin_lock(&s->lock);
+	int err = htable_get(&s->handles, h, OBJ_ANY, 0, &obj);
+	if (err == E_OK && obj != o)
+		err = E_BADH;
+	if (err == E_OK)
+		htable_close(&s->handles, h, &e);
+	spin_unlock(&s->lock);
+	if (err == E_OK)
+		obj_unref(e.obj); // never o's last: the caller holds one
+	return err;
+}
+
 // Not analysed inside: for a == b it takes one lock, which clang counts as two.
 static void lock_two(struct space *a, struct space *b) ACQUIRES(a->lock, b->lock) NO_LOCK_ANALYSIS
 {
@@ -1200,6 +1376,13 @@ static void teardown(struct space *s)
 	vmmap_destroy(&s->map);
 	records_settle(s); // no records, no storage: nothing
 	s->lazy_head = s->lazy_tail = NULL; // their tags went with their records
+	for (struct space_pin *p = s->pins, *next; p; p = next) { // their ranges went too
+		next = p->next;
+		p->linked = false;
+		if (p->gone)
+			p->gone(p);
+	}
+	s->pins = NULL;
 	atomic_store(&s->lazy_count, 0);
 	gather_defer_root(&g, s->root);
 	s->root = 0;
@@ -1208,13 +1391,20 @@ static void teardown(struct space *s)
 	if (s->exit_watch) // nobody fired it: no vcpu ran since it was set
 		obj_unref(&s->exit_watch->obj);
 	s->exit_watch = NULL;
-	struct handle e;
-	for (int i = htable_next(&s->handles, 1); i >= 0; i = htable_next(&s->handles, i + 1)) {
-		htable_close(&s->handles, i, &e);
-		if (!weak(s, e.obj))
-			obj_unref(e.obj); // only objects nothing else reaches can go here (see top)
-	}
 	spin_unlock(&s->lock);
+	// Handles last, each closed under the lock and dropped outside it: the end of a
+	// lease this space held takes its lender's lock (lease.c), never nested in this one.
+	struct handle e;
+	for (int i = 1;; i++) {
+		spin_lock(&s->lock);
+		if ((i = htable_next(&s->handles, i)) >= 0)
+			htable_close(&s->handles, i, &e);
+		spin_unlock(&s->lock);
+		if (i < 0)
+			break;
+		if (!weak(s, e.obj))
+			obj_unref(e.obj);
+	}
 }
 
 static void try_teardown(struct space *s)

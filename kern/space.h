@@ -19,6 +19,20 @@ struct mem;
 struct lazy_tag;
 struct vcpu;
 
+// A range of a space that a lease holds still (kern/lease.c): lent out of it, or
+// borrowed into it. While linked, the space's own calls cannot unmap, protect or
+// remap any page of it (E_BUSY), so its PTEs are the lease's until the lease ends.
+// Linked and unlinked only under the space's lock (pins, below).
+struct space_pin {
+	struct space_pin *next, *prev;
+	uintptr_t va;
+	uint64_t len;
+	bool linked;
+	// Called (under the lock) when the space is torn down with the pin linked: its
+	// range is gone with the space, and the pin is unlinked. NULL: nothing to do.
+	void (*gone)(struct space_pin *pin);
+};
+
 // Counters of struct space_stats that are bumped where the work happens, by whoever
 // does it: a payer's shootdown counters by calls on other spaces, without their lock.
 // Each is an atomic counter read alone (space_get_stats is no snapshot across them).
@@ -47,7 +61,7 @@ enum charge {
 };
 
 // lock protects: root's PTEs, leaves, map, handles, vcpus, lazy_head/lazy_tail,
-//   records_charged, exit_watch/exit_bits, and the
+//   records_charged, exit_watch/exit_bits, pins, and the
 //   transition of dead (set once, under the lock; see space_dead()).
 // cpus: atomic; a CPU sets its bit before loading root and clears it after loading
 //   another root (space_switch), so a reader after a PTE write sees every CPU that
@@ -84,6 +98,7 @@ struct space {
 	struct space_counters counters; // space_count() adds, atomic loads
 	_Atomic int exit_status;       // first non-zero status a vcpu stopped with
 	_Atomic uint32_t faults;       // vcpus stopped by a fault no upcall could take
+	struct space_pin *pins;        // lock: the ranges leases hold still (lent and borrowed)
 	struct notify *exit_watch;     // lock: signalled exit_bits when nvcpus drops to 0 (space_watch)
 	uint64_t exit_bits;
 	// The lifetime tree (space.c's tree_lock, a leaf lock, guards the links): the space
@@ -162,6 +177,29 @@ int space_mapv(struct space *s, struct space *payer, const struct space_op *ops,
 // free), E_NOMEM, E_BUDGET; nothing changes on error.
 int space_remap(struct space *s, struct space *payer, uintptr_t va, uint64_t len, uintptr_t to);
 void space_get_stats(struct space *s, struct space_stats *out);
+
+// The two ends of a lease (kern/lease.c); payer pays for the shootdowns.
+// Lender: [va, va + len) must be one mapping of one mem, in a single record, with
+// no pin on it, and the record's maxprot must allow what the borrower gets (read;
+// excl: read and write). Lowers every PTE (excl: to no access; else without write),
+// saving the old entries' flags in saved[0, len / 4 KiB), with one shootdown; links
+// pin; *m (a new reference), *off are what the range shows. E_NOENT (dead, not all
+// mapped), E_BUSY (pinned), E_RANGE (more than one record), E_TYPE (not a mem),
+// E_RIGHTS, E_BUDGET; nothing changes on error.
+int space_lend_take(struct space *s, struct space *payer, uintptr_t va, uint64_t len, bool excl,
+		    struct space_pin *pin, uint64_t *saved, struct mem **m, uint64_t *off);
+// Undoes take (the PTEs get their saved flags back: a raise, no IPI) and unlinks the
+// pin, unless s is torn down (then only unlinks). Idempotent: once the pin is unlinked
+// it does nothing.
+void space_lend_restore(struct space *s, struct space_pin *pin, const uint64_t *saved);
+// Borrower: maps [off, off + len) of m at va with prot as its maxprot too, pinned.
+// Errors as space_map's.
+int space_lend_map(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot,
+		   struct space_pin *pin);
+// Unpins and unmaps the borrowed range (coherent on return), unless s is torn down
+// (then only unpins). budgeted: E_BUDGET (nothing changed) when the payer's budget is
+// spent; else the shootdown is made and charged anyway. Idempotent as restore.
+int space_lend_unmap(struct space *s, struct space *payer, struct space_pin *pin, bool budgeted);
 // Sets s's budget, moving the difference to or from its parent's. E_INVAL for 0 on a
 // child; E_BUDGET if the parent cannot spare the rise; E_BUSY below what s's own
 // children hold. Nothing changes on error.
@@ -187,6 +225,9 @@ int space_handle_get(struct space *s, int h, unsigned type, uint32_t need, struc
 int space_handle_add(struct space *s, struct object *o, unsigned type, uint32_t rights);
 int space_handle_dup(struct space *s, int h, uint32_t rights);
 int space_handle_close(struct space *s, int h);
+// Closes h only if it still names o (E_BADH if not): for a caller holding a
+// reference it got through h, which another thread may have closed and reused.
+int space_handle_close_if(struct space *s, int h, struct object *o);
 int space_handle_transfer(struct space *s, int h, struct space *to);
 
 // Quota. E_NOMEM (nothing charged) if bytes do not fit what is left of s's quota.

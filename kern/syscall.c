@@ -8,6 +8,7 @@
 #include "kern/space.h"
 #include "kern/resource.h"
 #include "kern/mem.h"
+#include "kern/lease.h"
 #include "kern/notify.h"
 #include "kern/vcpu.h"
 #include "kern/sched.h"
@@ -463,6 +464,37 @@ static int64_t sys_kernel_stat(handle_t resource, int which)
 #define SYSARG_ARG(i, p) SYSARG_SAN(PG_PTYPE p, arch_syscall_arg(f, i))
 #define SYSARG_SAN(t, v) SYSARG_SAN_(t, v)
 #define SYSARG_SAN_(t, v) SYSARG_##t(v)
+static int64_t sys_lend(handle_t space, uptr_t va, size_t len, uptr_t to_va, unsigned flags)
+{
+	struct space *s;
+	int err = get_space(space, R_LEND, &s);
+	if (err != E_OK)
+		return err;
+	int h = lease_lend(self(), s, va, len, to_va, flags);
+	obj_unref(&s->obj);
+	return h;
+}
+
+// The notify first (a wrong one changes nothing), then the lease's end, then the signal.
+static int64_t sys_lease_return(handle_t lease, handle_t notify, uint64_t bits)
+{
+	struct lease *l;
+	struct notify *n = NULL;
+	int err = space_handle_get(self(), lease, OBJ_LEASE, R_READ, (struct object **)&l);
+	if (err != E_OK)
+		return err;
+	if (bits & ~NOTIFY_BITS)
+		err = E_INVAL;
+	else if (bits)
+		err = space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
+	if (err == E_OK && (err = lease_end(self(), l, lease)) == E_OK && n)
+		notify_signal(n, bits, self());
+	if (n)
+		obj_unref(&n->obj);
+	obj_unref(&l->obj); // the last reference: the lease is gone on return
+	return err;
+}
+
 #define SYSCALL(nr, NAME, name, ret, what, ...)                                         \
 	_Static_assert(nr < SYS_COUNT, "syscalls.def: numbers are 0 .. SYS_COUNT - 1"); \
 	static int64_t sysent_##name(const struct trap_frame *f)                        \

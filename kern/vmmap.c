@@ -229,8 +229,8 @@ void vmmap_destroy(struct vmmap *m)
 	m->pages[0] = m->pages[1] = 0;
 }
 
-int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
-                 uint32_t maxprot)
+static int insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
+                  uint32_t maxprot, uint64_t tag)
 {
 	if (!range_ok(va, len) || (off & PAGE_MASK) != 0 || len > UINT64_MAX - off ||
 	    obj == NULL || (maxprot & ~PROT_ALL) != 0)
@@ -239,7 +239,7 @@ int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t
 	if (i < m->n && m->r[i].va < va + len)
 		return E_EXISTS;
 	struct vm_range nr = { .va = va, .len = len, .obj = obj, .off = off, .maxprot = maxprot,
-	                       .state = VMR_MAPPED, .epoch_tag = 0 };
+	                       .state = VMR_MAPPED, .epoch_tag = tag };
 	// r[i-1] ends at or below va and r[i] starts at or above va+len.
 	bool prev = i > 0 && mergeable(&m->r[i - 1], &nr);
 	bool next = i < m->n && mergeable(&nr, &m->r[i]);
@@ -261,6 +261,18 @@ int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t
 	}
 	m->pages[PAGES_MAPPED] += len / VM_PAGE;
 	return E_OK;
+}
+
+int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
+                 uint32_t maxprot)
+{
+	return insert(m, va, len, obj, off, maxprot, 0);
+}
+
+int vmmap_insert_alone(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
+                       uint32_t maxprot, uint64_t tag)
+{
+	return tag ? insert(m, va, len, obj, off, maxprot, tag) : E_INVAL;
 }
 
 int vmmap_find(const struct vmmap *m, uint64_t va, struct vm_range *out)

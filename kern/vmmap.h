@@ -38,7 +38,8 @@ struct vm_range {
 	uint32_t maxprot;     // PROT_* bits: the most the PTEs may ever give (what the object's
 	                      // handle allowed at map); the rights they give now are theirs
 	uint32_t state;       // VMR_MAPPED or VMR_LAZY
-	uint64_t epoch_tag;   // VMR_LAZY: the kernel's tag for reclaim; VMR_MAPPED: 0
+	uint64_t epoch_tag;   // VMR_LAZY: the kernel's tag for reclaim; VMR_MAPPED: 0, or
+	                      // the tag of a record made by vmmap_insert_alone
 };
 // Five 8-byte fields and two 4-byte ones, each at its natural alignment: no padding.
 // (Narrower maxprot or state would only turn into padding: 8-byte alignment keeps 48.)
@@ -88,6 +89,12 @@ void vmmap_destroy(struct vmmap *m);
 // neighbour). Checked in that order; nothing changes on error.
 int vmmap_insert(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
                  uint32_t maxprot);
+
+// As insert, but the record never merges with a neighbour (its tag, non-zero, differs
+// from theirs): removing exactly its range later needs no split, so cannot fail for
+// memory. E_INVAL also for tag 0.
+int vmmap_insert_alone(struct vmmap *m, uint64_t va, uint64_t len, void *obj, uint64_t off,
+                       uint32_t maxprot, uint64_t tag);
 
 // Copies the whole record containing va (mapped or lazy: see out->state) to *out
 // (when out is not NULL). Returns E_OK, or E_NOENT if no record contains va.

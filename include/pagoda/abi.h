@@ -23,9 +23,10 @@ typedef int32_t handle_t; // index into the calling space's handle table
 #define R_BUDGET   (1u << 7)  // space: may set its shootdown budget (H_SELF lacks it)
 #define R_SIGNAL   (1u << 8)  // notify: may signal
 #define R_WAIT     (1u << 9)  // notify: may wait
+#define R_LEND     (1u << 10) // space: its memory may be lent to the holder (lend)
 // The resource handle (OBJ_RESOURCE; only init gets it, include/pagoda/bootinfo.h):
 // R_READ reads kernel-wide counters (kernel_stat); R_WRITE will create device objects.
-#define R_ALL      0x3FFu
+#define R_ALL      0x7FFu
 
 // Mapping rights (map/protect).
 #define PROT_READ  (1u << 0)
@@ -34,6 +35,12 @@ typedef int32_t handle_t; // index into the calling space's handle table
 #define PROT_ALL   0x7u
 
 #define UNMAP_LAZY (1u << 0)
+
+// lend's flags. By default the lender keeps read access and the borrower gets read
+// access (a send buffer the borrower checks); LEND_EXCL takes every right from the
+// lender and gives the borrower read and write (a receive buffer it fills).
+#define LEND_EXCL (1u << 0)
+#define LEND_MAX_PAGES 1024u // pages in one lease
 
 // One entry of mapv's vector: the arguments of the single call it stands for. Fields
 // an op does not use, and pad, must be 0 (E_INVAL), so they can gain a meaning later.

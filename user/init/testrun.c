@@ -241,7 +241,7 @@ static int spawn_bad(const struct ucase *c)
 #define ONE(n) { "user_" #n, { { #n, 0, 0, 0 } }, 0, 0, NULL }
 static const struct ucase cases[] = {
 	ONE(ulib), ONE(umode), ONE(handles), ONE(badinput), ONE(coherence), ONE(targeting), ONE(lazy),
-	ONE(tables), ONE(mapv),
+	ONE(tables), ONE(mapv), ONE(leases),
 	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch), ONE(va), ONE(xstate), ONE(fpcalc),
 	// Two spaces on one CPU each keep their own x87/SSE/AVX registers, and see none
 	// of the other's.
