@@ -31,7 +31,7 @@ KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.S=$(BUILD)/k/%.o)
 
 # Host unit tests: tests/host/test_X.c links with the kernel (or lib/) sources it names
 # below, compiled with host_cflags_X too.
-HOST_TESTS := fmt fmt_nofloat fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort vacore
+HOST_TESTS := fmt fmt_nofloat fpool memmap heap elf cpio handle vmmap epoch gather sysarg strerror multiboot2 sort vacore netframe
 # The formatter twice: as user space builds it (with %f %e %g), and as the kernel does.
 host_srcs_fmt    := lib/fmt.c
 host_cflags_fmt  := -DFMT_FLOAT
@@ -50,6 +50,7 @@ host_srcs_sysarg :=
 host_srcs_strerror := user/lib/strerror.c
 host_srcs_multiboot2 := kern/multiboot2.c
 host_srcs_vacore := user/lib/vacore.c
+host_srcs_netframe := user/lib/netframe.c
 HOST_BINS := $(HOST_TESTS:%=$(BUILD)/host/test_%)
 # Headers the host tests compile: rebuild when they change (sysarg is all header).
 $(HOST_BINS): $(wildcard include/pagoda/*.h include/pagoda/*.def)
