@@ -166,6 +166,68 @@ size_t pg_malloc_size(const void *p);
 // "E_NAME: short meaning" for every code in errors.h, "unknown error" otherwise.
 const char *pg_strerror(int err);
 
+// --- UDP endpoints (udp.c): zero-copy networking through the virtio-net driver ----------
+
+// A program that init starts on the network (docs/net.md) gets its channel to the
+// driver as handles 1-3 (PG_NET_H_*): the channel mem, the driver's notify (R_SIGNAL)
+// and its own (R_WAIT), and one granted source (MAC, IPv4 address, UDP port).
+// Frames are whole Ethernet/IPv4/UDP frames the program writes into its own buffers
+// (pg_udp_tx_buf); sending lends the buffer to the driver, which checks it while the
+// program cannot write it and gives it back when the device is done (pg_udp_poll
+// sees that). Received frames land in the program's own buffers, lent to the driver
+// exclusively until filled.
+#define PG_NET_H_CHAN 1
+#define PG_NET_H_DRV  2
+#define PG_NET_H_NOTE 3
+#define PG_UDP_TX_SLOTS 32
+#define PG_UDP_RX_SLOTS 32
+#define PG_UDP_COPY 1u     // send: the frame goes by copy (the buffer is the program's again
+                           // on return; a refusal only counts in refused)
+#define PG_UDP_PENDING 1   // pg_udp_tx_status: the buffer is with the driver
+struct netchan;
+struct pg_udp {
+	struct netchan *ch;
+	handle_t drv, note;
+	uint64_t doorbell;
+	uint8_t mac[6];
+	uint16_t port;
+	uint32_t ip, mtu;
+	uintptr_t tx_va, rx_va;     // PG_UDP_*_SLOTS buffers of slot bytes each
+	uint32_t slot;
+	uint32_t tx_free;           // bit i: tx buffer i is the program's
+	uint32_t copy_free;         // bit i: the channel's copy slot i is free
+	int32_t tx_status[PG_UDP_TX_SLOTS]; // each buffer's last completion (PG_UDP_PENDING while out)
+	uint64_t sent, refused, received;
+};
+// Opens the endpoint for port, which must be the one granted (E_DENIED if not):
+// maps the channel and the buffers and posts every receive buffer.
+int pg_udp_open(struct pg_udp *u, uint16_t port);
+// A free send buffer (slot bytes, page-aligned), or NULL while all are out.
+uint8_t *pg_udp_tx_buf(struct pg_udp *u);
+// Sends the whole frame the program wrote in buf[0, len) (a buffer of pg_udp_tx_buf).
+// E_OK (the driver will report the frame's fate: pg_udp_tx_status), E_INVAL (not a
+// buffer of u's, or len 0 or above slot), E_BUSY (the ring is full: poll).
+int pg_udp_send_frame(struct pg_udp *u, uint8_t *buf, size_t len, unsigned flags);
+// Writes the Ethernet/IPv4/UDP headers (the granted source; the destination MAC from
+// the driver's ARP table: E_NOENT if it has none, see pg_udp_resolve) in front of the
+// plen bytes the program put at buf + 42, and sends the frame.
+int pg_udp_send(struct pg_udp *u, uint8_t *buf, uint32_t dst_ip, uint16_t dst_port, size_t plen, unsigned flags);
+// Asks the driver to ARP for ip, waiting up to timeout_ns: E_OK and mac, or E_TIMEOUT.
+int pg_udp_resolve(struct pg_udp *u, uint32_t ip, uint8_t mac[6], uint64_t timeout_ns);
+// Takes what the driver finished: send buffers come back (their status set), received
+// frames queue up for pg_udp_recv. Returns the number of sends completed.
+int pg_udp_poll(struct pg_udp *u);
+// Blocks until the driver signals (or timeout_ns passes: E_TIMEOUT; 0: no limit),
+// then polls.
+int pg_udp_wait(struct pg_udp *u, uint64_t timeout_ns);
+// E_OK: sent; PG_UDP_PENDING: still with the driver; else why the driver refused it
+// (E_DENIED, E_BADFRAME, ...).
+int pg_udp_tx_status(const struct pg_udp *u, const uint8_t *buf);
+// The next received frame, in place (E_NOENT if none): the program reads it, then
+// gives the buffer back with pg_udp_recv_done.
+int pg_udp_recv(struct pg_udp *u, const uint8_t **frame, size_t *len);
+void pg_udp_recv_done(struct pg_udp *u, const uint8_t *frame);
+
 // --- libc subset (lib/string.c, printf.c) ----------------------------------------------
 
 // mem*/str* with the standard names and semantics, shared with the kernel.
