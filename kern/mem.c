@@ -7,6 +7,8 @@
 #include "kern/frame.h"
 #include "kern/kheap.h"
 #include "kern/spinlock.h"
+#include "kern/boot.h"
+#include <arch/arch.h>
 #include "include/pagoda/errors.h"
 #include <arch/paging.h>
 
@@ -65,11 +67,57 @@ uncharge:
 	return E_NOMEM;
 }
 
+// Whether [pa, pa + size) overlaps anything the firmware reported as RAM (or ACPI
+// tables, types 3 and 4): the frame pool, the kernel, modules, and what it reserves.
+static bool is_ram(uint64_t pa, uint64_t size)
+{
+	for (size_t i = 0; i < boot_info.nmmap; i++) {
+		const struct mmap_entry *e = &boot_info.mmap[i];
+		bool ram = e->type == MMAP_USABLE || e->type == 3 || e->type == 4;
+		if (ram && e->len && pa < e->base + e->len && e->base < pa + size)
+			return true;
+	}
+	return pa < 0x100000; // the first MiB: BIOS data, tables, the AP trampoline
+}
+
+#define PHYS_LIMIT (1ull << 52) // the architectural physical address width
+
+int mem_create_device(struct space *payer, uint64_t pa, uint64_t size, struct mem **out)
+{
+	if (size == 0 || ((pa | size) & PAGE_MASK) || pa >= PHYS_LIMIT || size > PHYS_LIMIT - pa)
+		return E_INVAL;
+	if (is_ram(pa, size) || arch_mmio_kernel(pa, size))
+		return E_RANGE;
+	uint64_t n = size / PAGE_SIZE;
+	if (n > (1u << 20)) // 4 GiB: more than any BAR here, and a bounded frame list
+		return E_INVAL;
+	uint64_t bytes = sizeof(struct mem) + n * sizeof(uint64_t), cost = kheap_cost(bytes);
+	if (space_charge(payer, CHARGE_KERNEL, cost) != E_OK)
+		return E_NOMEM;
+	struct mem *m = kzalloc(bytes);
+	if (!m) {
+		space_uncharge(payer, CHARGE_KERNEL, cost);
+		return E_NOMEM;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		m->frames[i] = pa + i * PAGE_SIZE;
+	m->obj.type = OBJ_MEM;
+	m->obj.refs = 1;
+	m->payer = payer;
+	m->npages = n;
+	m->device = true;
+	obj_ref(&payer->obj);
+	*out = m;
+	return E_OK;
+}
+
 void mem_destroy(struct mem *m)
 {
 	struct space *payer = m->payer;
-	free_frames(m, m->npages);
-	space_uncharge(payer, CHARGE_MEM, m->npages * PAGE_SIZE);
+	if (!m->device) {
+		free_frames(m, m->npages);
+		space_uncharge(payer, CHARGE_MEM, m->npages * PAGE_SIZE);
+	}
 	space_uncharge(payer, CHARGE_KERNEL, kheap_cost(sizeof *m + m->npages * sizeof m->frames[0]));
 	kfree(m);
 	obj_unref(&payer->obj);

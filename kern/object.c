@@ -16,6 +16,7 @@
 #include "kern/mem.h"
 #include "kern/notify.h"
 #include "kern/lease.h"
+#include "kern/device.h"
 #include "kern/panic.h"
 #include "kern/sched.h"
 #include "kern/spinlock.h"
@@ -34,6 +35,9 @@ static void destroy(struct object *o)
 		break;
 	case OBJ_LEASE:
 		lease_destroy((struct lease *)o);
+		break;
+	case OBJ_DEVICE:
+		device_destroy((struct device *)o);
 		break;
 	default:
 		panic("unref of object type %u", o->type);

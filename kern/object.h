@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdatomic.h>
 
-enum obj_type { OBJ_ANY = 0, OBJ_SPACE = 1, OBJ_MEM = 2, OBJ_NOTIFY = 3, OBJ_RESOURCE = 4, OBJ_LEASE = 5 };
+enum obj_type { OBJ_ANY = 0, OBJ_SPACE = 1, OBJ_MEM = 2, OBJ_NOTIFY = 3, OBJ_RESOURCE = 4, OBJ_LEASE = 5, OBJ_DEVICE = 6 };
 
 struct object {
 	uint32_t type;

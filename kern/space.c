@@ -482,7 +482,7 @@ static int map_room_check(struct space *s, uintptr_t va, uint64_t len) REQUIRES(
 static void map_fill(struct space *s, uintptr_t va, struct mem *m, uint64_t off, uint64_t len, unsigned prot)
 	REQUIRES(s->lock)
 {
-	struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot), 0 };
+	struct fill f = { m, off / PAGE_SIZE, leaf_flags(prot) | (m->device ? PTE_UNCACHED : 0), 0 };
 	mmu_range(s->root, &s->leaves, va, len / PAGE_SIZE, set_pte, &f);
 	obj_ref_n(&m->obj, (int64_t)(len / PAGE_SIZE));
 }
@@ -546,7 +546,7 @@ static void reprot_pte(pte_t *pte, uintptr_t va, void *arg)
 	(void)va;
 	struct reprot *r = arg;
 	r->lowers |= mmu_flags_lower(*pte, r->flags);
-	*pte = (*pte & PTE_ADDR) | r->flags;
+	*pte = (*pte & PTE_FRAME_BITS) | r->flags;
 }
 
 // Common checks of protect and unmap, taking the lock: E_OK with the lock held.
@@ -1024,6 +1024,8 @@ static int lend_check(struct space *s, uintptr_t va, uint64_t len, bool excl, st
 		return E_RANGE;
 	if (((struct object *)r->obj)->type != OBJ_MEM)
 		return E_TYPE;
+	if (((struct mem *)r->obj)->device)
+		return E_TYPE; // device registers are no frames to check or send
 	unsigned need = excl ? PROT_READ | PROT_WRITE : PROT_READ;
 	return need & ~r->maxprot ? E_RIGHTS : E_OK;
 }

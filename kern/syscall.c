@@ -9,6 +9,7 @@
 #include "kern/resource.h"
 #include "kern/mem.h"
 #include "kern/lease.h"
+#include "kern/device.h"
 #include "kern/notify.h"
 #include "kern/vcpu.h"
 #include "kern/sched.h"
@@ -457,13 +458,8 @@ static int64_t sys_kernel_stat(handle_t resource, int which)
 	return resource_stat(which);
 }
 
-// ---- The table: one entry per syscalls.def line ---------------------------------------
+// ---- Leases (kern/lease.c) ----------------------------------------------------------
 
-// sysent_NAME: reads the call's arguments from the frame, narrows each to its type
-// (sysarg.h) and runs the handler, which the compiler inlines here.
-#define SYSARG_ARG(i, p) SYSARG_SAN(PG_PTYPE p, arch_syscall_arg(f, i))
-#define SYSARG_SAN(t, v) SYSARG_SAN_(t, v)
-#define SYSARG_SAN_(t, v) SYSARG_##t(v)
 static int64_t sys_lend(handle_t space, uptr_t va, size_t len, uptr_t to_va, unsigned flags)
 {
 	struct space *s;
@@ -495,6 +491,149 @@ static int64_t sys_lease_return(handle_t lease, handle_t notify, uint64_t bits)
 	return err;
 }
 
+// ---- Devices (kern/device.c, docs/devices.md) -------------------------------------------
+
+#define DEV_RIGHTS (R_READ | R_WRITE | R_DUP | R_TRANSFER)
+
+static int64_t sys_dev_create(handle_t resource, int kind, uint64_t a, uint64_t b)
+{
+	struct object *o;
+	int err = space_handle_get(self(), resource, OBJ_RESOURCE, R_WRITE, &o);
+	if (err != E_OK)
+		return err;
+	obj_unref(o); // static: the kernel's reference keeps it
+	if (kind == DEV_MMIO) {
+		struct mem *m;
+		if ((err = mem_create_device(self(), a, b, &m)) != E_OK)
+			return err;
+		int h = space_handle_add(self(), &m->obj, OBJ_MEM, DEV_RIGHTS | R_MAP);
+		obj_unref(&m->obj);
+		return h;
+	}
+	struct device *d;
+	if ((err = device_create(self(), kind, a, b, &d)) != E_OK)
+		return err;
+	int h = space_handle_add(self(), &d->obj, OBJ_DEVICE, DEV_RIGHTS | (kind == DEV_DMA ? R_DMA : 0));
+	obj_unref(&d->obj);
+	return h;
+}
+
+static int get_device(handle_t h, uint32_t rights, struct device **d)
+{
+	return space_handle_get(self(), h, OBJ_DEVICE, rights, (struct object **)d);
+}
+
+static int64_t sys_port_in(handle_t ports, uint64_t port, int width)
+{
+	struct device *d;
+	int err = get_device(ports, R_READ, &d);
+	if (err != E_OK)
+		return err;
+	int64_t v = device_port_in(d, port, width);
+	obj_unref(&d->obj);
+	return v;
+}
+
+static int64_t sys_port_out(handle_t ports, uint64_t port, int width, uint64_t value)
+{
+	struct device *d;
+	int err = get_device(ports, R_WRITE, &d);
+	if (err != E_OK)
+		return err;
+	err = device_port_out(d, port, width, value);
+	obj_unref(&d->obj);
+	return err;
+}
+
+static int64_t sys_pci_read(handle_t pci, uint64_t bdf, uint64_t off, int width)
+{
+	struct device *d;
+	int err = get_device(pci, R_READ, &d);
+	if (err != E_OK)
+		return err;
+	int64_t v = device_pci_read(d, bdf, off, width);
+	obj_unref(&d->obj);
+	return v;
+}
+
+static int64_t sys_pci_write(handle_t pci, uint64_t bdf, uint64_t off, int width, uint64_t value)
+{
+	struct device *d;
+	int err = get_device(pci, R_WRITE, &d);
+	if (err != E_OK)
+		return err;
+	err = device_pci_write(d, bdf, off, width, value);
+	obj_unref(&d->obj);
+	return err;
+}
+
+// Both handles first: a wrong one changes nothing.
+static int64_t sys_irq_bind(handle_t irq, handle_t notify, uint64_t bits)
+{
+	struct device *d;
+	struct notify *n = NULL;
+	int err = get_device(irq, R_WRITE, &d);
+	if (err != E_OK)
+		return err;
+	if (bits & ~NOTIFY_BITS)
+		err = E_INVAL;
+	else if (bits)
+		err = space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
+	if (err == E_OK)
+		err = device_irq_bind(d, n, bits);
+	if (n)
+		obj_unref(&n->obj);
+	obj_unref(&d->obj);
+	return err;
+}
+
+static int64_t sys_irq_ack(handle_t irq)
+{
+	struct device *d;
+	int err = get_device(irq, R_WRITE, &d);
+	if (err != E_OK)
+		return err;
+	err = device_irq_ack(d);
+	obj_unref(&d->obj);
+	return err;
+}
+
+// The bus address of byte off of a mem or a lease's range. Without an IOMMU it is the
+// physical address; the holder's reference on obj is what keeps the frame.
+static int64_t sys_dma_addr(handle_t dma, handle_t obj, uint64_t off)
+{
+	struct device *d;
+	struct object *o;
+	int err = get_device(dma, R_DMA, &d);
+	if (err != E_OK)
+		return err;
+	if (d->kind != DEV_DMA)
+		err = E_TYPE;
+	else
+		err = space_handle_get(self(), obj, OBJ_ANY, R_READ, &o);
+	obj_unref(&d->obj);
+	if (err != E_OK)
+		return err;
+	int64_t pa = E_TYPE;
+	if (o->type == OBJ_LEASE) {
+		pa = lease_frame((struct lease *)o, off);
+	} else if (o->type == OBJ_MEM && !((struct mem *)o)->device) {
+		struct mem *m = (struct mem *)o;
+		pa = off / PAGE_SIZE < m->npages ? (int64_t)m->frames[off / PAGE_SIZE] : E_RANGE;
+	}
+	if (pa >= 0)
+		pa += (int64_t)(off % PAGE_SIZE);
+	obj_unref(o);
+	return pa;
+}
+
+// ---- The table: one entry per syscalls.def line ---------------------------------------
+
+// sysent_NAME: reads the call's arguments from the frame, narrows each to its type
+// (sysarg.h) and runs the handler, which the compiler inlines here.
+#define SYSARG_ARG(i, p) SYSARG_SAN(PG_PTYPE p, arch_syscall_arg(f, i))
+#define SYSARG_SAN(t, v) SYSARG_SAN_(t, v)
+#define SYSARG_SAN_(t, v) SYSARG_##t(v)
 #define SYSCALL(nr, NAME, name, ret, what, ...)                                         \
 	_Static_assert(nr < SYS_COUNT, "syscalls.def: numbers are 0 .. SYS_COUNT - 1"); \
 	static int64_t sysent_##name(const struct trap_frame *f)                        \

@@ -1,6 +1,6 @@
 // acpi.c: takes the RSDP the loader copied (multiboot2; UEFI has no BIOS area) or
 // finds it in the BIOS areas, walks the RSDT/XSDT to the MADT and lists
-// the enabled processors. All reads go through kwin_read_phys: no direct map.
+// the enabled processors and the first I/O APIC. All reads go through kwin_read_phys: no direct map.
 #include <stdbool.h>
 #include "acpi.h"
 #include "kern/boot.h"
@@ -102,7 +102,9 @@ static int find_table(const struct rsdp *r, const char *sig, uint64_t *pa_out)
 	return E_NOENT;
 }
 
-int acpi_find_cpus(uint32_t *apic_ids, int max)
+// Calls each(entry, its length, arg) for every MADT entry (at most 16 bytes of it
+// copied), or returns E_NOENT / E_INVAL for a missing or malformed table.
+static int madt_walk(void (*each)(const uint8_t *e, void *arg), void *arg)
 {
 	struct rsdp r;
 	uint64_t madt;
@@ -110,7 +112,6 @@ int acpi_find_cpus(uint32_t *apic_ids, int max)
 		return E_NOENT;
 	struct sdt_header h;
 	kwin_read_phys(&h, madt, sizeof h);
-	int n = 0;
 	// Entries start after the header, the local APIC address and the flags.
 	for (uint64_t off = sizeof h + 8; off + 2 <= h.len;) {
 		uint8_t e[16] = { 0 };
@@ -118,19 +119,56 @@ int acpi_find_cpus(uint32_t *apic_ids, int max)
 		if (e[1] < 2 || off + e[1] > h.len)
 			return E_INVAL;
 		kwin_read_phys(e, madt + off, e[1] < sizeof e ? e[1] : sizeof e);
-		uint32_t id, flags;
-		if (e[0] == 0) { // processor local APIC
-			id = e[3], flags = e[4] | (uint32_t)e[5] << 8;
-		} else if (e[0] == 9) { // processor local x2APIC
-			memcpy(&id, e + 4, 4);
-			memcpy(&flags, e + 8, 4);
-		} else {
-			off += e[1];
-			continue;
-		}
-		if ((flags & 1) && n < max)
-			apic_ids[n++] = id;
+		each(e, arg);
 		off += e[1];
 	}
-	return n;
+	return E_OK;
+}
+
+struct cpu_list {
+	uint32_t *ids;
+	int n, max;
+};
+
+static void add_cpu(const uint8_t *e, void *arg)
+{
+	struct cpu_list *l = arg;
+	uint32_t id, flags;
+	if (e[0] == 0) { // processor local APIC
+		id = e[3], flags = e[4] | (uint32_t)e[5] << 8;
+	} else if (e[0] == 9) { // processor local x2APIC
+		memcpy(&id, e + 4, 4);
+		memcpy(&flags, e + 8, 4);
+	} else {
+		return;
+	}
+	if ((flags & 1) && l->n < l->max)
+		l->ids[l->n++] = id;
+}
+
+int acpi_find_cpus(uint32_t *apic_ids, int max)
+{
+	struct cpu_list l = { apic_ids, 0, max };
+	int err = madt_walk(add_cpu, &l);
+	return err != E_OK ? err : l.n;
+}
+
+// The I/O APIC that serves GSI 0 (entry type 1: id, reserved, address, GSI base).
+static void find_ioapic(const uint8_t *e, void *arg)
+{
+	uint64_t *pa = arg;
+	uint32_t addr, base;
+	if (e[0] != 1)
+		return;
+	memcpy(&addr, e + 4, 4);
+	memcpy(&base, e + 8, 4);
+	if (base == 0 && !*pa)
+		*pa = addr;
+}
+
+int acpi_find_ioapic(uint64_t *pa)
+{
+	*pa = 0;
+	int err = madt_walk(find_ioapic, pa);
+	return err != E_OK ? err : *pa ? E_OK : E_NOENT;
 }

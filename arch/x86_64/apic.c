@@ -162,6 +162,7 @@ void arch_timer_init(void)
 {
 	lapic_init_bsp();
 	lapic_init_cpu();
+	arch_irq_init();
 }
 
 void arch_send_xcall(uint32_t hw_id) { lapic_send_ipi(hw_id, VEC_XCALL); }

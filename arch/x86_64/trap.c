@@ -120,6 +120,9 @@ void trap_dispatch(struct trap_frame *f)
 		break;
 	case VEC_SPURIOUS:
 		return; // no EOI for spurious interrupts
+	case VEC_IRQ_BASE ... VEC_IRQ_BASE + IRQ_LINES_MAX - 1:
+		trap_device_irq((unsigned)(f->vector - VEC_IRQ_BASE));
+		break;
 	default:
 		if (uentry_from_user(f)) {
 			vcpu_user_fault(f); // the program's problem, never the kernel's

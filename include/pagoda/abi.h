@@ -24,9 +24,29 @@ typedef int32_t handle_t; // index into the calling space's handle table
 #define R_SIGNAL   (1u << 8)  // notify: may signal
 #define R_WAIT     (1u << 9)  // notify: may wait
 #define R_LEND     (1u << 10) // space: its memory may be lent to the holder (lend)
+#define R_DMA      (1u << 11) // the DMA device: may turn mem and lease pages into bus addresses
 // The resource handle (OBJ_RESOURCE; only init gets it, include/pagoda/bootinfo.h):
-// R_READ reads kernel-wide counters (kernel_stat); R_WRITE will create device objects.
-#define R_ALL      0x7FFu
+// R_READ reads kernel-wide counters (kernel_stat); R_WRITE creates device objects.
+#define R_ALL      0xFFFu
+
+// Device objects (dev_create, docs/devices.md): what the resource handle can make.
+// Each is a handle with R_READ | R_WRITE | R_DUP | R_TRANSFER (DEV_DMA: R_DMA too;
+// DEV_MMIO returns a mem handle, R_MAP instead of R_DMA) that the root task passes on.
+//   DEV_PORTS  a = first port, b = count: port_in / port_out on [a, a + b)
+//   DEV_MMIO   a = physical address, b = bytes (page multiples, no RAM, not the
+//              kernel's interrupt controllers): a mem of those frames, mapped uncached
+//   DEV_IRQ    a = interrupt line (GSI), b = IRQ_* flags: irq_bind / irq_ack
+//   DEV_PCI    a = first function (PCI_BDF), b = count: pci_read / pci_write
+//   DEV_DMA    a = b = 0: dma_addr
+#define DEV_PORTS 1
+#define DEV_MMIO  2
+#define DEV_IRQ   3
+#define DEV_PCI   4
+#define DEV_DMA   5
+#define IRQ_LEVEL 1u // level-triggered (PCI INTx); else edge
+#define IRQ_LOW   2u // active low; else high
+#define PCI_BDF(bus, dev, fn) (((uint32_t)(bus) << 8) | ((uint32_t)(dev) << 3) | (uint32_t)(fn))
+#define PCI_FUNCS 65536u // functions on segment 0: bus 0-255, device 0-31, function 0-7
 
 // Mapping rights (map/protect).
 #define PROT_READ  (1u << 0)

@@ -278,6 +278,26 @@ static bool make_args(struct rng *r, long nr, uint64_t a[6], struct pg_mapop *op
 	case SYS_REMAP:
 		a[0] = handle_arg(r), a[1] = addr_arg(r), a[2] = len_arg(r), a[3] = addr_arg(r);
 		return true;
+	case SYS_LEND:
+		a[0] = handle_arg(r), a[1] = addr_arg(r), a[2] = len_arg(r), a[3] = addr_arg(r);
+		a[4] = one_in(r, 8) ? rnd(r) : below(r, 2);
+		return true;
+	case SYS_LEASE_RETURN:
+	case SYS_IRQ_BIND:
+	case SYS_DMA_ADDR:
+		a[0] = handle_arg(r), a[1] = handle_arg(r), a[2] = one_in(r, 4) ? rnd(r) : below(r, 8);
+		return true;
+	// The device calls: this space holds no device object (only init can make them),
+	// so every one must fail cleanly whatever the handle and arguments.
+	case SYS_DEV_CREATE:
+	case SYS_PORT_IN:
+	case SYS_PORT_OUT:
+	case SYS_PCI_READ:
+	case SYS_PCI_WRITE:
+	case SYS_IRQ_ACK:
+		a[0] = handle_arg(r), a[1] = below(r, 8), a[2] = one_in(r, 2) ? rnd(r) : below(r, 0x10000);
+		a[3] = below(r, 8), a[4] = rnd(r);
+		return true;
 	default: // the calls without arguments, and numbers that are no call
 		return true;
 	}
@@ -289,7 +309,8 @@ static bool result_ok(long nr, long ret)
 		return ret >= E_LAST && ret != E_NOVA;
 	if (nr >= SYS_COUNT || nr < 0)
 		return false; // no such call cannot succeed
-	return true;
+	// Without a device object (or the resource handle) no device call can succeed.
+	return nr < SYS_DEV_CREATE || nr > SYS_DMA_ADDR;
 }
 
 // Makes one random call; false if the draw was one the rules skip.

@@ -32,6 +32,8 @@ struct ucase {
 
 static const struct pg_bootinfo *bi;
 static uint64_t quota_next; // non-zero: the quota the next start() gives (then reset)
+static const handle_t *give_next; // handles the next start() gives (then reset)
+static uint32_t ngive_next;
 static const void *ar;
 static size_t ar_len;
 static int failures; // of the running case
@@ -91,8 +93,9 @@ static handle_t start(const struct prog *p, uint64_t arg)
 	if (err != E_OK)
 		return err;
 	int cpu = p->cpu == -2 ? (bi->ncpus > 2 ? 2 : 0) : p->cpu;
-	struct pg_spawn_opts o = { .arg = arg | p->arg, .cpu = cpu, .budget = p->budget, .quota = quota_next };
-	quota_next = 0;
+	struct pg_spawn_opts o = { .arg = arg | p->arg, .cpu = cpu, .budget = p->budget, .quota = quota_next,
+				   .give = give_next, .ngive = ngive_next };
+	quota_next = 0, give_next = NULL, ngive_next = 0;
 	handle_t h = pg_spawn(e.data, e.size, &o, &why);
 	if (h < 0)
 		pg_printf("    # %s: %s\n", p->name, why ? why : "not started");
@@ -238,10 +241,106 @@ static int spawn_bad(const struct ucase *c)
 	return 0;
 }
 
+// ---- Device objects: made from the resource handle, given to tests/user/devices.c ----
+
+// What dev_create refuses, from the one holder of the resource handle: each case
+// changes nothing (the leak check around the case sees every object made is gone).
+static void dev_create_refusals(void)
+{
+	static const struct {
+		const char *what;
+		int kind;
+		uint64_t a, b;
+		int want;
+	} bad[] = {
+		{ "kind 0", 0, 0, 1, E_INVAL },
+		{ "kind 99", 99, 0, 1, E_INVAL },
+		{ "no ports", DEV_PORTS, 0x70, 0, E_INVAL },
+		{ "ports past 0xFFFF", DEV_PORTS, 0xFFFF, 2, E_INVAL },
+		{ "the console's ports", DEV_PORTS, 0x3F0, 0x10, E_RANGE },
+		{ "PCI configuration ports", DEV_PORTS, 0xCFC, 4, E_RANGE },
+		{ "the exit port", DEV_PORTS, 0xF4, 1, E_RANGE },
+		{ "the PIT", DEV_PORTS, 0x40, 4, E_RANGE },
+		{ "MMIO over RAM", DEV_MMIO, 0x200000, 0x1000, E_RANGE },
+		{ "MMIO in the first MiB", DEV_MMIO, 0xA0000, 0x1000, E_RANGE },
+		{ "MMIO over the local APIC", DEV_MMIO, 0xFEE00000, 0x1000, E_RANGE },
+		{ "MMIO over the I/O APIC", DEV_MMIO, 0xFEBFF000, 0x2000, E_RANGE },
+		{ "MMIO unaligned", DEV_MMIO, 0xFEB00010, 0x1000, E_INVAL },
+		{ "MMIO of no bytes", DEV_MMIO, 0xFEB00000, 0, E_INVAL },
+		{ "MMIO wrapping", DEV_MMIO, 0xFFFFFFFFFFFFF000ull, 0x2000, E_INVAL },
+		{ "MMIO past 2^52", DEV_MMIO, 1ull << 52, 0x1000, E_INVAL },
+		{ "interrupt line 200", DEV_IRQ, 200, 0, E_RANGE },
+		{ "interrupt flags 4", DEV_IRQ, 8, 4, E_INVAL },
+		{ "PCI of no function", DEV_PCI, 0, 0, E_INVAL },
+		{ "PCI past bus 255", DEV_PCI, PCI_FUNCS - 1, 2, E_INVAL },
+		{ "DMA with arguments", DEV_DMA, 1, 0, E_INVAL },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		long h = pg_dev_create(bi->resource, bad[i].kind, bad[i].a, bad[i].b);
+		if (h != bad[i].want) {
+			pg_printf("    # dev_create, %s: %ld, want %s\n", bad[i].what, h, pg_strerror(bad[i].want));
+			failures++;
+		}
+		if (h >= 0)
+			pg_handle_close((handle_t)h);
+	}
+	// One object per interrupt line.
+	long a = pg_dev_create(bi->resource, DEV_IRQ, 8, 0), b = pg_dev_create(bi->resource, DEV_IRQ, 8, 0);
+	if (a < 0 || b != E_BUSY) {
+		pg_printf("    # a second object for line 8: %ld (first %ld), want E_BUSY\n", b, a);
+		failures++;
+	}
+	if (a >= 0)
+		pg_handle_close((handle_t)a);
+	if (b >= 0)
+		pg_handle_close((handle_t)b);
+	if ((a = pg_dev_create(bi->resource, DEV_IRQ, 8, 0)) < 0) { // free again once closed
+		pg_printf("    # line 8 after its object closed: %s\n", pg_strerror((int)a));
+		failures++;
+	} else {
+		pg_handle_close((handle_t)a);
+	}
+}
+
+// The e1000 (QEMU's default NIC at 00:03.0) registers: BAR 0, 128 KiB of memory.
+#define E1000_BDF   PCI_BDF(0, 3, 0)
+#define E1000_REGS  0x20000
+
+static int devices(const struct ucase *c)
+{
+	dev_create_refusals();
+	handle_t pci = (handle_t)pg_dev_create(bi->resource, DEV_PCI, 0, PCI_FUNCS);
+	long bar0 = pci < 0 ? pci : pg_pci_read(pci, E1000_BDF, 0x10, 4);
+	handle_t g[6] = {
+		pci,
+		(handle_t)pg_dev_create(bi->resource, DEV_PCI, E1000_BDF, 1),
+		(handle_t)pg_dev_create(bi->resource, DEV_PORTS, 0x70, 2),
+		(handle_t)pg_dev_create(bi->resource, DEV_IRQ, 8, 0),
+		(handle_t)pg_dev_create(bi->resource, DEV_DMA, 0, 0),
+		bar0 < 0 ? (handle_t)bar0 : (handle_t)pg_dev_create(bi->resource, DEV_MMIO, (uint64_t)bar0 & ~0xFull, E1000_REGS),
+	};
+	bool made = true;
+	for (int i = 0; i < 6; i++)
+		if (g[i] < 0) {
+			pg_printf("    # device object %d: %s\n", i + 1, pg_strerror(g[i]));
+			made = false;
+			failures++;
+		}
+	if (made) {
+		give_next = g, ngive_next = 6;
+		run_group(c, 0);
+	}
+	for (int i = 0; i < 6; i++)
+		if (g[i] >= 0)
+			pg_handle_close(g[i]);
+	return 0;
+}
+
 #define ONE(n) { "user_" #n, { { #n, 0, 0, 0 } }, 0, 0, NULL }
 static const struct ucase cases[] = {
 	ONE(ulib), ONE(umode), ONE(handles), ONE(badinput), ONE(coherence), ONE(targeting), ONE(lazy),
 	ONE(tables), ONE(mapv), ONE(leases),
+	{ "user_devices", { { "devices", 0, 0, 0 } }, 0, 0, devices },
 	ONE(spaces), ONE(upcalls), ONE(rtthreads), ONE(gcdemo), ONE(watch), ONE(va), ONE(xstate), ONE(fpcalc),
 	// Two spaces on one CPU each keep their own x87/SSE/AVX registers, and see none
 	// of the other's.

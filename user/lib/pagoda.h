@@ -59,6 +59,10 @@ struct pg_spawn_opts {
 	// with an unlimited budget gives PG_SPAWN_BUDGET_UNLIMITED).
 	uint64_t quota;
 	uint64_t budget;
+	// Handles the child gets, as 1 .. ngive of its table (copies: each needs R_DUP and
+	// R_TRANSFER; the caller keeps its own), before its first vcpu starts.
+	const handle_t *give;
+	uint32_t ngive;
 };
 #define PG_SPAWN_BUDGET_UNLIMITED (1UL << 30) // more IPIs a tick than any machine sends
 // The argument page: argc, then argv[0, argc) and a NULL, then the strings.

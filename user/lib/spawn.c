@@ -62,6 +62,25 @@ static int build_args(const char *const *argv, char *page)
 	return E_OK;
 }
 
+// Copies of o->give[0, ngive) in the child's table at 1 .. ngive (a new space holds
+// only H_SELF, so transfers fill those slots in order).
+static int give(handle_t child, const struct pg_spawn_opts *o)
+{
+	for (uint32_t i = 0; i < o->ngive; i++) {
+		handle_t h = pg_handle_dup(o->give[i], R_ALL);
+		if (h < 0)
+			return h;
+		long at = pg_handle_transfer(h, child);
+		if (at < 0) {
+			pg_handle_close(h);
+			return (int)at;
+		}
+		if (at != (long)i + 1)
+			return E_INVAL;
+	}
+	return E_OK;
+}
+
 static int load(handle_t child, const void *img, const struct elf_info *e, const struct pg_spawn_opts *o,
 		const char **why)
 {
@@ -82,6 +101,8 @@ static int load(handle_t child, const void *img, const struct elf_info *e, const
 		else
 			err = map_copy(child, PG_ARGS_VA, PG_ARGS_SIZE, PROT_READ, page, 0, sizeof page);
 	}
+	if (err == E_OK && (err = give(child, o)) != E_OK)
+		*why = "a handle to give lacks R_DUP or R_TRANSFER";
 	if (err == E_OK)
 		err = pg_vcpu_create(child, e->entry, PG_STACK_TOP, o->argv ? PG_ARGS_VA : o->arg, o->cpu);
 	if (err != E_OK && !*why)

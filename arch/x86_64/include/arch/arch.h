@@ -79,6 +79,28 @@ static inline uint64_t tsc_to_ns(uint64_t ticks, uint64_t hz)
 }
 static inline uint64_t arch_now_ns(void) { return tsc_to_ns(arch_cycles(), arch_tsc_hz()); }
 
+// --- Devices (arch/x86_64/dev.c), for device objects (kern/device.c). The kernel
+// checks rights and ranges; these only reach the hardware.
+// Whether any port of [first, first + count) is one the kernel drives itself (the
+// console, timers, interrupt controllers, PCI configuration, QEMU's exit port).
+bool arch_ports_kernel(uint64_t first, uint64_t count);
+uint32_t arch_port_in(uint16_t port, int width);           // width 1, 2 or 4
+void arch_port_out(uint16_t port, int width, uint32_t v);
+// Whether [pa, pa + len) touches device pages the kernel keeps (the APICs).
+bool arch_mmio_kernel(uint64_t pa, uint64_t len);
+// PCI configuration space of function bdf (bus << 8 | dev << 3 | fn), segment 0,
+// off < 256 aligned to width. Serialised inside: callable from any CPU.
+uint32_t arch_pci_read(uint32_t bdf, uint32_t off, int width);
+void arch_pci_write(uint32_t bdf, uint32_t off, int width, uint32_t v);
+// Interrupt lines (GSIs of the I/O APIC): how many there are (0: no controller), and
+// routing one to the boot CPU, masked, as IRQ_LEVEL / IRQ_LOW (abi.h) say. Every
+// interrupt on a line is delivered to kern_irq(line) with the line already masked.
+int arch_irq_lines(void);
+void arch_irq_route(unsigned line, unsigned flags);
+void arch_irq_mask(unsigned line);
+void arch_irq_unmask(unsigned line);
+void kern_irq(unsigned line); // kern/device.c: runs with interrupts off
+
 // --- Debugging.
 static inline uintptr_t arch_frame_pointer(void) { return (uintptr_t)__builtin_frame_address(0); }
 void arch_backtrace_from(uintptr_t frame_pointer);

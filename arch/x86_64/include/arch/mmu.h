@@ -16,6 +16,10 @@ void mmu_destroy(uint64_t root);
 uint64_t mmu_tables_in_use(void);
 
 uint64_t mmu_prot_flags(unsigned prot);  // PROT_* -> leaf PTE bits (P|U, W, NX)
+// Leaf bits of a device's memory (uncached: PCD|PWT select UC in the default PAT),
+// which belong to the frame, not the rights: protect keeps them (PTE_FRAME_BITS).
+#define PTE_UNCACHED   (PTE_PCD | PTE_PWT)
+#define PTE_FRAME_BITS (PTE_ADDR | PTE_UNCACHED)
 // True if leaf entry old allows an access that leaf bits flags (0: no access) do not:
 // changing old to flags needs a TLB flush.
 static inline bool mmu_flags_lower(pte_t old, uint64_t flags)
