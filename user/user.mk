@@ -22,7 +22,7 @@ ULDFLAGS := -nostdlib -static -no-pie -z noexecstack -z max-page-size=4096 \
 # routines, ELF checker and cpio reader (lib/), shared so there is one implementation of
 # each, host-tested once. crt0 is linked first, not archived.
 ULIB_SRCS := $(wildcard user/lib/*.c user/lib/*.S) $(wildcard user/rt/*.c)
-ULIB_SHARED := lib/fmt.c lib/string.c lib/elf.c lib/cpio.c
+ULIB_SHARED := lib/fmt.c lib/string.c lib/elf.c lib/cpio.c lib/sort.c
 UCRT0 := $(UBUILD)/lib/crt0.o
 ULIB_OBJS := $(filter-out $(UCRT0),$(patsubst user/%,$(UBUILD)/%.o,$(basename $(ULIB_SRCS)))) \
 	$(ULIB_SHARED:lib/%.c=$(UBUILD)/klib/%.o)
@@ -31,7 +31,7 @@ ULIB := $(UBUILD)/libpagoda.a
 # Programs: one .c file each; the name is the file name without .c, and must be unique.
 # user/init/init.c is the root task (the one program the kernel starts); user/prog/
 # holds what `make run PROG=name` may run.
-UPROG_SRCS := $(sort $(wildcard tests/user/*.c user/prog/*.c) user/init/init.c)
+UPROG_SRCS := $(sort $(wildcard tests/user/*.c user/prog/*.c user/drv/*.c) user/init/init.c)
 # init's other files (its test runner) are linked into it.
 INIT_OBJS := $(patsubst user/init/%.c,$(UBUILD)/init/%.o,$(filter-out user/init/init.c,$(wildcard user/init/*.c)))
 UPROG_NAMES := $(notdir $(basename $(UPROG_SRCS)))
@@ -85,6 +85,11 @@ $(UBUILD)/prog/%.o: tests/user/%.c user/user.mk
 	@mkdir -p $(dir $@)
 	@echo "  UCC   $<"
 	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(UBUILD)/prog/%.o: user/drv/%.c user/user.mk
+	@mkdir -p $(dir $@)
+	@echo "  UCC   $<"
+	$(Q)$(CC) $(UCFLAGS) -Iuser/drv -c $< -o $@
 
 $(UBUILD)/prog/%.o: user/prog/%.c user/user.mk
 	@mkdir -p $(dir $@)

@@ -8,6 +8,7 @@
 #include "include/pagoda/bootinfo.h"
 #include "lib/cpio.h"
 #include "testrun.h"
+#include "net.h"
 
 #define ARCHIVE_VA 0x100000000000UL // where init maps the boot archive, read-only
 #define MAX_ARGS   32
@@ -131,6 +132,8 @@ int main(uint64_t arg)
 	int n = init_args(bi->cmdline, buf, sizeof buf, words);
 	if (n > 0 && strcmp(words[0], "-t") == 0) // the test runner (tools/runtests.py)
 		return testrun(bi, archive, archive_len, n > 1 ? words[1] : "") ? 1 : 0;
+	if (n > 0 && strcmp(words[0], "-n") == 0) // the network (net.c, docs/net.md)
+		return netrun(bi, archive, archive_len, words, n);
 	if (n > 0)
 		return run(words, -1) == 0 ? 0 : 1;
 	return demo(bi);

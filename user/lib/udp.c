@@ -57,8 +57,12 @@ int pg_udp_open(struct pg_udp *u, uint16_t port)
 	if (err < 0)
 		return err;
 	struct netchan *ch = (struct netchan *)va;
-	if (ch->magic != NETCHAN_MAGIC)
-		return E_INVAL;
+	// The driver may still be starting: it writes the magic last.
+	for (uint64_t t0 = pg_clock_ns(); __atomic_load_n(&ch->magic, __ATOMIC_ACQUIRE) != NETCHAN_MAGIC;) {
+		if (pg_clock_ns() - t0 > 5000000000ull)
+			return E_TIMEOUT;
+		pg_vcpu_yield();
+	}
 	if (ch->port != port)
 		return E_DENIED;
 	u->ch = ch;

@@ -1,0 +1,749 @@
+// virtio-net.c: the network driver, a user program (docs/net.md). It drives a modern
+// (virtio 1.0, PCI, split virtqueues) network device through the device objects init
+// gives it, and serves up to NET_EPS UDP endpoints, each a program with a channel
+// (user/lib/netchan.h) and one granted source: the device's MAC, the driver's IPv4
+// address, and a UDP port.
+//
+// Send: an endpoint names a frame it wrote in full in its own memory. The driver lends
+// it (the endpoint loses its write right before the driver looks), checks it
+// (netframe_check_tx: the grant, lengths, checksums) and only then gives the device
+// the frame's bus address; the lease goes back when the device is done. A refused
+// frame never reaches the device: its lease goes back at once with the reason.
+// Receive: endpoints post empty buffers, lent exclusively; the device writes frames
+// into them, and a frame for the buffer's owner goes back in place. One for another
+// endpoint (the device picks buffers in order, not by port) is copied into one of
+// that endpoint's buffers and the first buffer cleared and posted again. ARP requests
+// for the driver's address are answered; what ARP tells is shared with every endpoint.
+//
+// Handles (init, user/init/net.c): NET_H_* (netdrv.h); argv: "virtio-net" BDF IPV4 PORT...
+// (one port per endpoint, in the order of their handles).
+#include "pagoda.h"
+#include "netchan.h"
+#include "netframe.h"
+#include "netdrv.h"
+
+#define PAGE 4096UL
+
+// ---- virtio 1.0 over PCI (virtio-v1.0 §4.1) ----------------------------------------
+#define CAP_COMMON 1
+#define CAP_NOTIFY 2
+#define CAP_ISR    3
+#define CAP_DEVICE 4
+// Common configuration (§4.1.4.3).
+#define C_DFSELECT 0x00
+#define C_DF       0x04
+#define C_GFSELECT 0x08
+#define C_GF       0x0C
+#define C_NUMQ     0x12
+#define C_STATUS   0x14
+#define C_QSELECT  0x16
+#define C_QSIZE    0x18
+#define C_QMSIX    0x1A
+#define C_QENABLE  0x1C
+#define C_QNOFF    0x1E
+#define C_QDESC    0x20
+#define C_QAVAIL   0x28
+#define C_QUSED    0x30
+#define S_ACK 1
+#define S_DRIVER 2
+#define S_DRIVER_OK 4
+#define S_FEATURES_OK 8
+#define F_MAC 5
+#define F_VERSION_1 32
+#define D_NEXT  1
+#define D_WRITE 2
+#define QRX 0
+#define QTX 1
+#define QN  256            // descriptors per queue: slots of two (header, frame)
+#define SLOTS (QN / 2)
+#define HDR_LEN 12         // struct virtio_net_hdr with num_buffers (VERSION_1)
+
+struct vdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+struct vq {
+	volatile struct vdesc *desc;
+	volatile uint16_t *avail; // flags, idx, ring[QN]
+	volatile uint8_t *used;   // flags, idx, {id, len}[QN]
+	uint16_t used_seen, avail_idx, size;
+	volatile uint16_t *notify;
+	uint16_t qid;
+};
+
+// ---- What the driver keeps ---------------------------------------------------------
+struct ep {
+	bool live;
+	struct netchan *ch;
+	handle_t space, note;     // the endpoint's space (R_LEND | R_READ) and notify
+	struct net_grant grant;
+	bool signal;              // something was pushed to it in this round
+	uint32_t tx_seen, rxp_seen; // ring tails, in the driver's memory (the page is hostile)
+	uint32_t held;            // leases the driver holds for it
+};
+
+// One in-flight descriptor pair. ep -1: a bounce buffer of the driver's (bounce).
+struct slot {
+	bool busy;
+	int ep;
+	handle_t lease;           // -1 if none
+	uint64_t va;              // in the endpoint's space (tx_done / rx_done names it)
+	uint32_t len;
+	int bounce;               // tx: bounce buffer index or -1
+};
+
+static struct ep eps[NET_EPS];
+static int neps;
+static struct slot tx[SLOTS], rx[SLOTS];
+static struct vq q[2];
+static volatile uint8_t *common, *isr, *devcfg;
+static volatile uint8_t *notify_base;
+static uint32_t notify_mul;
+static uint8_t mac[6];
+static uint32_t my_ip;
+static uint8_t *hdrs;                 // driver memory: SLOTS headers per queue, 16 bytes each
+static uint8_t *bounce;               // NET_BOUNCE buffers of 2048 bytes
+static uint32_t bounce_free;          // bit i: buffer i free
+static uint64_t hdrs_pa[2];
+static uint64_t bounce_frames[NET_BOUNCE]; // their bus addresses
+static int rx_next_ep;                // round robin of receive posting
+static uint64_t n_tx, n_refused, n_rx, n_copied, n_dropped, n_arp;
+
+#define WIN_TX(i)  (NET_WIN_BASE + (uint64_t)(i) * NET_WIN_SLOT)
+#define WIN_RX(i)  (NET_WIN_BASE + (uint64_t)(SLOTS + (i)) * NET_WIN_SLOT)
+#define WIN_TMP    (NET_WIN_BASE + (uint64_t)(2 * SLOTS) * NET_WIN_SLOT)
+
+static void die(const char *what, long err)
+{
+	pg_printf("virtio-net: %s: %s\n", what, err < 0 ? pg_strerror((int)err) : "failed");
+	pg_vcpu_stop(1);
+}
+
+static uint8_t rd8(volatile uint8_t *b, uint32_t off) { return b[off]; }
+static uint16_t rd16(volatile uint8_t *b, uint32_t off) { return *(volatile uint16_t *)(b + off); }
+static uint32_t rd32(volatile uint8_t *b, uint32_t off) { return *(volatile uint32_t *)(b + off); }
+static void wr8(volatile uint8_t *b, uint32_t off, uint8_t v) { b[off] = v; }
+static void wr16(volatile uint8_t *b, uint32_t off, uint16_t v) { *(volatile uint16_t *)(b + off) = v; }
+static void wr32(volatile uint8_t *b, uint32_t off, uint32_t v) { *(volatile uint32_t *)(b + off) = v; }
+static void wr64(volatile uint8_t *b, uint32_t off, uint64_t v)
+{
+	wr32(b, off, (uint32_t)v);
+	wr32(b, off + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t my_bdf; // the device's PCI function (argv)
+static long pci(uint32_t off, int w) { return pg_pci_read(NET_H_PCI, my_bdf, off, w); }
+
+// A fresh read-write mem of len bytes mapped at a new address; *pa its first frame's
+// bus address (the pages need not be contiguous: callers use one page per part).
+static uint8_t *dma_mem(size_t len, handle_t *mem)
+{
+	long va = pg_va_alloc(len, PAGE);
+	handle_t m = va < 0 ? (handle_t)va : pg_mem_create(len);
+	if (m < 0)
+		die("memory for the rings", m);
+	int err = pg_map(H_SELF, (uintptr_t)va, m, 0, len, PROT_READ | PROT_WRITE);
+	if (err < 0)
+		die("mapping the rings", err);
+	*mem = m;
+	return (uint8_t *)va;
+}
+
+static uint64_t bus(handle_t obj, uint64_t off)
+{
+	long pa = pg_dma_addr(NET_H_DMA, obj, off);
+	if (pa < 0)
+		die("dma_addr", pa);
+	return (uint64_t)pa;
+}
+
+// ---- Device set-up -------------------------------------------------------------------
+
+// Walks the capability list for the virtio structures; all must be in the BAR init
+// mapped (NET_H_MMIO starts at that BAR's base).
+static void find_caps(void)
+{
+	long va = pg_va_alloc(NET_MMIO_MAX, PAGE);
+	long size = pg_mem_size(NET_H_MMIO);
+	if (va < 0 || size < 0 || pg_map(H_SELF, (uintptr_t)va, NET_H_MMIO, 0, (size_t)size, PROT_READ | PROT_WRITE))
+		die("mapping the device's registers", size < 0 ? size : -1);
+	volatile uint8_t *bar = (volatile uint8_t *)va;
+	int guard = 0;
+	for (long p = pci(0x34, 1) & 0xFC; p && guard++ < 48; p = pci((uint32_t)p + 1, 1) & 0xFC) {
+		if (pci((uint32_t)p, 1) != 0x09) // vendor-specific: virtio's
+			continue;
+		uint32_t type = (uint32_t)pci((uint32_t)p + 3, 1);
+		uint32_t off = (uint32_t)pci((uint32_t)p + 8, 4), len = (uint32_t)pci((uint32_t)p + 12, 4);
+		if ((long)off + len > size)
+			die("a virtio structure outside the mapped BAR", -1);
+		if (type == CAP_COMMON)
+			common = bar + off;
+		else if (type == CAP_ISR)
+			isr = bar + off;
+		else if (type == CAP_DEVICE)
+			devcfg = bar + off;
+		else if (type == CAP_NOTIFY) {
+			notify_base = bar + off;
+			notify_mul = (uint32_t)pci((uint32_t)p + 16, 4);
+		}
+	}
+	if (!common || !isr || !devcfg || !notify_base)
+		die("not a modern virtio device (a capability is missing)", -1);
+}
+
+static void features(void)
+{
+	wr32(common, C_DFSELECT, 1);
+	uint32_t hi = rd32(common, C_DF);
+	wr32(common, C_DFSELECT, 0);
+	uint32_t lo = rd32(common, C_DF);
+	if (!(hi & (1u << (F_VERSION_1 - 32))) || !(lo & (1u << F_MAC)))
+		die("the device lacks VERSION_1 or MAC", -1);
+	wr32(common, C_GFSELECT, 0);
+	wr32(common, C_GF, 1u << F_MAC);
+	wr32(common, C_GFSELECT, 1);
+	wr32(common, C_GF, 1u << (F_VERSION_1 - 32));
+	wr8(common, C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	if (!(rd8(common, C_STATUS) & S_FEATURES_OK))
+		die("the device refused the features", -1);
+}
+
+// Queue i: descriptors, available and used rings, each in a page of its own.
+static void queue(int i)
+{
+	handle_t m;
+	uint8_t *base = dma_mem(3 * PAGE, &m);
+	struct vq *v = &q[i];
+	wr16(common, C_QSELECT, (uint16_t)i);
+	uint16_t max = rd16(common, C_QSIZE);
+	if (max < QN)
+		die("queues shorter than 256", max);
+	wr16(common, C_QSIZE, QN);
+	wr16(common, C_QMSIX, 0xFFFF); // no MSI-X vector: INTx through the I/O APIC
+	wr64(common, C_QDESC, bus(m, 0));
+	wr64(common, C_QAVAIL, bus(m, PAGE));
+	wr64(common, C_QUSED, bus(m, 2 * PAGE));
+	v->desc = (volatile struct vdesc *)base;
+	v->avail = (volatile uint16_t *)(base + PAGE);
+	v->used = base + 2 * PAGE;
+	v->size = QN;
+	v->qid = (uint16_t)i;
+	v->notify = (volatile uint16_t *)(notify_base + rd16(common, C_QNOFF) * notify_mul);
+	wr16(common, C_QENABLE, 1);
+	pg_handle_close(m); // the mapping keeps it, and with it the frames
+}
+
+static void device_init(void)
+{
+	find_caps();
+	// Memory space and bus mastering on, INTx not disabled.
+	uint32_t cmd = (uint32_t)pci(4, 2);
+	int err = pg_pci_write(NET_H_PCI, my_bdf, 4, 2, (cmd | 6) & ~0x400u);
+	if (err < 0)
+		die("enabling the device", err);
+	wr8(common, C_STATUS, 0); // reset
+	while (rd8(common, C_STATUS))
+		;
+	wr8(common, C_STATUS, S_ACK | S_DRIVER);
+	features();
+	queue(QRX);
+	queue(QTX);
+	for (int i = 0; i < 6; i++)
+		mac[i] = rd8(devcfg, (uint32_t)i);
+	handle_t m;
+	hdrs = dma_mem(PAGE, &m);
+	hdrs_pa[QRX] = bus(m, 0);
+	hdrs_pa[QTX] = bus(m, SLOTS * 16);
+	pg_handle_close(m);
+	bounce = dma_mem(NET_BOUNCE * 2048, &m);
+	bounce_free = NET_BOUNCE == 32 ? ~0u : (1u << NET_BOUNCE) - 1;
+	for (int i = 0; i < NET_BOUNCE; i++)
+		bounce_frames[i] = bus(m, (uint64_t)i * 2048);
+	pg_handle_close(m);
+	wr8(common, C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	pg_printf("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x up, %d endpoints\n", mac[0], mac[1], mac[2], mac[3],
+		  mac[4], mac[5], neps);
+}
+
+// ---- Queues ------------------------------------------------------------------------
+
+// Posts slot i of queue v: its header, then the frame at pa (len bytes, within one
+// page run the caller made sure of), device-writable for receive.
+static void post(struct vq *v, int i, uint64_t frame_pa, uint32_t len, bool write)
+{
+	uint16_t d = (uint16_t)(2 * i);
+	v->desc[d] = (struct vdesc){ hdrs_pa[v->qid] + (uint64_t)i * 16, HDR_LEN,
+				     (uint16_t)(D_NEXT | (write ? D_WRITE : 0)), (uint16_t)(d + 1) };
+	v->desc[d + 1] = (struct vdesc){ frame_pa, len, (uint16_t)(write ? D_WRITE : 0), 0 };
+	v->avail[2 + v->avail_idx % QN] = d;
+	__atomic_thread_fence(__ATOMIC_RELEASE); // the descriptors before the index (§2.4.6)
+	v->avail[1] = ++v->avail_idx;
+}
+
+static void kick(struct vq *v)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); // the index before the notification
+	*v->notify = v->qid;
+}
+
+// The next used entry: its slot and the bytes the device wrote, or false.
+static bool used_next(struct vq *v, int *slot, uint32_t *len)
+{
+	uint16_t idx = *(volatile uint16_t *)(v->used + 2);
+	if (idx == v->used_seen)
+		return false;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	volatile uint8_t *e = v->used + 4 + 8 * (v->used_seen % QN);
+	uint32_t id = *(volatile uint32_t *)e;
+	*len = *(volatile uint32_t *)(e + 4);
+	v->used_seen++;
+	*slot = (int)(id / 2);
+	return id < QN && !(id & 1);
+}
+
+static int slot_alloc(struct slot *s)
+{
+	for (int i = 0; i < SLOTS; i++)
+		if (!s[i].busy)
+			return i;
+	return -1;
+}
+
+// ---- Endpoint rings (the page is the endpoint's: every index and field is hostile) -
+
+static bool ring_take(struct netchan_ring *r, uint32_t *seen, struct netchan_desc *d)
+{
+	uint32_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	if (h == *seen)
+		return false;
+	if (h - *seen > NETCHAN_SLOTS) // nonsense: skip to what can be read
+		*seen = h - NETCHAN_SLOTS;
+	struct netchan_desc *src = &r->d[*seen % NETCHAN_SLOTS];
+	d->va = __atomic_load_n(&src->va, __ATOMIC_RELAXED);
+	d->len = __atomic_load_n(&src->len, __ATOMIC_RELAXED);
+	d->status = __atomic_load_n(&src->status, __ATOMIC_RELAXED);
+	(*seen)++;
+	__atomic_store_n(&r->tail, *seen, __ATOMIC_RELEASE);
+	return true;
+}
+
+// A completion for the endpoint. Its done rings hold as many entries as it can have
+// out (its buffers), so a full ring means it lied: the entry is dropped.
+static void ring_push(struct ep *e, struct netchan_ring *r, uint64_t va, uint32_t len, int32_t status)
+{
+	uint32_t h = r->head;
+	if (h - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= NETCHAN_SLOTS)
+		return;
+	r->d[h % NETCHAN_SLOTS] = (struct netchan_desc){ va, len, status };
+	__atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
+	e->signal = true;
+}
+
+static void signal_all(void)
+{
+	for (int i = 0; i < neps; i++)
+		if (eps[i].signal) {
+			eps[i].signal = false;
+			pg_notify_signal(eps[i].note, NETCHAN_TX_DONE | NETCHAN_RX_DONE);
+		}
+}
+
+// ---- Sending -------------------------------------------------------------------------
+
+static int bounce_alloc(void)
+{
+	if (!bounce_free)
+		return -1;
+	int i = __builtin_ctz(bounce_free);
+	bounce_free &= ~(1u << i);
+	return i;
+}
+
+// Queues bounce buffer b (len bytes) for the wire.
+static bool send_bounce(int b, uint32_t len)
+{
+	int i = slot_alloc(tx);
+	if (i < 0) {
+		bounce_free |= 1u << b;
+		return false;
+	}
+	tx[i] = (struct slot){ true, -1, -1, 0, len, b };
+	post(&q[QTX], i, bounce_frames[b], len, false);
+	return true;
+}
+
+// A frame the endpoint wrote into its copy area: copied out, then checked.
+static int tx_copy(struct ep *e, const struct netchan_desc *d)
+{
+	if (d->va < NETCHAN_RINGS || d->va >= NETCHAN_SIZE || (d->va - NETCHAN_RINGS) % NETCHAN_COPY_SLOT ||
+	    d->len == 0 || d->len > NETCHAN_COPY_SLOT)
+		return E_INVAL;
+	int b = bounce_alloc();
+	if (b < 0)
+		return E_BUSY;
+	memcpy(bounce + b * 2048, (const uint8_t *)e->ch + d->va, d->len);
+	int err = netframe_check_tx(bounce + b * 2048, d->len, &e->grant, NET_MTU);
+	if (err != E_OK) {
+		bounce_free |= 1u << b;
+		return err;
+	}
+	return send_bounce(b, d->len) ? E_OK : E_BUSY;
+}
+
+// A frame in the endpoint's own memory: lent (it cannot write it from here on),
+// checked in the driver's view, then given to the device. E_OK: it is on its way.
+static int tx_lend(int ei, const struct netchan_desc *d)
+{
+	struct ep *e = &eps[ei];
+	if ((d->va & (PAGE - 1)) || d->len == 0 || d->len > NET_ETH_HDR + NET_MTU)
+		return E_INVAL;
+	int i = slot_alloc(tx);
+	if (i < 0)
+		return E_BUSY;
+	long l = pg_lend(e->space, (uintptr_t)d->va, PAGE, WIN_TX(i), 0);
+	if (l < 0)
+		return (int)l;
+	int err = netframe_check_tx((const uint8_t *)WIN_TX(i), d->len, &e->grant, NET_MTU);
+	if (err != E_OK) {
+		pg_lease_return((handle_t)l, 0, 0);
+		return err;
+	}
+	tx[i] = (struct slot){ true, ei, (handle_t)l, d->va, d->len, -1 };
+	e->held++;
+	post(&q[QTX], i, bus((handle_t)l, 0), d->len, false);
+	return E_OK;
+}
+
+static void arp_request(struct ep *e, uint32_t ip)
+{
+	(void)e;
+	int b = bounce_alloc();
+	if (b < 0)
+		return;
+	struct net_arp a = { .op = 1, .spa = my_ip, .tpa = ip };
+	memcpy(a.sha, mac, 6);
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	send_bounce(b, (uint32_t)netframe_arp_build(bounce + b * 2048, &a, bcast));
+}
+
+static void tx_endpoint(int ei)
+{
+	struct ep *e = &eps[ei];
+	struct netchan_desc d;
+	while (e->live && ring_take(&e->ch->tx, &e->tx_seen, &d)) {
+		int err;
+		if (d.status == NETCHAN_F_ARP) {
+			arp_request(e, (uint32_t)d.va);
+			continue;
+		}
+		err = d.status == NETCHAN_F_COPY ? tx_copy(e, &d) : d.status == 0 ? tx_lend(ei, &d) : E_INVAL;
+		if (err == E_OK) {
+			n_tx++;
+			e->ch->sent++;
+		} else {
+			n_refused++;
+			e->ch->refused++;
+		}
+		// Copies are done with at once; a lent frame reports when the device is done.
+		if (err != E_OK || d.status == NETCHAN_F_COPY)
+			ring_push(e, &e->ch->tx_done, d.va, d.len, err);
+	}
+}
+
+static void tx_complete(void)
+{
+	int i;
+	uint32_t len;
+	while (used_next(&q[QTX], &i, &len)) {
+		struct slot *s = &tx[i];
+		if (!s->busy)
+			continue;
+		s->busy = false;
+		if (s->bounce >= 0) {
+			bounce_free |= 1u << s->bounce;
+			continue;
+		}
+		struct ep *e = &eps[s->ep];
+		pg_lease_return(s->lease, 0, 0);
+		e->held--;
+		if (e->live)
+			ring_push(e, &e->ch->tx_done, s->va, s->len, E_OK);
+	}
+}
+
+// ---- Receiving -----------------------------------------------------------------------
+
+// Lends one posted buffer of endpoint ei (exclusively) into window win: the lease,
+// or < 0 (none posted, or a bad one, which is dropped).
+static long rx_take(int ei, uint64_t win, uint64_t *va)
+{
+	struct ep *e = &eps[ei];
+	struct netchan_desc d;
+	while (e->live && ring_take(&e->ch->rx_post, &e->rxp_seen, &d)) {
+		if ((d.va & (PAGE - 1)) || d.len < PAGE)
+			continue;
+		long l = pg_lend(e->space, (uintptr_t)d.va, PAGE, win, LEND_EXCL);
+		if (l >= 0) {
+			*va = d.va;
+			return l;
+		}
+	}
+	return E_NOENT;
+}
+
+// Fills the receive queue from the endpoints' posted buffers, in turn.
+static void rx_fill(void)
+{
+	for (int tries = 0; tries < neps * SLOTS; tries++) {
+		int i = slot_alloc(rx);
+		if (i < 0)
+			return;
+		int ei = rx_next_ep;
+		rx_next_ep = (rx_next_ep + 1) % neps;
+		uint64_t va;
+		long l = rx_take(ei, WIN_RX(i), &va);
+		if (l < 0)
+			continue;
+		rx[i] = (struct slot){ true, ei, (handle_t)l, va, PAGE, -1 };
+		eps[ei].held++;
+		post(&q[QRX], i, bus((handle_t)l, 0), PAGE, true);
+	}
+}
+
+static void rx_repost(int i)
+{
+	post(&q[QRX], i, bus(rx[i].lease, 0), PAGE, true);
+}
+
+static void rx_release(int i)
+{
+	pg_lease_return(rx[i].lease, 0, 0);
+	eps[rx[i].ep].held--;
+	rx[i].busy = false;
+}
+
+static void neigh_learn(uint32_t ip, const uint8_t *hw)
+{
+	for (int k = 0; k < neps; k++) {
+		struct netchan *ch = eps[k].ch;
+		int free = -1, at = -1;
+		for (int j = 0; j < (int)NETCHAN_NEIGH; j++) {
+			if (ch->neigh[j].ip == ip)
+				at = j;
+			else if (!ch->neigh[j].ip && free < 0)
+				free = j;
+		}
+		at = at >= 0 ? at : free >= 0 ? free : (int)(ip % NETCHAN_NEIGH);
+		ch->neigh[at].seq++;
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		ch->neigh[at].ip = ip;
+		for (int b = 0; b < 6; b++)
+			ch->neigh[at].mac[b] = hw[b];
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		ch->neigh[at].seq++;
+		eps[k].signal = true;
+	}
+}
+
+static void arp_input(const uint8_t *f, uint32_t len)
+{
+	struct net_arp a;
+	if (netframe_parse_arp(f, len, &a) != E_OK)
+		return;
+	n_arp++;
+	if (a.spa)
+		neigh_learn(a.spa, a.sha);
+	if (a.op != 1 || a.tpa != my_ip)
+		return;
+	int b = bounce_alloc();
+	if (b < 0)
+		return;
+	struct net_arp r = { .op = 2, .spa = my_ip, .tpa = a.spa };
+	memcpy(r.sha, mac, 6);
+	memcpy(r.tha, a.sha, 6);
+	send_bounce(b, (uint32_t)netframe_arp_build(bounce + b * 2048, &r, a.sha));
+}
+
+// The endpoint granted port, or -1.
+static int ep_of_port(uint16_t port)
+{
+	for (int k = 0; k < neps; k++)
+		if (eps[k].live && eps[k].grant.port == port)
+			return k;
+	return -1;
+}
+
+// A frame that landed in another endpoint's buffer: copied into one of ei's own.
+static bool rx_copy_to(int ei, const uint8_t *f, uint32_t len)
+{
+	uint64_t va;
+	long l = rx_take(ei, WIN_TMP, &va);
+	if (l < 0)
+		return false;
+	memcpy((uint8_t *)WIN_TMP, f, len);
+	pg_lease_return((handle_t)l, 0, 0);
+	ring_push(&eps[ei], &eps[ei].ch->rx_done, va, len, E_OK);
+	eps[ei].ch->received++;
+	n_copied++;
+	return true;
+}
+
+static void rx_complete(void)
+{
+	int i;
+	uint32_t len;
+	while (used_next(&q[QRX], &i, &len)) {
+		struct slot *s = &rx[i];
+		if (!s->busy)
+			continue;
+		uint8_t *f = (uint8_t *)WIN_RX(i);
+		uint32_t flen = len > HDR_LEN ? len - HDR_LEN : 0;
+		if (flen > PAGE)
+			flen = PAGE;
+		struct net_udp u;
+		int owner = -2; // -2: the driver's (ARP), -1: nobody's
+		if (flen >= NET_ETH_HDR && f[12] == 0x08 && f[13] == 0x06) {
+			arp_input(f, flen);
+		} else if (netframe_parse_udp(f, flen, &u) == E_OK && u.dst_ip == my_ip) {
+			owner = ep_of_port(u.dst_port);
+		} else {
+			owner = -1;
+		}
+		struct ep *e = &eps[s->ep];
+		if (owner >= 0 && owner == s->ep && e->live) {
+			n_rx++;
+			e->ch->received++;
+			ring_push(e, &e->ch->rx_done, s->va, flen, E_OK);
+			rx_release(i);
+			continue;
+		}
+		if (owner >= 0 && !rx_copy_to(owner, f, flen)) {
+			n_dropped++;
+			eps[owner].ch->dropped++;
+		} else if (owner == -1) {
+			n_dropped++;
+		}
+		memset(f, 0, flen); // nothing of another's frame stays in this buffer
+		if (e->live)
+			rx_repost(i);
+		else
+			rx_release(i); // its owner is gone: the buffer goes back to nobody
+	}
+}
+
+// ---- Endpoints and the main loop -------------------------------------------------------
+
+static uint32_t parse_ip(const char *s)
+{
+	uint32_t ip = 0, part = 0;
+	int dots = 0;
+	for (; *s; s++) {
+		if (*s == '.') {
+			ip = ip << 8 | part, part = 0, dots++;
+		} else if (*s >= '0' && *s <= '9') {
+			part = part * 10 + (uint32_t)(*s - '0');
+		} else {
+			return 0;
+		}
+		if (part > 255)
+			return 0;
+	}
+	return dots == 3 ? ip << 8 | part : 0;
+}
+
+static void ep_open(int k, const char *port)
+{
+	struct ep *e = &eps[k];
+	handle_t chm = NET_H_EP(k) + 1;
+	long va = pg_va_alloc(NETCHAN_SIZE, PAGE);
+	int err = va < 0 ? (int)va : pg_map(H_SELF, (uintptr_t)va, chm, 0, NETCHAN_SIZE, PROT_READ | PROT_WRITE);
+	if (err < 0)
+		die("mapping a channel", err);
+	e->ch = (struct netchan *)va;
+	e->space = NET_H_EP(k);
+	e->note = NET_H_EP(k) + 2;
+	memcpy(e->grant.mac, mac, 6);
+	e->grant.ip = my_ip;
+	e->grant.port = 0;
+	for (const char *p = port; *p >= '0' && *p <= '9'; p++)
+		e->grant.port = (uint16_t)(e->grant.port * 10 + (*p - '0'));
+	// The endpoint's copy of its grant, before it may look (init starts it after the
+	// driver says it is ready).
+	struct netchan *ch = e->ch;
+	memcpy(ch->mac, mac, 6);
+	ch->port = e->grant.port;
+	ch->ip = my_ip;
+	ch->mtu = NET_MTU;
+	ch->doorbell = NET_BIT_EP(k);
+	ch->version = 1;
+	__atomic_store_n(&ch->magic, NETCHAN_MAGIC, __ATOMIC_RELEASE);
+	// Its end is the kernel's to tell: a watch on its space.
+	if ((err = pg_space_watch(e->space, NET_H_NOTE, NET_BIT_DEAD(k))) < 0)
+		die("watching an endpoint", err);
+	e->live = true;
+}
+
+// An endpoint's space has no vcpu left: nothing more comes from it. Its sends in
+// flight finish (their leases go back when the device is done); its receive buffers
+// go back as frames land in them (rx_complete).
+static void ep_dead(int k)
+{
+	eps[k].live = false;
+	pg_printf("virtio-net: endpoint %d (port %u) gone, %u leases still out\n", k, eps[k].grant.port, eps[k].held);
+}
+
+static void stats(void)
+{
+	pg_printf("virtio-net: sent %lu refused %lu received %lu copied %lu dropped %lu arp %lu\n", n_tx, n_refused,
+		  n_rx, n_copied, n_dropped, n_arp);
+}
+
+int main(uint64_t arg)
+{
+	const char *const *argv;
+	int argc = pg_args(arg, &argv);
+	if (argc < 4 || argc - 3 > NET_EPS || !(my_ip = parse_ip(argv[2]))) {
+		pg_printf("usage: virtio-net BDF IPV4 PORT... (at most %d ports)\n", NET_EPS);
+		return 2;
+	}
+	for (const char *p = argv[1]; *p >= '0' && *p <= '9'; p++)
+		my_bdf = my_bdf * 10 + (uint32_t)(*p - '0');
+	neps = argc - 3;
+	device_init();
+	for (int k = 0; k < neps; k++)
+		ep_open(k, argv[3 + k]);
+	int err = pg_irq_bind(NET_H_IRQ, NET_H_NOTE, NET_BIT_IRQ);
+	if (err == E_OK)
+		err = pg_irq_ack(NET_H_IRQ);
+	if (err < 0)
+		die("binding the interrupt", err);
+	pg_printf("virtio-net: ready\n");
+	for (;;) {
+		long bits = pg_notify_wait(NET_H_NOTE);
+		if (bits < 0 && bits != E_TIMEOUT)
+			die("waiting", bits);
+		if (bits > 0 && (bits & NET_BIT_STOP))
+			break;
+		if (bits > 0 && (bits & NET_BIT_IRQ))
+			(void)rd8(isr, 0); // reading the ISR lets go of the line
+		for (int k = 0; k < neps; k++)
+			if (bits > 0 && (bits & NET_BIT_DEAD(k)) && eps[k].live)
+				ep_dead(k);
+		// Whatever woke us, look at everything: one wake-up can stand for many.
+		tx_complete();
+		rx_complete();
+		for (int k = 0; k < neps; k++)
+			tx_endpoint(k);
+		rx_fill();
+		kick(&q[QTX]);
+		kick(&q[QRX]);
+		signal_all();
+		if (bits > 0 && (bits & NET_BIT_IRQ))
+			pg_irq_ack(NET_H_IRQ);
+	}
+	stats();
+	wr8(common, C_STATUS, 0); // reset: the device lets go of every buffer
+	return 0;
+}
