@@ -296,8 +296,9 @@ static void zc_report(int s)
 	printf("udpecho: zerocopy sends=%u completions=%lu copied=%lu outstanding=%lu\n",
 	       zc_next, zc_done, zc_copied, zc_outstanding);
 	if (zc_done && zc_copied == zc_done)
-		printf("udpecho: zerocopy note: the kernel copied every send (the device path "
-		       "cannot send from user pages), so _zc measures MSG_ZEROCOPY's cost, not a saving\n");
+		printf("udpecho: zerocopy note: the kernel copied every send (as it does for a device "
+		       "without scatter-gather and checksum offload), so _zc measures MSG_ZEROCOPY's "
+		       "cost, not a saving\n");
 }
 
 // ---------------------------------------------------------------- servers
