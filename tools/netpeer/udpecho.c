@@ -338,19 +338,26 @@ struct sink {
 	uint32_t run, reply_run;
 	int have_run;
 	unsigned long received, bad, reply_received, reply_bad;
+	uint32_t ovfl, ovfl_base, reply_ovfl; // SO_RXQ_OVFL: datagrams the socket buffer dropped
 };
 
 static void sink_one(int s, struct sink *k, struct counters *c)
 {
 	struct sockaddr_storage from;
-	socklen_t fl = sizeof from;
-	ssize_t n = recvfrom(s, rxbuf, sizeof rxbuf, MSG_TRUNC | MSG_DONTWAIT,
-			     (struct sockaddr *)&from, &fl);
+	char control[64];
+	struct iovec iov = {.iov_base = rxbuf, .iov_len = sizeof rxbuf};
+	struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
+			   .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+	ssize_t n = recvmsg(s, &m, MSG_TRUNC | MSG_DONTWAIT);
+	socklen_t fl = m.msg_namelen;
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNREFUSED)
 			return;
-		die("recvfrom: %s", strerror(errno));
+		die("recvmsg: %s", strerror(errno));
 	}
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL)
+			memcpy(&k->ovfl, CMSG_DATA(cm), sizeof k->ovfl);
 	c->rx++;
 	if (n < HDR || n > MAX_SIZE) {
 		c->dropped++;
@@ -362,6 +369,7 @@ static void sink_one(int s, struct sink *k, struct counters *c)
 			k->run = run;
 			k->have_run = 1;
 			k->received = k->bad = 0;
+			k->ovfl_base = k->ovfl;
 		}
 		k->received++;
 		// Cheap check (the sink must keep up): the last byte follows the pattern.
@@ -372,9 +380,10 @@ static void sink_one(int s, struct sink *k, struct counters *c)
 			k->reply_run = run;
 			k->reply_received = k->received;
 			k->reply_bad = k->bad;
+			k->reply_ovfl = k->ovfl - k->ovfl_base;
 		} else if (run != k->reply_run) { // an end with no data seen at all
 			k->reply_run = run;
-			k->reply_received = k->reply_bad = 0;
+			k->reply_received = k->reply_bad = k->reply_ovfl = 0;
 		}
 		unsigned char r[24];
 		put32(r, MAGIC_REPLY);
@@ -382,12 +391,12 @@ static void sink_one(int s, struct sink *k, struct counters *c)
 		put32(r + 8, (uint32_t)(k->reply_received >> 32));
 		put32(r + 12, (uint32_t)k->reply_received);
 		put32(r + 16, (uint32_t)k->reply_bad);
-		put32(r + 20, 0);
+		put32(r + 20, k->reply_ovfl);
 		if (sendto(s, r, sizeof r, 0, (struct sockaddr *)&from, fl) == (ssize_t)sizeof r)
 			c->tx++;
 		if (verbose)
-			fprintf(stderr, "udpecho: sink run=%08x received=%lu bad=%lu\n", run,
-				k->reply_received, k->reply_bad);
+			fprintf(stderr, "udpecho: sink run=%08x received=%lu bad=%lu overflow=%u\n", run,
+				k->reply_received, k->reply_bad, k->reply_ovfl);
 	} else {
 		c->dropped++;
 	}
@@ -403,6 +412,8 @@ static _Noreturn void serve(int echo_port, int sink_port)
 	}
 	if (sink_port) {
 		ss = bound_socket(sink_port);
+		int one = 1;
+		setsockopt(ss, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one); // best effort
 		p[n++] = (struct pollfd){.fd = ss, .events = POLLIN};
 	}
 	if (echo_port && sink_port)
@@ -605,12 +616,14 @@ static int pps(const char *ip, unsigned port, size_t size, unsigned long seconds
 			if (n != 24 || get32(rxbuf) != MAGIC_REPLY || get32(rxbuf + 4) != run)
 				continue;
 			unsigned long received = ((uint64_t)get32(rxbuf + 8) << 32) | get32(rxbuf + 12);
-			unsigned long bad = get32(rxbuf + 16);
+			unsigned long bad = get32(rxbuf + 16), overflow = get32(rxbuf + 20);
 			printf("metric=linux_udp_pps_%zub%s smp=%d value=%.0f unit=pps\n", size,
 			       saved ? "_zc" : "", ncpus(), received / secs);
+			// sink_overflow: dropped by the sink's full socket buffer; the rest of
+			// sent - received was lost on the way (the receiving NIC or QEMU).
 			printf("udpecho: pps size=%zu seconds=%.2f sent=%lu received=%lu bad=%lu "
-			       "enobufs=%lu refused=%lu sent_pps=%.0f\n",
-			       size, secs, sent, received, bad, nobufs, refused, sent / secs);
+			       "sink_overflow=%lu enobufs=%lu refused=%lu sent_pps=%.0f\n",
+			       size, secs, sent, received, bad, overflow, nobufs, refused, sent / secs);
 			return bad || received > sent ? 1 : 0;
 		}
 	}
