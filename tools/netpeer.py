@@ -18,7 +18,7 @@ As a command:  netpeer.py --build build selftest   (two Linux peers, rtt through
                netpeer.py --build build bench [--smp 1,2]   (the Linux<->Linux baseline)
 Every wait has a timeout; a peer is always killed; a failure prints each serial log's tail.
 """
-import argparse, gzip, os, re, socket, subprocess, sys, time
+import argparse, ctypes, gzip, os, re, signal, socket, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -58,7 +58,9 @@ def build_udpecho(build):
         log("building udpecho (host gcc, static)")
         os.makedirs(ndir(build), exist_ok=True)
         cc = os.environ.get("CC", "gcc")
-        subprocess.run([cc, "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, src], check=True)
+        tmp = f"{out}.{os.getpid()}.tmp"  # another run may be using (or building) it
+        subprocess.run([cc, "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", tmp, src], check=True)
+        os.replace(tmp, out)
     return out
 
 
@@ -90,7 +92,7 @@ def prepare(build):
         ("init", 0o100755, read(init), 0, 0),
         ("lib/modules/modules.order", 0o100644, read(os.path.join(mdir, "modules.order")), 0, 0),
     ] + [(f"lib/modules/{m}.ko", 0o100644, read(os.path.join(mdir, m + ".ko")), 0, 0) for m in mods]
-    tmp = out + ".tmp"
+    tmp = f"{out}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
         f.write(gzip.compress(compare.cpio_newc(entries), mtime=0))
     os.replace(tmp, out)
@@ -140,6 +142,15 @@ def tail(path, n=25):
     return "\n".join("    " + l for l in lines[-n:]) or "    (empty)"
 
 
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the Python process that started it dies, so
+    no peer outlives a harness that was itself killed (PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 class Peer:
     """A Linux peer QEMU running in the background; its serial console goes to log."""
 
@@ -150,7 +161,8 @@ class Peer:
             if os.path.exists(p):
                 os.unlink(p)
         self._qf = open(self.qlog, "wb")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._qf, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._qf, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
         self.t0 = time.time()
 
     def output(self):
@@ -396,6 +408,8 @@ def main():
     b.add_argument("--seconds", type=int, default=5, help="length of the pps blast")
     b.add_argument("--no-zc", action="store_true", help="skip the MSG_ZEROCOPY variants")
     a = ap.parse_args()
+    # A SIGTERM (a timeout around make) unwinds like an exception: the finally blocks stop the peers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         selftest(a) if a.cmd == "selftest" else bench(a)
     except Failure as e:
