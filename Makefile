@@ -59,7 +59,7 @@ include user/user.mk
 include user/rt/hosted/hosted.mk
 
 .PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff phase fuzz finject deps-test compare bench-hosted hosted deps-go lockcheck \
-	abi-doc check-abi-doc
+	abi-doc check-abi-doc netpeer-selftest bench-net-linux
 all: kernel
 kernel: $(BUILD)/kernel.bin $(BUILD)/boot.cpio
 
@@ -239,6 +239,17 @@ compare: deps kernel
 	@./tools/deps.sh gnuplot static-libc go
 	@python3 tools/compare.py --build $(BUILD) $(if $(filter-out 0,$(QUICK)),--quick) \
 		$(if $(REPEAT),--repeat $(REPEAT)) $(COMPARE_ARGS)
+
+# The Linux peer of the virtio-net driver (tools/netpeer.py, docs/net.md): Debian's
+# kernel in a second QEMU on a -netdev dgram link. netpeer-selftest: two Linux peers,
+# round trips through the link, the capture checked (tools/pcapsum.py); bench-net-linux:
+# the Linux<->Linux baseline, metric lines linux_udp_* (NETPEER_ARGS=, e.g. --smp 1).
+netpeer-selftest:
+	@./tools/deps.sh tshark static-libc
+	@python3 tools/netpeer.py --build $(BUILD) selftest
+bench-net-linux:
+	@./tools/deps.sh tshark static-libc
+	@python3 tools/netpeer.py --build $(BUILD) bench $(NETPEER_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -149,21 +149,31 @@ def deb_field(deb, field):
 
 
 def deb_extract(deb, member_glob, out):
-    """Unpack the members matching member_glob (e.g. ./boot/vmlinuz-*) into out:
-    dpkg-deb's data tarball through tar, so the 400 MB of modules stay packed."""
+    """Unpack the members matching member_glob (e.g. ./boot/vmlinuz-*; or a list of
+    them) into out: dpkg-deb's data tarball through tar, so the 400 MB of modules stay
+    packed."""
     os.makedirs(out, exist_ok=True)
+    globs = [member_glob] if isinstance(member_glob, str) else list(member_glob)
     p1 = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
-    sh(["tar", "-x", "-C", out, "--wildcards", member_glob], stdin=p1.stdout)
+    sh(["tar", "-x", "-C", out, "--wildcards"] + globs, stdin=p1.stdout)
     p1.stdout.close()
     if p1.wait():
         sys.exit(f"compare: dpkg-deb --fsys-tarfile {deb} failed")
 
 
-def fetch_linux(cdir):
-    """<cdir>/linux/{vmlinuz,busybox,VERSION}: Debian 12's kernel and static busybox."""
+def fetch_linux(cdir, modules=()):
+    """<cdir>/linux/{vmlinuz,busybox,VERSION}: Debian 12's kernel and static busybox.
+    With modules (names, e.g. ("virtio_pci", "virtio_net")) also <cdir>/linux/config
+    (the kernel's /boot/config-*) and <cdir>/linux/modules/: those modules and every one
+    they depend on, from the same package as vmlinuz, decompressed, as NAME.ko, and
+    modules.order, their names in an order insmod can load them (dependencies first)."""
     ldir = os.path.join(cdir, "linux")
     need = [os.path.join(ldir, f) for f in ("vmlinuz", "busybox", "VERSION")]
-    if all(os.path.exists(f) for f in need):
+    mdir = os.path.join(ldir, "modules")
+    roots = " ".join(sorted(modules)) + "\n"
+    if modules:
+        need.append(os.path.join(mdir, "modules.order"))
+    if all(os.path.exists(f) for f in need) and (not modules or read_text(os.path.join(mdir, "ROOTS")) == roots):
         return ldir
     dl = os.path.join(cdir, "dl")
     shutil.rmtree(dl, ignore_errors=True)
@@ -188,10 +198,98 @@ def fetch_linux(cdir):
     os.makedirs(ldir, exist_ok=True)
     shutil.copy(glob.glob(os.path.join(x, "boot", "vmlinuz-*"))[0], os.path.join(ldir, "vmlinuz"))
     shutil.copy(os.path.join(x, "bin", "busybox"), os.path.join(ldir, "busybox"))
+    if modules:
+        deb_extract(img, "./boot/config-*", x)
+        shutil.copy(glob.glob(os.path.join(x, "boot", "config-*"))[0], os.path.join(ldir, "config"))
+        extract_modules(img, modules, os.path.join(dl, "m"), mdir)
+        with open(os.path.join(mdir, "ROOTS"), "w") as f:
+            f.write(roots)
     with open(os.path.join(ldir, "VERSION"), "w") as f:
         f.write(f"{image} {deb_field(img, 'Version')}; busybox-static {deb_field(bb, 'Version')}\n")
     shutil.rmtree(dl)
     return ldir
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def modinfo(data):
+    """The key=value strings of a kernel module's .modinfo section (ELF64, little-endian)."""
+    import struct
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        raise ValueError("not an ELF64 file")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    secs = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    stroff = secs[shstrndx][4]
+    for name, _type, _flags, _addr, off, size in secs:
+        if data[stroff + name:].split(b"\0", 1)[0] == b".modinfo":
+            return dict(kv.decode(errors="replace").split("=", 1)
+                        for kv in data[off:off + size].split(b"\0") if b"=" in kv)
+    return {}
+
+
+def extract_modules(img, names, tmp, mdir):
+    """names and their dependencies (each module's modinfo depends=), from the image
+    .deb img into mdir, decompressed (.ko.xz with lzma, .ko.gz), with modules.order."""
+    import lzma
+    p1 = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", img], stdout=subprocess.PIPE)
+    listing = subprocess.run(["tar", "-t"], stdin=p1.stdout, check=True, stdout=subprocess.PIPE,
+                             text=True).stdout
+    p1.stdout.close()
+    if p1.wait():
+        sys.exit(f"compare: dpkg-deb --fsys-tarfile {img} failed")
+    members = {}
+    for line in listing.splitlines():
+        m = re.match(r"^\./lib/modules/[^/]+/kernel/.*/([^/]+)\.ko(\.xz|\.gz|\.zst)?$", line)
+        if m:
+            members[m.group(1).replace("-", "_")] = line
+    shutil.rmtree(mdir, ignore_errors=True)
+    os.makedirs(mdir)
+    deps, todo = {}, [n.replace("-", "_") for n in names]
+    while todo:
+        want = sorted({n for n in todo if n not in deps})
+        todo = []
+        missing = [n for n in want if n not in members]
+        if missing:
+            sys.exit(f"compare: module(s) {', '.join(missing)} not in {img} (built in? see its config)")
+        if not want:
+            break
+        deb_extract(img, [members[n] for n in want], tmp)
+        for n in want:
+            path = os.path.join(tmp, members[n])
+            with open(path, "rb") as f:
+                data = f.read()
+            if path.endswith(".xz"):
+                data = lzma.decompress(data)
+            elif path.endswith(".gz"):
+                data = gzip.decompress(data)
+            elif path.endswith(".zst"):
+                sys.exit(f"compare: {members[n]}: zstd-compressed modules are not supported")
+            with open(os.path.join(mdir, n + ".ko"), "wb") as f:
+                f.write(data)
+            deps[n] = [d.replace("-", "_") for d in modinfo(data).get("depends", "").split(",") if d]
+            todo += deps[n]
+    order, seen = [], set()
+
+    def visit(n, stack=()):
+        if n in seen:
+            return
+        if n in stack:
+            sys.exit(f"compare: module dependency cycle through {n}")
+        for d in deps[n]:
+            visit(d, stack + (n,))
+        seen.add(n)
+        order.append(n)
+    for n in sorted(deps):
+        visit(n)
+    with open(os.path.join(mdir, "modules.order"), "w") as f:
+        f.write("".join(n + "\n" for n in order))
 
 
 def build_linuxbench(cdir):

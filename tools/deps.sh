@@ -20,6 +20,9 @@ for extra in "$@"; do
 	gnuplot) have gnuplot || need="$need gnuplot-nox" ;;
 	static-libc) pkg_ok libc6-dev || need="$need libc6-dev" ;;
 	go)      have go      || need="$need golang-go" ;;  # tools/gobench (Go 1.19)
+	# tools/pcapsum.py reads captures; its debconf question (non-root capture) is
+	# answered by DEBIAN_FRONTEND=noninteractive below: reading a file needs no rights.
+	tshark)  have tshark  || need="$need tshark" ;;
 	# make iso and its boots: GRUB for BIOS and UEFI, grub-mkrescue's helpers, OVMF.
 	iso)
 		for p in grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf; do
