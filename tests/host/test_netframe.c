@@ -136,3 +136,16 @@ Test(netframe, arp_round_trip)
 	struct net_udp u;
 	cr_assert_eq(netframe_parse_udp(f, sizeof f, &u), E_BADFRAME);
 }
+
+Test(netframe, ip_strings)
+{
+	cr_assert_eq(netframe_ip("10.0.2.15"), 0x0A00020Fu);
+	cr_assert_eq(netframe_ip("255.255.255.255"), 0xFFFFFFFFu);
+	cr_assert_eq(netframe_ip("256.0.0.1"), 0);
+	cr_assert_eq(netframe_ip("1.2.3"), 0);
+	cr_assert_eq(netframe_ip("1.2.3.4.5"), 0);
+	cr_assert_eq(netframe_ip("1..3.4"), 0);
+	cr_assert_eq(netframe_ip("1.2.3.4x"), 0);
+	cr_assert_eq(netframe_ip("0001.2.3.4"), 0);
+	cr_assert_eq(netframe_ip(""), 0);
+}

@@ -7,15 +7,15 @@
 #define NET_H_MMIO 2 // the BAR holding its virtio structures, a device mem
 #define NET_H_IRQ  3 // its INTx line (level, active high)
 #define NET_H_DMA  4 // DEV_DMA
-#define NET_H_NOTE 5 // the driver's notify (R_WAIT, R_SIGNAL for its watches; endpoints signal it)
-// Endpoint k: its space (R_LEND | R_READ), its channel mem, its notify (R_SIGNAL).
+#define NET_H_NOTE 5 // the driver's notify (R_WAIT; R_SIGNAL to bind its interrupt to it)
+// Endpoint k: its space (R_LEND), its channel mem, its notify (R_SIGNAL).
 #define NET_H_EP(k) (6 + 3 * (k))
 #define NET_EPS    4
 
 #define NET_BIT_IRQ     (1ULL << 0)
 #define NET_BIT_STOP    (1ULL << 1)                // init: stop and reset the device
 #define NET_BIT_EP(k)   (1ULL << (8 + (k)))        // endpoint k's doorbell
-#define NET_BIT_DEAD(k) (1ULL << (16 + (k)))       // endpoint k's space has no vcpu left
+#define NET_BIT_DEAD(k) (1ULL << (16 + (k)))       // init: endpoint k's space has no vcpu left
 
 #define NET_BOUNCE   32                  // the driver's own frames: copies and ARP
 #define NET_MMIO_MAX (1UL << 24)         // the most of a BAR the driver maps

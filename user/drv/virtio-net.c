@@ -615,8 +615,9 @@ static void rx_complete(void)
 		if (owner >= 0 && owner == s->ep && e->live) {
 			n_rx++;
 			e->ch->received++;
-			ring_push(e, &e->ch->rx_done, s->va, flen, E_OK);
-			rx_release(i);
+			uint64_t va = s->va;
+			rx_release(i); // the lease first: the endpoint may read it as soon as it sees it
+			ring_push(e, &e->ch->rx_done, va, flen, E_OK);
 			continue;
 		}
 		if (owner >= 0 && !rx_copy_to(owner, f, flen)) {
@@ -634,24 +635,6 @@ static void rx_complete(void)
 }
 
 // ---- Endpoints and the main loop -------------------------------------------------------
-
-static uint32_t parse_ip(const char *s)
-{
-	uint32_t ip = 0, part = 0;
-	int dots = 0;
-	for (; *s; s++) {
-		if (*s == '.') {
-			ip = ip << 8 | part, part = 0, dots++;
-		} else if (*s >= '0' && *s <= '9') {
-			part = part * 10 + (uint32_t)(*s - '0');
-		} else {
-			return 0;
-		}
-		if (part > 255)
-			return 0;
-	}
-	return dots == 3 ? ip << 8 | part : 0;
-}
 
 static void ep_open(int k, const char *port)
 {
@@ -679,13 +662,11 @@ static void ep_open(int k, const char *port)
 	ch->doorbell = NET_BIT_EP(k);
 	ch->version = 1;
 	__atomic_store_n(&ch->magic, NETCHAN_MAGIC, __ATOMIC_RELEASE);
-	// Its end is the kernel's to tell: a watch on its space.
-	if ((err = pg_space_watch(e->space, NET_H_NOTE, NET_BIT_DEAD(k))) < 0)
-		die("watching an endpoint", err);
-	e->live = true;
+	e->live = true; // until init, which waits for its end, says it is gone
+
 }
 
-// An endpoint's space has no vcpu left: nothing more comes from it. Its sends in
+// An endpoint's space has no vcpu left (init says so): nothing more comes from it. Its sends in
 // flight finish (their leases go back when the device is done); its receive buffers
 // go back as frames land in them (rx_complete).
 static void ep_dead(int k)
@@ -704,7 +685,7 @@ int main(uint64_t arg)
 {
 	const char *const *argv;
 	int argc = pg_args(arg, &argv);
-	if (argc < 4 || argc - 3 > NET_EPS || !(my_ip = parse_ip(argv[2]))) {
+	if (argc < 4 || argc - 3 > NET_EPS || !(my_ip = netframe_ip(argv[2]))) {
 		pg_printf("usage: virtio-net BDF IPV4 PORT... (at most %d ports)\n", NET_EPS);
 		return 2;
 	}
@@ -745,5 +726,13 @@ int main(uint64_t arg)
 	}
 	stats();
 	wr8(common, C_STATUS, 0); // reset: the device lets go of every buffer
+	while (rd8(common, C_STATUS))
+		;
+	for (int i = 0; i < SLOTS; i++) { // so every lease can go back
+		if (tx[i].busy && tx[i].lease >= 0)
+			pg_lease_return(tx[i].lease, 0, 0);
+		if (rx[i].busy)
+			pg_lease_return(rx[i].lease, 0, 0);
+	}
 	return 0;
 }

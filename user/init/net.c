@@ -142,7 +142,7 @@ int netrun(const struct pg_bootinfo *b, const void *archive, size_t len, const c
 		cl[k] = chan < 0 || note < 0 ? E_NOMEM : spawn(cargv[k], cg, 3);
 		if (cl[k] < 0)
 			return 1;
-		give[5 + 3 * k] = pg_handle_dup(cl[k], R_LEND | R_READ | R_DUP | R_TRANSFER);
+		give[5 + 3 * k] = pg_handle_dup(cl[k], R_LEND | R_DUP | R_TRANSFER);
 		give[6 + 3 * k] = chan;
 		give[7 + 3 * k] = pg_handle_dup(note, R_SIGNAL | R_DUP | R_TRANSFER);
 		pg_handle_close(note);
@@ -166,6 +166,7 @@ int netrun(const struct pg_bootinfo *b, const void *archive, size_t len, const c
 	for (int k = 0; k < nc; k++) {
 		struct pg_exit x = { -1, 0 };
 		err = pg_wait(cl[k], &x);
+		pg_notify_signal(drv_sig, NET_BIT_DEAD(k)); // the driver stops serving it
 		bool killed = k == 0 && kill_ms >= 0;
 		if (!killed && (err != E_OK || x.status || x.faults)) {
 			pg_printf("init: %s ended: status %d, %u faults (%s)\n", cargv[k][0], x.status, x.faults,

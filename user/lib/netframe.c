@@ -188,3 +188,21 @@ size_t netframe_arp_build(uint8_t *f, const struct net_arp *a, const uint8_t dst
 		f[i] = 0;
 	return NET_ETH_MIN;
 }
+
+uint32_t netframe_ip(const char *s)
+{
+	uint32_t ip = 0, part = 0;
+	int dots = 0, digits = 0;
+	for (; *s; s++) {
+		if (*s == '.' && digits) {
+			ip = ip << 8 | part, part = 0, digits = 0, dots++;
+		} else if (*s >= '0' && *s <= '9' && digits < 3) {
+			part = part * 10 + (uint32_t)(*s - '0'), digits++;
+		} else {
+			return 0;
+		}
+		if (part > 255)
+			return 0;
+	}
+	return dots == 3 && digits ? ip << 8 | part : 0;
+}

@@ -65,6 +65,9 @@ int netframe_check_tx(const uint8_t *f, size_t len, const struct net_grant *g, s
 // E_BADFRAME.
 int netframe_parse_udp(const uint8_t *f, size_t len, struct net_udp *u);
 
+// "a.b.c.d" as a host-order address, or 0 if it is not one.
+uint32_t netframe_ip(const char *s);
+
 // An ARP request or reply for IPv4 over Ethernet.
 struct net_arp {
 	uint16_t op;          // 1 request, 2 reply
