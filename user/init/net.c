@@ -76,6 +76,30 @@ static int find_nic(handle_t pci, struct nic *n)
 	return E_NOENT;
 }
 
+// The kernel's counts a network run must give back: heap, mem frames, page tables.
+static void usage_now(long u[3])
+{
+	static const int which[3] = { KSTAT_HEAP_BYTES, KSTAT_MEM_FRAMES, KSTAT_PT_TABLES };
+	for (int k = 0; k < 3; k++)
+		u[k] = pg_kernel_stat(bi->resource, which[k]);
+}
+
+static bool leak_check(const long before[3])
+{
+	static const char *const what[3] = { "kernel heap bytes", "mem frames", "page tables" };
+	long after[3];
+	usage_now(after);
+	bool ok = true;
+	for (int k = 0; k < 3; k++)
+		if (after[k] != before[k]) {
+			pg_printf("init: leak check: %s %ld before, %ld after\n", what[k], before[k], after[k]);
+			ok = false;
+		}
+	if (ok)
+		pg_printf("init: leak check ok\n");
+	return ok;
+}
+
 static char ports[NET_EPS][8];
 static char bdfs[8];
 
@@ -110,6 +134,16 @@ int netrun(const struct pg_bootinfo *b, const void *archive, size_t len, const c
 		if (i < n)
 			i++; // the "+"
 	}
+	// pg_wait keeps one notify for good: made here, on an empty space, before counting.
+	handle_t empty = pg_space_create(64 << 10, 1);
+	struct pg_exit none;
+	if (empty >= 0) {
+		pg_wait(empty, &none);
+		pg_space_delete(empty);
+		pg_handle_close(empty);
+	}
+	long before[3];
+	usage_now(before);
 	handle_t pci = (handle_t)pg_dev_create(bi->resource, DEV_PCI, 0, PCI_FUNCS);
 	struct nic nic;
 	int err = pci < 0 ? pci : find_nic(pci, &nic);
@@ -187,8 +221,18 @@ int netrun(const struct pg_bootinfo *b, const void *archive, size_t len, const c
 		bad = 1;
 	}
 	pg_space_delete(drv);
-	for (int k = 0; k < nc; k++)
+	pg_handle_close(drv);
+	for (int k = 0; k < nc; k++) {
 		pg_space_delete(cl[k]);
+		pg_handle_close(cl[k]);
+	}
+	for (int k = 0; k < 5 + 3 * nc; k++)
+		pg_handle_close(give[k]);
+	pg_handle_close(drv_sig);
+	pg_handle_close(drv_note);
+	pg_handle_close(pci);
+	if (!leak_check(before))
+		bad = 1;
 	pg_printf("init: network run %s\n", bad ? "failed" : "done");
 	return bad;
 }

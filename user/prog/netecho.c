@@ -106,5 +106,7 @@ int main(uint64_t arg)
 	pg_printf("netecho: sent %zu echoed %zu lost %zu bad %d size %zu window %zu %s rtt_median_ns %lu pps %lu refused %lu\n",
 		  count, echoed, lost, bad, size, window, flags ? "copy" : "lend", echoed ? rtts[echoed / 2] : 0,
 		  secs_ns ? (uint64_t)(echoed * 1000000000ul / secs_ns) : 0, u.refused);
+	if (window == 1 && !flags && echoed)
+		pg_printf("metric=udp_rtt_%zub smp=%d value=%lu unit=ns\n", size, pg_cpu_count(), rtts[echoed / 2]);
 	return lost || bad || u.refused ? 1 : 0;
 }
