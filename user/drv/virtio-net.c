@@ -240,6 +240,21 @@ static void queue(int i)
 	pg_handle_close(m); // the mapping keeps it, and with it the frames
 }
 
+// One read-only page mapped at the end of each 2 MiB of the windows keeps their page
+// tables: a lend into an otherwise empty region would make a table and its return
+// free it again, every frame.
+static void keep_window_tables(void)
+{
+	handle_t m;
+	(void)dma_mem(PAGE, &m);
+	for (uint64_t va = NET_WIN_BASE; va < WIN_TMP + NET_WIN_SLOT; va += 1ul << 21) {
+		int err = pg_map(H_SELF, (uintptr_t)(va + (1ul << 21) - PAGE), m, 0, PAGE, PROT_READ);
+		if (err < 0)
+			die("keeping the windows' tables", err);
+	}
+	pg_handle_close(m);
+}
+
 static void device_init(void)
 {
 	find_caps();
@@ -267,6 +282,7 @@ static void device_init(void)
 	for (int i = 0; i < NET_BOUNCE; i++)
 		bounce_frames[i] = bus(m, (uint64_t)i * 2048);
 	pg_handle_close(m);
+	keep_window_tables();
 	wr8(common, C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	pg_printf("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x up, %d endpoints\n", mac[0], mac[1], mac[2], mac[3],
 		  mac[4], mac[5], neps);
