@@ -12,7 +12,8 @@
 // Receive: endpoints post empty buffers, lent exclusively; the device writes frames
 // into them, and a frame for the buffer's owner goes back in place. One for another
 // endpoint (the device picks buffers in order, not by port) is copied into one of
-// that endpoint's buffers and the first buffer cleared and posted again. ARP requests
+// that endpoint's buffers (held until it has one) and the first buffer cleared and
+// posted again. ARP requests
 // for the driver's address are answered; what ARP tells is shared with every endpoint.
 //
 // Handles (init, user/init/net.c): NET_H_* (netdrv.h); argv: "virtio-net" BDF IPV4 PORT...
@@ -96,6 +97,8 @@ struct slot {
 	uint64_t va;              // in the endpoint's space (tx_done / rx_done names it)
 	uint32_t len;
 	int bounce;               // tx: bounce buffer index or -1
+	int parked;               // rx: the endpoint a frame held here waits for, or -1
+	uint32_t parked_len;
 };
 
 static struct ep eps[NET_EPS];
@@ -417,7 +420,7 @@ static bool send_bounce(int b, uint32_t len)
 		bounce_free |= 1u << b;
 		return false;
 	}
-	tx[i] = (struct slot){ true, -1, -1, 0, len, b };
+	tx[i] = (struct slot){ true, -1, -1, 0, len, b, -1, 0 };
 	post(&q[QTX], i, &bounce_frames[b], len, false);
 	return true;
 }
@@ -465,7 +468,7 @@ static int tx_lend(int ei, const struct netchan_desc *d)
 	}
 	if (d->len == FULL_FRAME)
 		lend_ns += pg_clock_ns() - t0; // lease_return adds the rest (tx_complete)
-	tx[i] = (struct slot){ true, ei, (handle_t)l, d->va, d->len, -1 };
+	tx[i] = (struct slot){ true, ei, (handle_t)l, d->va, d->len, -1, -1, 0 };
 	e->held++;
 	uint64_t pa[FRAME_PAGES_MAX];
 	lease_pages((handle_t)l, pages, pa);
@@ -489,7 +492,9 @@ static void tx_endpoint(int ei)
 {
 	struct ep *e = &eps[ei];
 	struct netchan_desc d;
-	while (e->live && ring_take(&e->ch->tx, &e->tx_seen, &d)) {
+	// A descriptor is taken only when it can go out: with every slot (or bounce
+	// buffer) in use, the rest wait in the ring for the next round.
+	while (e->live && slot_alloc(tx) >= 0 && bounce_free && ring_take(&e->ch->tx, &e->tx_seen, &d)) {
 		int err;
 		if (d.status == NETCHAN_F_ARP) {
 			arp_request(e, (uint32_t)d.va);
@@ -587,7 +592,7 @@ static void rx_fill(void)
 		long l = rx_take(ei, WIN_RX(i), &va);
 		if (l < 0)
 			continue;
-		rx[i] = (struct slot){ true, ei, (handle_t)l, va, buf_pages * (uint32_t)PAGE, -1 };
+		rx[i] = (struct slot){ true, ei, (handle_t)l, va, buf_pages * (uint32_t)PAGE, -1, -1, 0 };
 		eps[ei].held++;
 		rx_repost(i);
 	}
@@ -666,6 +671,17 @@ static bool rx_copy_to(int ei, const uint8_t *f, uint32_t len)
 	return true;
 }
 
+// Slot i's buffer is done with: cleared of the frame it held (nothing of another's
+// frame stays in it) and posted again, or given back if its owner is gone.
+static void rx_recycle(int i, uint32_t flen)
+{
+	memset((uint8_t *)WIN_RX(i), 0, flen);
+	if (eps[rx[i].ep].live)
+		rx_repost(i);
+	else
+		rx_release(i);
+}
+
 static void rx_complete(void)
 {
 	int i;
@@ -696,17 +712,31 @@ static void rx_complete(void)
 			ring_push(e, &e->ch->rx_done, va, flen, E_OK);
 			continue;
 		}
-		if (owner >= 0 && !rx_copy_to(owner, f, flen)) {
-			n_dropped++;
-			eps[owner].ch->dropped++;
-		} else if (owner == -1) {
-			n_dropped++;
+		if (owner >= 0) { // held until the owner has a buffer to copy it into
+			s->parked = owner, s->parked_len = flen;
+			continue;
 		}
-		memset(f, 0, flen); // nothing of another's frame stays in this buffer
-		if (e->live)
-			rx_repost(i);
-		else
-			rx_release(i); // its owner is gone: the buffer goes back to nobody
+		if (owner == -1)
+			n_dropped++;
+		rx_recycle(i, flen);
+	}
+}
+
+// Frames held in another endpoint's buffer: copied out as soon as their owner posts
+// a buffer; an owner gone, dropped.
+static void rx_unpark(void)
+{
+	for (int i = 0; i < SLOTS; i++) {
+		struct slot *s = &rx[i];
+		if (!s->busy || s->parked < 0)
+			continue;
+		int owner = s->parked;
+		if (eps[owner].live && !rx_copy_to(owner, (const uint8_t *)WIN_RX(i), s->parked_len))
+			continue; // no buffer yet: the next round tries again
+		if (!eps[owner].live)
+			n_dropped++;
+		s->parked = -1;
+		rx_recycle(i, s->parked_len);
 	}
 }
 
@@ -814,6 +844,7 @@ int main(uint64_t arg)
 		// Whatever woke us, look at everything: one wake-up can stand for many.
 		tx_complete();
 		rx_complete();
+		rx_unpark();
 		for (int k = 0; k < neps; k++)
 			tx_endpoint(k);
 		rx_fill();

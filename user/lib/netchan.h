@@ -75,8 +75,8 @@ struct netchan {
 		uint16_t pad;
 	} neigh[NETCHAN_NEIGH];
 	// The driver's counts for this endpoint (for the endpoint to read).
-	volatile uint64_t sent, refused, received, dropped;
-	uint8_t pad[32];
+	volatile uint64_t sent, refused, received;
+	uint8_t pad[40];
 	struct netchan_ring tx, tx_done, rx_post, rx_done;
 };
 _Static_assert(sizeof(struct netchan) <= NETCHAN_RINGS, "the channel fits its mem");
