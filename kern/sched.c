@@ -107,7 +107,7 @@ void sched_enqueue_by(struct vcpu *t, struct space *payer)
 		space_count(&payer->counters.ipis_deferred, 1);
 		return;
 	}
-	xcall_kick(cpuset_of(t->cpu));
+	xcall_wake(cpuset_of(t->cpu)); // device interrupts wake vcpus too (notify_signal)
 	if (payer)
 		space_count(&payer->counters.wake_ipis, 1);
 }

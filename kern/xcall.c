@@ -74,3 +74,12 @@ void xcall_run(cpuset_t targets, xcall_fn fn, void *arg)
 static void nop(void *arg) { (void)arg; }
 
 void xcall_kick(cpuset_t targets) { xcall_run(targets, nop, NULL); }
+
+void xcall_wake(cpuset_t targets)
+{
+	struct cpu *me = this_cpu();
+	for (cpuset_t s = targets & ~cpuset_of(me->id) & cpuset_online(); s; s &= s - 1) {
+		arch_send_xcall(cpus[__builtin_ctzll(s)]->apic_id);
+		atomic_fetch_add_explicit(&me->ipis_sent, 1, memory_order_relaxed);
+	}
+}

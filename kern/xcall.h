@@ -27,6 +27,11 @@ void xcall_wait(struct xcall_req *r);
 // xcall_run of a function that does nothing: each target has taken an interrupt by the
 // return (a CPU halted in idle wakes, one in user mode passes through the kernel).
 void xcall_kick(cpuset_t targets);
+// The IPI alone, without a request and without waiting: a CPU halted in idle wakes and
+// finds what was queued for it. Safe in an interrupt handler, and while this CPU's own
+// cross-call is in flight (an interrupt that came during xcall_wait), where
+// xcall_kick is not: each CPU has one request slot per target.
+void xcall_wake(cpuset_t targets);
 // Runs the requests queued for this CPU. Called by the IPI handler and by every
 // CPU that spins waiting (for acks or for a lock).
 void xcall_poll(void);
