@@ -227,8 +227,10 @@ irqoff:
 PHASE := $(BUILD)/phase
 phase:
 	@$(MAKE) --no-print-directory BUILD=$(PHASE) KDEFS=-DPHASE_STATS kernel
-bench: deps kernel irqoff phase
-	@python3 tools/bench.py --build $(BUILD) --irqoff $(IRQOFF) --phase $(PHASE)
+# Then the network's (bench-net, below: about 2 minutes more), even if a boot failed.
+bench: deps deps-net kernel irqoff phase
+	@python3 tools/bench.py --build $(BUILD) --irqoff $(IRQOFF) --phase $(PHASE); s=$$?; \
+		QEMU=$(QEMU) python3 tools/nettests.py --build $(BUILD) bench $(NETBENCH_ARGS) || s=1; exit $$s
 
 # The runtime hosted on Linux, next to pthreads, futexes and SIGSEGV on the same Linux
 # (linuxbench is also the Linux side of `make compare`), and Go's goroutines doing the
