@@ -523,49 +523,40 @@ static int get_device(handle_t h, uint32_t rights, struct device **d)
 	return space_handle_get(self(), h, OBJ_DEVICE, rights, (struct object **)d);
 }
 
+// The value of expr, evaluated with d the device handle h names (it needs rights),
+// or the handle's error; d's reference is dropped after.
+#define DEVICE_CALL(h, rights, expr)                                   \
+	__extension__({                                                \
+		struct device *d;                                      \
+		int64_t r_ = get_device(h, rights, &d);                \
+		if (r_ == E_OK) {                                      \
+			r_ = (expr);                                   \
+			obj_unref(&d->obj);                            \
+		}                                                      \
+		r_;                                                    \
+	})
+
 static int64_t sys_port_in(handle_t ports, uint64_t port, int width)
 {
-	struct device *d;
-	int err = get_device(ports, R_READ, &d);
-	if (err != E_OK)
-		return err;
-	int64_t v = device_port_in(d, port, width);
-	obj_unref(&d->obj);
-	return v;
+	return DEVICE_CALL(ports, R_READ, device_port_in(d, port, width));
 }
 
 static int64_t sys_port_out(handle_t ports, uint64_t port, int width, uint64_t value)
 {
-	struct device *d;
-	int err = get_device(ports, R_WRITE, &d);
-	if (err != E_OK)
-		return err;
-	err = device_port_out(d, port, width, value);
-	obj_unref(&d->obj);
-	return err;
+	return DEVICE_CALL(ports, R_WRITE, device_port_out(d, port, width, value));
 }
 
 static int64_t sys_pci_read(handle_t pci, uint64_t bdf, uint64_t off, int width)
 {
-	struct device *d;
-	int err = get_device(pci, R_READ, &d);
-	if (err != E_OK)
-		return err;
-	int64_t v = device_pci_read(d, bdf, off, width);
-	obj_unref(&d->obj);
-	return v;
+	return DEVICE_CALL(pci, R_READ, device_pci_read(d, bdf, off, width));
 }
 
 static int64_t sys_pci_write(handle_t pci, uint64_t bdf, uint64_t off, int width, uint64_t value)
 {
-	struct device *d;
-	int err = get_device(pci, R_WRITE, &d);
-	if (err != E_OK)
-		return err;
-	err = device_pci_write(d, bdf, off, width, value);
-	obj_unref(&d->obj);
-	return err;
+	return DEVICE_CALL(pci, R_WRITE, device_pci_write(d, bdf, off, width, value));
 }
+
+static int64_t sys_irq_ack(handle_t irq) { return DEVICE_CALL(irq, R_WRITE, device_irq_ack(d)); }
 
 // Both handles first: a wrong one changes nothing.
 static int64_t sys_irq_bind(handle_t irq, handle_t notify, uint64_t bits)
@@ -583,17 +574,6 @@ static int64_t sys_irq_bind(handle_t irq, handle_t notify, uint64_t bits)
 		err = device_irq_bind(d, n, bits);
 	if (n)
 		obj_unref(&n->obj);
-	obj_unref(&d->obj);
-	return err;
-}
-
-static int64_t sys_irq_ack(handle_t irq)
-{
-	struct device *d;
-	int err = get_device(irq, R_WRITE, &d);
-	if (err != E_OK)
-		return err;
-	err = device_irq_ack(d);
 	obj_unref(&d->obj);
 	return err;
 }

@@ -121,11 +121,12 @@ def dgram_args(local_port, remote_port):
                        f"remote.type=inet,remote.host=127.0.0.1,remote.port={remote_port}"]
 
 
-def pagoda_nic_args(local_port, remote_port, mac=PAGODA_MAC, pcap=None):
+def pagoda_nic_args(local_port, remote_port, mac=PAGODA_MAC, pcap=None, mtu=None):
     """The QEMU arguments of pagoda's side of the link: a modern-only (virtio 1.0)
-    virtio-net-pci on the dgram netdev, and with pcap a capture of both directions."""
+    virtio-net-pci on the dgram netdev, and with pcap a capture of both directions.
+    mtu: the device offers it (host_mtu; VIRTIO_NET_F_MTU), for jumbo frames."""
     args = dgram_args(local_port, remote_port) + \
-        ["-device", f"virtio-net-pci,netdev=n0,mac={mac},disable-legacy=on"]
+        ["-device", f"virtio-net-pci,netdev=n0,mac={mac},disable-legacy=on" + (f",host_mtu={int(mtu)}" if mtu else "")]
     if pcap:
         args += ["-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"]
     return args
@@ -252,23 +253,26 @@ def peer_append(mode, args, ip, arp=(), extra=""):
 
 
 def start_peer(build, mode, args, ip, mac, local_port, remote_port, smp=1, mem="256M", log=None,
-               arp=(), pcap=None, name=None, extra_append="", nic_args=None):
+               arp=(), pcap=None, name=None, extra_append="", nic_args=None, mtu=None):
     """Boots a Linux peer in the background and returns its Peer (call .stop(), in a
     finally). mode/args: udpecho's (echo ["7"], serve ["7", "9"], rtt [ip, port, size,
     count], ..., or "run" with "cmd;cmd"); ip: eth0's address (/24); mac: its MAC;
     local_port/remote_port: this QEMU's end of the dgram link and the other QEMU's;
     arp: [(ip, mac)] permanent ARP entries; pcap: capture this side's frames; nic_args:
     the QEMU arguments of the link instead of a transitional virtio-net-pci (and pcap),
-    e.g. pagoda_nic_args(...) for the modern-only device pagoda gets."""
+    e.g. pagoda_nic_args(...) for the modern-only device pagoda gets; mtu: eth0's MTU,
+    the device offering it (host_mtu), for jumbo frames."""
     kernel, initrd = prepare(build)
     name = name or f"peer-{ip}"
     if log is None:
         os.makedirs(os.path.join(ndir(build), "logs"), exist_ok=True)
         log = os.path.join(ndir(build), "logs", f"{name}-{local_port}.log")
     cmd = runproc.QEMU_BASE + ["-smp", str(smp), "-m", mem, "-kernel", kernel, "-initrd", initrd,
-                               "-append", peer_append(mode, args, ip, arp, extra_append)] + \
+                               "-append", peer_append(mode, args, ip, arp, extra_append +
+                                                      (f" netpeer.mtu={int(mtu)}" if mtu else ""))] + \
         (nic_args if nic_args is not None else
-         dgram_args(local_port, remote_port) + ["-device", f"virtio-net-pci,netdev=n0,mac={mac}"] +
+         dgram_args(local_port, remote_port) +
+         ["-device", f"virtio-net-pci,netdev=n0,mac={mac}" + (f",host_mtu={int(mtu)}" if mtu else "")] +
          (["-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"] if pcap else [])) + \
         ["-display", "none", "-serial", f"file:{log}", "-monitor", "none", "-no-reboot"]
     return Peer(name, cmd, log)

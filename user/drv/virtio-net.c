@@ -54,8 +54,11 @@
 #define D_WRITE 2
 #define QRX 0
 #define QTX 1
-#define QN  256            // descriptors per queue: slots of two (header, frame)
-#define SLOTS (QN / 2)
+#define F_MTU 3
+#define QN  256            // descriptors per queue: slots of four (header, frame pages)
+#define SLOT_DESCS 4
+#define SLOTS (QN / SLOT_DESCS)
+#define FRAME_PAGES_MAX (SLOT_DESCS - 1) // 3: a 9014-byte frame
 #define HDR_LEN 12         // struct virtio_net_hdr with num_buffers (VERSION_1)
 #define RX_RESERVE 8       // each endpoint's buffers kept for frames copied to it
 
@@ -104,6 +107,9 @@ static volatile uint8_t *notify_base;
 static uint32_t notify_mul;
 static uint8_t mac[6];
 static uint32_t my_ip;
+static uint32_t mtu = NET_MTU;        // the device's (F_MTU), at most NET_JUMBO_MTU
+static uint32_t frame_max;            // NET_ETH_HDR + mtu
+static uint32_t buf_pages;            // pages of a receive buffer: frame_max rounded up
 static uint8_t *hdrs;                 // driver memory: SLOTS headers per queue, 16 bytes each
 static uint8_t *bounce;               // NET_BOUNCE buffers of 2048 bytes
 static uint32_t bounce_free;          // bit i: buffer i free
@@ -206,8 +212,15 @@ static void features(void)
 	uint32_t lo = rd32(common, C_DF);
 	if (!(hi & (1u << (F_VERSION_1 - 32))) || !(lo & (1u << F_MAC)))
 		die("the device lacks VERSION_1 or MAC", -1);
+	// The device's MTU if it says one (QEMU's host_mtu): jumbo frames up to 9000.
+	uint32_t want = 1u << F_MAC;
+	if (lo & (1u << F_MTU)) {
+		want |= 1u << F_MTU;
+		uint16_t m = rd16(devcfg, 10);
+		mtu = m < NET_MTU ? NET_MTU : m > NET_JUMBO_MTU ? NET_JUMBO_MTU : m;
+	}
 	wr32(common, C_GFSELECT, 0);
-	wr32(common, C_GF, 1u << F_MAC);
+	wr32(common, C_GF, want);
 	wr32(common, C_GFSELECT, 1);
 	wr32(common, C_GF, 1u << (F_VERSION_1 - 32));
 	wr8(common, C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
@@ -240,6 +253,21 @@ static void queue(int i)
 	pg_handle_close(m); // the mapping keeps it, and with it the frames
 }
 
+// One read-only page mapped at the end of each 2 MiB of the windows keeps their page
+// tables: a lend into an otherwise empty region would make a table and its return
+// free it again, every frame.
+static void keep_window_tables(void)
+{
+	handle_t m;
+	(void)dma_mem(PAGE, &m);
+	for (uint64_t va = NET_WIN_BASE; va < WIN_TMP + NET_WIN_SLOT; va += 1ul << 21) {
+		int err = pg_map(H_SELF, (uintptr_t)(va + (1ul << 21) - PAGE), m, 0, PAGE, PROT_READ);
+		if (err < 0)
+			die("keeping the windows' tables", err);
+	}
+	pg_handle_close(m);
+}
+
 static void device_init(void)
 {
 	find_caps();
@@ -253,6 +281,8 @@ static void device_init(void)
 		;
 	wr8(common, C_STATUS, S_ACK | S_DRIVER);
 	features();
+	frame_max = NET_ETH_HDR + mtu;
+	buf_pages = (frame_max + (uint32_t)PAGE - 1) / (uint32_t)PAGE; // <= FRAME_PAGES_MAX
 	queue(QRX);
 	queue(QTX);
 	for (int i = 0; i < 6; i++)
@@ -267,21 +297,27 @@ static void device_init(void)
 	for (int i = 0; i < NET_BOUNCE; i++)
 		bounce_frames[i] = bus(m, (uint64_t)i * 2048);
 	pg_handle_close(m);
+	keep_window_tables();
 	wr8(common, C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-	pg_printf("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x up, %d endpoints\n", mac[0], mac[1], mac[2], mac[3],
-		  mac[4], mac[5], neps);
+	pg_printf("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x up, mtu %u, %d endpoints\n", mac[0], mac[1], mac[2],
+		  mac[3], mac[4], mac[5], mtu, neps);
 }
 
 // ---- Queues ------------------------------------------------------------------------
 
-// Posts slot i of queue v: its header, then the frame at pa (len bytes, within one
-// page run the caller made sure of), device-writable for receive.
-static void post(struct vq *v, int i, uint64_t frame_pa, uint32_t len, bool write)
+// Posts slot i of queue v: its header, then the frame's len bytes, on the pages at
+// pa[0, ...) (each its own descriptor: a lease's frames need not be contiguous),
+// device-writable for receive.
+static void post(struct vq *v, int i, const uint64_t *pa, uint32_t len, bool write)
 {
-	uint16_t d = (uint16_t)(2 * i);
-	v->desc[d] = (struct vdesc){ hdrs_pa[v->qid] + (uint64_t)i * 16, HDR_LEN,
-				     (uint16_t)(D_NEXT | (write ? D_WRITE : 0)), (uint16_t)(d + 1) };
-	v->desc[d + 1] = (struct vdesc){ frame_pa, len, (uint16_t)(write ? D_WRITE : 0), 0 };
+	uint16_t d = (uint16_t)(SLOT_DESCS * i), w = write ? D_WRITE : 0;
+	v->desc[d] = (struct vdesc){ hdrs_pa[v->qid] + (uint64_t)i * 16, HDR_LEN, (uint16_t)(D_NEXT | w),
+				     (uint16_t)(d + 1) };
+	for (uint16_t k = 1; len; k++) {
+		uint32_t part = len < PAGE ? len : (uint32_t)PAGE;
+		len -= part;
+		v->desc[d + k] = (struct vdesc){ pa[k - 1], part, (uint16_t)(w | (len ? D_NEXT : 0)), (uint16_t)(d + k + 1) };
+	}
 	v->avail[2 + v->avail_idx % QN] = d;
 	__atomic_thread_fence(__ATOMIC_RELEASE); // the descriptors before the index (§2.4.6)
 	v->avail[1] = ++v->avail_idx;
@@ -304,8 +340,15 @@ static bool used_next(struct vq *v, int *slot, uint32_t *len)
 	uint32_t id = *(volatile uint32_t *)e;
 	*len = *(volatile uint32_t *)(e + 4);
 	v->used_seen++;
-	*slot = (int)(id / 2);
-	return id < QN && !(id & 1);
+	*slot = (int)(id / SLOT_DESCS);
+	return id < QN && !(id % SLOT_DESCS);
+}
+
+// The bus addresses of a lease's first pages.
+static void lease_pages(handle_t l, uint32_t pages, uint64_t *pa)
+{
+	for (uint32_t k = 0; k < pages; k++)
+		pa[k] = bus(l, (uint64_t)k * PAGE);
 }
 
 static int slot_alloc(struct slot *s)
@@ -375,7 +418,7 @@ static bool send_bounce(int b, uint32_t len)
 		return false;
 	}
 	tx[i] = (struct slot){ true, -1, -1, 0, len, b };
-	post(&q[QTX], i, bounce_frames[b], len, false);
+	post(&q[QTX], i, &bounce_frames[b], len, false);
 	return true;
 }
 
@@ -390,7 +433,7 @@ static int tx_copy(struct ep *e, const struct netchan_desc *d)
 		return E_BUSY;
 	uint64_t t0 = pg_clock_ns();
 	memcpy(bounce + b * 2048, (const uint8_t *)e->ch + d->va, d->len);
-	int err = netframe_check_tx(bounce + b * 2048, d->len, &e->grant, NET_MTU);
+	int err = netframe_check_tx(bounce + b * 2048, d->len, &e->grant, mtu);
 	if (d->len == FULL_FRAME && err == E_OK)
 		copy_ns += pg_clock_ns() - t0, copy_n++;
 	if (err != E_OK) {
@@ -405,16 +448,17 @@ static int tx_copy(struct ep *e, const struct netchan_desc *d)
 static int tx_lend(int ei, const struct netchan_desc *d)
 {
 	struct ep *e = &eps[ei];
-	if ((d->va & (PAGE - 1)) || d->len == 0 || d->len > NET_ETH_HDR + NET_MTU)
+	if ((d->va & (PAGE - 1)) || d->len == 0 || d->len > frame_max)
 		return E_INVAL;
+	uint32_t pages = (d->len + (uint32_t)PAGE - 1) / (uint32_t)PAGE;
 	int i = slot_alloc(tx);
 	if (i < 0)
 		return E_BUSY;
 	uint64_t t0 = pg_clock_ns();
-	long l = pg_lend(e->space, (uintptr_t)d->va, PAGE, WIN_TX(i), 0);
+	long l = pg_lend(e->space, (uintptr_t)d->va, pages * PAGE, WIN_TX(i), 0);
 	if (l < 0)
 		return (int)l;
-	int err = netframe_check_tx((const uint8_t *)WIN_TX(i), d->len, &e->grant, NET_MTU);
+	int err = netframe_check_tx((const uint8_t *)WIN_TX(i), d->len, &e->grant, mtu);
 	if (err != E_OK) {
 		pg_lease_return((handle_t)l, 0, 0);
 		return err;
@@ -423,7 +467,9 @@ static int tx_lend(int ei, const struct netchan_desc *d)
 		lend_ns += pg_clock_ns() - t0; // lease_return adds the rest (tx_complete)
 	tx[i] = (struct slot){ true, ei, (handle_t)l, d->va, d->len, -1 };
 	e->held++;
-	post(&q[QTX], i, bus((handle_t)l, 0), d->len, false);
+	uint64_t pa[FRAME_PAGES_MAX];
+	lease_pages((handle_t)l, pages, pa);
+	post(&q[QTX], i, pa, d->len, false);
 	return E_OK;
 }
 
@@ -496,15 +542,22 @@ static long rx_take(int ei, uint64_t win, uint64_t *va)
 	struct ep *e = &eps[ei];
 	struct netchan_desc d;
 	while (e->live && ring_take(&e->ch->rx_post, &e->rxp_seen, &d)) {
-		if ((d.va & (PAGE - 1)) || d.len < PAGE)
+		if ((d.va & (PAGE - 1)) || d.len < buf_pages * PAGE)
 			continue;
-		long l = pg_lend(e->space, (uintptr_t)d.va, PAGE, win, LEND_EXCL);
+		long l = pg_lend(e->space, (uintptr_t)d.va, buf_pages * PAGE, win, LEND_EXCL);
 		if (l >= 0) {
 			*va = d.va;
 			return l;
 		}
 	}
 	return E_NOENT;
+}
+
+static void rx_repost(int i)
+{
+	uint64_t pa[FRAME_PAGES_MAX];
+	lease_pages(rx[i].lease, buf_pages, pa);
+	post(&q[QRX], i, pa, buf_pages * (uint32_t)PAGE, true);
 }
 
 // Buffers posted by endpoint ei and not yet taken (its ring's count, bounded).
@@ -534,15 +587,10 @@ static void rx_fill(void)
 		long l = rx_take(ei, WIN_RX(i), &va);
 		if (l < 0)
 			continue;
-		rx[i] = (struct slot){ true, ei, (handle_t)l, va, PAGE, -1 };
+		rx[i] = (struct slot){ true, ei, (handle_t)l, va, buf_pages * (uint32_t)PAGE, -1 };
 		eps[ei].held++;
-		post(&q[QRX], i, bus((handle_t)l, 0), PAGE, true);
+		rx_repost(i);
 	}
-}
-
-static void rx_repost(int i)
-{
-	post(&q[QRX], i, bus(rx[i].lease, 0), PAGE, true);
 }
 
 static void rx_release(int i)
@@ -628,8 +676,8 @@ static void rx_complete(void)
 			continue;
 		uint8_t *f = (uint8_t *)WIN_RX(i);
 		uint32_t flen = len > HDR_LEN ? len - HDR_LEN : 0;
-		if (flen > PAGE)
-			flen = PAGE;
+		if (flen > buf_pages * PAGE)
+			flen = buf_pages * (uint32_t)PAGE;
 		struct net_udp u;
 		int owner = -2; // -2: the driver's (ARP), -1: nobody's
 		if (flen >= NET_ETH_HDR && f[12] == 0x08 && f[13] == 0x06) {
@@ -686,7 +734,7 @@ static void ep_open(int k, const char *port)
 	memcpy(ch->mac, mac, 6);
 	ch->port = e->grant.port;
 	ch->ip = my_ip;
-	ch->mtu = NET_MTU;
+	ch->mtu = mtu;
 	ch->doorbell = NET_BIT_EP(k);
 	ch->version = 1;
 	__atomic_store_n(&ch->magic, NETCHAN_MAGIC, __ATOMIC_RELEASE);

@@ -63,10 +63,10 @@ int main(uint64_t arg)
 	size_t count = argc > 3 ? num(argv[3]) : 0, size = argc > 4 ? num(argv[4]) : 0;
 	unsigned flags = argc > 5 && strcmp(argv[5], "copy") == 0 ? PG_UDP_COPY : 0;
 	size_t window = argc > 6 ? num(argv[6]) : 1;
-	if (argc < 5 || !peer || !count || count > NETECHO_MAX || size < 4 || size > NET_UDP_MAX || !window ||
+	if (argc < 5 || !peer || !count || count > NETECHO_MAX || size < 4 || size > NET_JUMBO_MTU - NET_IP_HDR - NET_UDP_HDR || !window ||
 	    window > PG_UDP_TX_SLOTS) {
 		pg_printf("usage: netecho PORT PEER COUNT SIZE [lend|copy] [WINDOW] (COUNT <= %d, SIZE 4-%d, WINDOW <= %d)\n",
-			  NETECHO_MAX, NET_UDP_MAX, PG_UDP_TX_SLOTS);
+			  NETECHO_MAX, NET_JUMBO_MTU - NET_IP_HDR - NET_UDP_HDR, PG_UDP_TX_SLOTS);
 		return 2;
 	}
 	int err = pg_udp_open(&u, (uint16_t)num(argv[1]));
@@ -76,6 +76,10 @@ int main(uint64_t arg)
 	if (err != E_OK) {
 		pg_printf("netecho: %s\n", pg_strerror(err));
 		return 1;
+	}
+	if (size > u.mtu - NET_IP_HDR - NET_UDP_HDR) {
+		pg_printf("netecho: %zu bytes do not fit the driver's MTU of %u\n", size, u.mtu);
+		return 2;
 	}
 	// Up to window datagrams in flight; a second without an echo ends the run.
 	size_t next = 0;
