@@ -59,7 +59,7 @@ include user/user.mk
 include user/rt/hosted/hosted.mk
 
 .PHONY: all kernel iso run-iso run test check bench gdb host-tests deps clean negctl ubsan irqoff phase fuzz finject deps-test compare bench-hosted hosted deps-go lockcheck \
-	abi-doc check-abi-doc netpeer-selftest bench-net-linux
+	abi-doc check-abi-doc netpeer-selftest bench-net-linux check-net bench-net deps-net
 all: kernel
 kernel: $(BUILD)/kernel.bin $(BUILD)/boot.cpio
 
@@ -99,10 +99,19 @@ BOOT = QEMU=$(QEMU) python3 tools/runproc.py --build $(BUILD) --smp $(SMP) --mem
 # The kernel starts init, which runs the demo, or with PROG=name [ARGS="a b"] just
 # user/prog/name.c (with those arguments: the command line's words after "--" are
 # init's). init's end exits QEMU (status 33 = success), so `make run` ends on its own.
+# NET=1: the network demo (docs/net.md): a Linux peer (echo and sink) in a second QEMU,
+# then init in network mode, `-n 10.0.2.15 netecho 10.0.2.1 20 64` (or PROG ARGS instead).
 RUN_APPEND = mode=demo$(if $(PROG), -- $(PROG) $(ARGS))
-run: deps kernel
+NET_ON := $(filter-out 0,$(NET))
+NET_WORDS = 10.0.2.15 $(if $(PROG),$(PROG) $(ARGS),netecho 10.0.2.1 20 64)
+run: deps kernel $(if $(NET_ON),deps-net)
 	@[ -z "$(PROG)" ] || [ -f user/prog/$(PROG).c ] || { echo "run: no program user/prog/$(PROG).c"; exit 1; }
+ifneq ($(NET_ON),)
+	@QEMU=$(QEMU) python3 tools/nettests.py --build $(BUILD) demo --smp $(SMP) --mem $(MEM) -- $(NET_WORDS); \
+		s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
+else
 	@$(BOOT) --append "$(RUN_APPEND)"; s=$$?; [ $$s -eq 33 ] || { echo "run: QEMU exited with $$s"; exit 1; }
+endif
 
 gdb: deps kernel
 	$(BOOT) --append "$(RUN_APPEND)" -s -S
@@ -156,8 +165,11 @@ ubsan:
 	@$(MAKE) --no-print-directory BUILD=$(UBSAN) \
 		KDEFS="-DKERNEL_UBSAN -fsanitize=undefined -fno-sanitize=alignment -fno-sanitize-recover=all" kernel
 
+# tshark reads the network tests' captures; static-libc builds the Linux peer's udpecho.
 deps-test:
-	@./tools/deps.sh spin clang
+	@./tools/deps.sh spin clang tshark static-libc
+deps-net:
+	@./tools/deps.sh tshark static-libc
 
 # Lock rules checked by clang's thread-safety analysis (annotations in kern/spinlock.h).
 # Struct fields stay unannotated: clang 14 cannot name a sibling field (the struct's
@@ -183,7 +195,7 @@ CHECKS ?= $(sort $(wildcard tools/check_*.sh))
 test: deps-test lockcheck check-abi-doc kernel host-tests negctl ubsan hosted iso
 	@python3 tools/runtests.py --build $(BUILD) --host $(HOST_BINS) --negctl $(NEGCTL) --ubsan $(UBSAN) --spin --iso \
 		--hosted $(HBUILD)/rtthreads $(HBUILD)/rt1m --check "python3 tools/test_ktap.py" \
-		$(foreach c,$(CHECKS),--check $(c)) --fuzz 2:100000,4:20000 --finject 30
+		$(foreach c,$(CHECKS),--check $(c)) --fuzz 2:100000,4:20000 --finject 30 --net
 
 # The long runs. make fuzz [SMP=4] [CALLS=1000000] [SEED=1]: one line, fuzz: calls=...
 # panics=0 leaks=0. make finject [POINTS=1000]: the failure-injection sweep, wider.
@@ -202,6 +214,11 @@ check: deps kernel
 	@[ -n "$(T)" ] || { echo "check: say which tests, e.g. make check T=user_lazy SMP=2"; exit 1; }
 	@python3 tools/runtests.py --build $(BUILD) --smp $(SMP) --mem $(MEM) --only "$(T)"
 
+# The network cases only (tools/nettests.py; each boots a Linux peer and pagoda, captured):
+# make check-net [T=net_echo] runs those whose names start with T.
+check-net: deps deps-net kernel
+	@QEMU=$(QEMU) python3 tools/runtests.py --build $(BUILD) --smp "" --net "$(T)"
+
 # make bench also builds the IRQOFF_STATS kernel, for max_irqoff_us (kern/bench.c),
 IRQOFF := $(BUILD)/irqoff
 irqoff:
@@ -210,8 +227,10 @@ irqoff:
 PHASE := $(BUILD)/phase
 phase:
 	@$(MAKE) --no-print-directory BUILD=$(PHASE) KDEFS=-DPHASE_STATS kernel
-bench: deps kernel irqoff phase
-	@python3 tools/bench.py --build $(BUILD) --irqoff $(IRQOFF) --phase $(PHASE)
+# Then the network's (bench-net, below: about 2 minutes more), even if a boot failed.
+bench: deps deps-net kernel irqoff phase
+	@python3 tools/bench.py --build $(BUILD) --irqoff $(IRQOFF) --phase $(PHASE); s=$$?; \
+		QEMU=$(QEMU) python3 tools/nettests.py --build $(BUILD) bench $(NETBENCH_ARGS) || s=1; exit $$s
 
 # The runtime hosted on Linux, next to pthreads, futexes and SIGSEGV on the same Linux
 # (linuxbench is also the Linux side of `make compare`), and Go's goroutines doing the
@@ -250,6 +269,11 @@ netpeer-selftest:
 bench-net-linux:
 	@./tools/deps.sh tshark static-libc
 	@python3 tools/netpeer.py --build $(BUILD) bench $(NETPEER_ARGS)
+# bench-net: pagoda's driver against the Linux peer at smp 1 and 2 (udp_rtt_64b,
+# udp_rtt_1472b, lend_return_1472b, copy_1472b, udp_pps_1472b), then the Linux pair's
+# linux_udp_* in the same run (tools/nettests.py bench; NETBENCH_ARGS=, e.g. --smp 1).
+bench-net: deps deps-net kernel
+	@QEMU=$(QEMU) python3 tools/nettests.py --build $(BUILD) bench $(NETBENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

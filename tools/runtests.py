@@ -16,6 +16,9 @@ that test can catch a missing shootdown. The Promela model of the shootdown prot
 checked with spin (tools/spin/check.sh), and each --check command (e.g. a grep check
 script) counts as one case by its exit status. With --iso, the GRUB image (make iso)
 boots the demo to its end under SeaBIOS and under OVMF (multiboot2), one case each.
+With --net, after the other boots, the network cases of tools/nettests.py (each a Linux
+peer and pagoda on a link of their own, the capture checked) count one case each;
+`--smp "" --net PREFIX` runs only the net cases starting with PREFIX (make check-net).
 
 `--only PREFIX` runs one boot (mode=test ktest=PREFIX, or init's runner for user_*) at
 the first --smp and prints its KTAP report: `make check T=PREFIX SMP=N`.
@@ -213,6 +216,19 @@ def run_check(cmd, timeout):
     record(status == 0, f"check {cmd} (exit status {status})")
     print(f"check {cmd}: {out.strip() or ('ok' if status == 0 else 'failed')}")
 
+def run_net(build, only):
+    """The net_* cases (tools/nettests.py), one case each; the refused-frames case's
+    capture summary is always shown, the others' first line."""
+    import nettests
+    if not nettests.cases(only):
+        record(False, f"no network case starts with {only!r}")
+    for name, fn in nettests.cases(only):
+        ok, name, text, secs = nettests.run_case(build, fn)
+        record(ok, name, None if ok else text)
+        if ok:
+            print(text if name == "net_refused_never_on_wire" else text.splitlines()[0])
+        print(f"{name}: {'passed' if ok else 'FAILED'}, {secs:.1f} s with the peer")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -231,6 +247,8 @@ def main():
                     help="a command counted as one case by its exit status (repeatable)")
     ap.add_argument("--iso", action="store_true",
                     help="boot build/pagoda.iso under SeaBIOS and OVMF")
+    ap.add_argument("--net", nargs="?", const="", default=None, metavar="PREFIX",
+                    help="run the network cases (tools/nettests.py), those starting with PREFIX")
     ap.add_argument("--only", help="run one boot of the ktests starting with ONLY and print its report")
     a = ap.parse_args()
     smps = [int(s) for s in a.smp.split(",") if s]
@@ -270,6 +288,8 @@ def main():
         run_finject(a.build, a.finject, a.timeout)
     if a.spin:
         run_spin(a.build, 600)
+    if a.net is not None:
+        run_net(a.build, a.net)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
