@@ -48,6 +48,10 @@ static size_t take_echoes(uint32_t peer, size_t size, size_t count)
 			got[seq] = 1;
 			rtts[echoed++] = pg_clock_ns() - sent_at[seq];
 			n++;
+			if (count <= 20) // a short run is the demo: each echo in the log
+				pg_printf("netecho: %zu bytes from %u.%u.%u.%u:%u, seq %u, byte-exact, %lu us\n", size,
+					  peer >> 24, (peer >> 16) & 255, (peer >> 8) & 255, peer & 255, p.src_port, seq,
+					  (unsigned long)(rtts[echoed - 1] / 1000));
 		} else if (mine) {
 			bad++;
 		}
