@@ -347,6 +347,38 @@ def selftest(a):
 
 # ---------------------------------------------------------------- bench
 
+JUMBO_MTU, JUMBO_SIZE = 9000, 8972  # a 9014-byte frame: the largest UDP payload of MTU 9000
+
+
+def jumbo_rtt(a, smp, rdir, failed):
+    """linux_udp_rtt_8972b: the same pair with both devices at MTU 9000 (host_mtu)."""
+    pa, pb = free_ports(2)
+    peers = []
+    try:
+        srv = start_peer(a.build, "serve", [ECHO_PORT, SINK_PORT], PEER_IP, PEER_MAC, pa, pb, smp=smp,
+                         arp=[(PEER2_IP, PEER2_MAC)], name=f"bench-serve-smp{smp}-mtu{JUMBO_MTU}",
+                         log=os.path.join(rdir, f"serve-smp{smp}-mtu{JUMBO_MTU}.log"), mtu=JUMBO_MTU)
+        peers.append(srv)
+        srv.wait_ready(a.timeout)
+        cli = start_peer(a.build, "rtt", [PEER_IP, ECHO_PORT, JUMBO_SIZE, a.count // 2], PEER2_IP, PEER2_MAC,
+                         pb, pa, smp=smp, arp=[(PEER_IP, PEER_MAC)], mtu=JUMBO_MTU,
+                         name=f"bench-client-smp{smp}-mtu{JUMBO_MTU}",
+                         log=os.path.join(rdir, f"client-smp{smp}-mtu{JUMBO_MTU}.log"))
+        peers.append(cli)
+        out = cli.wait(a.timeout + 120)
+    except Failure as e:
+        print(e, flush=True)
+        failed.append(f"smp {smp}: jumbo rtt")
+        return []
+    finally:
+        for p in peers:
+            p.stop()
+    ms = [m.group(1) for m in METRIC.finditer(out)]
+    for m in ms:
+        print(m, flush=True)
+    return ms
+
+
 def bench(a):
     smps = [int(s) for s in a.smp.split(",")]
     rdir = os.path.join(ndir(a.build), "results")
@@ -392,6 +424,7 @@ def bench(a):
         for m in ms:
             print(m, flush=True)
         allm += ms
+        allm += jumbo_rtt(a, smp, rdir, failed)
     with open(os.path.join(rdir, "metrics.txt"), "w") as f:
         f.write("".join(m + "\n" for m in allm))
     log(f"results in {rdir}/ (metrics.txt, serial logs)")

@@ -62,17 +62,18 @@ class Run:
     secs = 0.0
 
 
-def pagoda_cmd(build, smp, mem, words, local, remote, pcap=None):
+def pagoda_cmd(build, smp, mem, words, local, remote, pcap=None, mtu=None):
     append = "mode=demo -- -n " + words
     return runproc.qemu_cmd(build, smp, mem, append) + \
-        netpeer.pagoda_nic_args(local, remote, PAGODA_MAC, pcap=pcap)
+        netpeer.pagoda_nic_args(local, remote, PAGODA_MAC, pcap=pcap, mtu=mtu)
 
 
-def start_serve(build, name, smp=1):
-    """A `serve 7 9` peer on fresh ports; returns (peer, pagoda's local port, peer's port)."""
+def start_serve(build, name, smp=1, mtu=None):
+    """A `serve 7 9` peer on fresh ports (mtu: jumbo frames, both devices offering it);
+    returns (peer, pagoda's local port, peer's port)."""
     a, b = netpeer.free_ports(2)
     os.makedirs(ndir(build), exist_ok=True)
-    peer = netpeer.start_peer(build, "serve", [ECHO, SINK], PEER_IP, PEER_MAC, a, b, smp=smp,
+    peer = netpeer.start_peer(build, "serve", [ECHO, SINK], PEER_IP, PEER_MAC, a, b, smp=smp, mtu=mtu,
                               name=f"{name}-peer", log=os.path.join(ndir(build), f"{name}-peer.log"))
     return peer, b, a
 
@@ -447,11 +448,13 @@ def run_case(build, fn):
 
 # ---------------------------------------------------------------- bench
 
-# (pagoda's words after the IP, the metric lines that run is for)
-BENCH = [("netecho 10.0.2.1 2000 64", ["udp_rtt_64b"]),
-         ("netecho 10.0.2.1 2000 1472", ["udp_rtt_1472b", "lend_return_1472b"]),
-         ("netecho 10.0.2.1 2000 1472 copy", ["copy_1472b"]),
-         ("netblast 10.0.2.1 5 1472", ["udp_pps_1472b"])]
+# (pagoda's words after the IP, the metric lines that run is for, the link's MTU: None
+# for 1500, 9000 for the jumbo frame's run, against a peer of its own)
+BENCH = [("netecho 10.0.2.1 2000 64", ["udp_rtt_64b"], None),
+         ("netecho 10.0.2.1 2000 1472", ["udp_rtt_1472b", "lend_return_1472b"], None),
+         ("netecho 10.0.2.1 2000 1472 copy", ["copy_1472b"], None),
+         ("netblast 10.0.2.1 5 1472", ["udp_pps_1472b"], None),
+         ("netecho 10.0.2.1 1000 8972", ["udp_rtt_8972b"], 9000)]
 METRIC = re.compile(r"^(metric=(\S+) smp=\d+ value=\S+ unit=\S+)$", re.M)
 
 
@@ -464,12 +467,14 @@ def bench(build, smps, timeout=180, linux=True):
     def emit(l):
         lines.append(l)
         print(l, flush=True)
-    for smp in smps:
-        name = f"bench-smp{smp}"
-        peer, local, remote = start_serve(build, name, smp)
+    for smp, mtu in [(smp, mtu) for smp in smps for mtu in (None, 9000)]:
+        name = f"bench-smp{smp}" + (f"-mtu{mtu}" if mtu else "")
+        peer, local, remote = start_serve(build, name, smp, mtu)
         try:
             peer.wait_ready(PEER_READY)
-            for words, want in BENCH:
+            for words, want, link_mtu in BENCH:
+                if link_mtu != mtu:
+                    continue
                 prog = words.split()[0]
                 why = program_missing(build, prog)
                 if why:
@@ -477,7 +482,7 @@ def bench(build, smps, timeout=180, linux=True):
                     continue
                 pcap = os.path.join(ndir(build), f"{name}.pcap")
                 status, out, secs = runproc.run(pagoda_cmd(build, smp, "512M", f"{PAGODA_IP} {words}",
-                                                           local, remote, pcap), timeout)
+                                                           local, remote, pcap, mtu), timeout)
                 out = console(out)
                 got = {m.group(2): m.group(1) for m in METRIC.finditer(out)}
                 for w in want:
