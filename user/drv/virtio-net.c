@@ -74,6 +74,7 @@ struct vq {
 	volatile uint16_t *avail; // flags, idx, ring[QN]
 	volatile uint8_t *used;   // flags, idx, {id, len}[QN]
 	uint16_t used_seen, avail_idx, size;
+	uint16_t kicked;          // avail_idx when the device was last notified
 	volatile uint16_t *notify;
 	uint16_t qid;
 };
@@ -326,10 +327,17 @@ static void post(struct vq *v, int i, const uint64_t *pa, uint32_t len, bool wri
 	v->avail[1] = ++v->avail_idx;
 }
 
+// Tells the device of what was posted since the last time, unless it said it needs
+// no telling (VIRTQ_USED_F_NO_NOTIFY): each notification is a write to its registers,
+// which the emulator handles there and then.
 static void kick(struct vq *v)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); // the index before the notification
-	*v->notify = v->qid;
+	if (v->kicked == v->avail_idx)
+		return;
+	v->kicked = v->avail_idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); // the index before the flags' read and the notification
+	if (!(*(volatile uint16_t *)v->used & 1))
+		*v->notify = v->qid;
 }
 
 // The next used entry: its slot and the bytes the device wrote, or false.
