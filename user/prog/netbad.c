@@ -3,7 +3,8 @@
 // good frame, which must go out. The payload of every bad frame starts "PGBAD", of
 // every good one "PGGOOD". Then descriptors no well-behaved endpoint would post.
 //   netbad PORT PEER        (PORT: init's grant, argv[1])
-// Prints "netbad: refused N/N good M/M"; exits 0 if every refusal had its reason.
+// Prints "netbad: refused N/N good M/M"; exits 0 if every refusal had its reason (and
+// opening a port that was not granted failed with E_DENIED).
 #include "netclient.h"
 #include "netchan.h"
 
@@ -139,6 +140,13 @@ int main(uint64_t arg)
 {
 	const char *const *argv;
 	int argc = pg_args(arg, &argv);
+	// A port the driver did not grant cannot even be opened.
+	static struct pg_udp other;
+	int err = argc > 1 ? pg_udp_open(&other, (uint16_t)(nc_num(argv[1]) + 1)) : E_INVAL;
+	if (err != E_DENIED) {
+		pg_printf("netbad: opening a port not granted: %s, want E_DENIED\n", pg_strerror(err));
+		return 1;
+	}
 	if (nc_open(&u, argc, argv, &peer, peer_mac) != E_OK)
 		return 1;
 	good_frame(0);
