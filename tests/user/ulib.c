@@ -83,6 +83,7 @@ static void strerror_names(const char *n)
 		{ E_BUSY, "E_BUSY: " },     { E_FAULT, "E_FAULT: " },   { E_BADH, "E_BADH: " },
 		{ E_TYPE, "E_TYPE: " },     { E_RIGHTS, "E_RIGHTS: " }, { E_BUDGET, "E_BUDGET: " },
 		{ E_NOSYS, "E_NOSYS: " },   { E_TIMEOUT, "E_TIMEOUT: " }, { E_NOVA, "E_NOVA: " },
+		{ E_DENIED, "E_DENIED: " }, { E_BADFRAME, "E_BADFRAME: " },
 	};
 
 	UCHECK_EQ(n, sizeof want / sizeof want[0], 1 - E_LAST);
