@@ -74,7 +74,8 @@ static bool is_ram(uint64_t pa, uint64_t size)
 	for (size_t i = 0; i < boot_info.nmmap; i++) {
 		const struct mmap_entry *e = &boot_info.mmap[i];
 		bool ram = e->type == MMAP_USABLE || e->type == 3 || e->type == 4;
-		if (ram && e->len && pa < e->base + e->len && e->base < pa + size)
+		uint64_t end = e->len > UINT64_MAX - e->base ? UINT64_MAX : e->base + e->len; // entries may run past 2^64
+		if (ram && e->len && pa < end && e->base < pa + size)
 			return true;
 	}
 	return pa < 0x100000; // the first MiB: BIOS data, tables, the AP trampoline
