@@ -102,6 +102,9 @@ void device_destroy(struct device *d)
 
 static bool width_ok(int width) { return width == 1 || width == 2 || width == 4; }
 
+// Whether value fits in width (1, 2 or 4) bytes.
+static bool fits(uint64_t value, int width) { return !(value >> (8 * width)); }
+
 // E_OK if d is a port range holding every byte of [port, port + width).
 static int port_check(const struct device *d, uint64_t port, int width)
 {
@@ -122,9 +125,7 @@ int64_t device_port_in(struct device *d, uint64_t port, int width)
 int device_port_out(struct device *d, uint64_t port, int width, uint64_t value)
 {
 	int err = port_check(d, port, width);
-	if (err == E_OK && width < 4 && value >> (8 * width))
-		err = E_INVAL;
-	if (err == E_OK && value >> 32)
+	if (err == E_OK && !fits(value, width))
 		err = E_INVAL;
 	if (err == E_OK)
 		arch_port_out((uint16_t)port, width, (uint32_t)value);
@@ -154,7 +155,7 @@ int64_t device_pci_read(struct device *d, uint64_t bdf, uint64_t off, int width)
 int device_pci_write(struct device *d, uint64_t bdf, uint64_t off, int width, uint64_t value)
 {
 	int err = pci_check(d, bdf, off, width);
-	if (err == E_OK && (value >> 32 || (width < 4 && value >> (8 * width))))
+	if (err == E_OK && !fits(value, width))
 		err = E_INVAL;
 	if (err == E_OK && pci_firmware_reg(off, width))
 		err = E_RANGE;

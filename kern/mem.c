@@ -28,6 +28,20 @@ static void free_frames(struct mem *m, uint64_t n)
 	frames_in_use -= n;
 }
 
+// What a mem of n frames costs the kernel's heap: the struct and its frame list.
+static uint64_t struct_cost(uint64_t n) { return kheap_cost(sizeof(struct mem) + n * sizeof(uint64_t)); }
+
+// The last step of both creations: m (its frames filled) becomes a mem of n pages.
+static void publish(struct mem *m, struct space *payer, uint64_t n, struct mem **out)
+{
+	m->obj.type = OBJ_MEM;
+	m->obj.refs = 1;
+	m->payer = payer;
+	m->npages = n;
+	obj_ref(&payer->obj);
+	*out = m;
+}
+
 int mem_create(struct space *payer, uint64_t size, struct mem **out)
 {
 	if (size == 0 || (size & PAGE_MASK))
@@ -35,14 +49,14 @@ int mem_create(struct space *payer, uint64_t size, struct mem **out)
 	uint64_t n = size / PAGE_SIZE;
 	if (n > frame_usable_count())
 		return E_NOMEM;
-	uint64_t bytes = sizeof(struct mem) + n * sizeof(uint64_t), cost = kheap_cost(bytes);
+	uint64_t cost = struct_cost(n);
 	if (space_charge(payer, CHARGE_KERNEL, cost) != E_OK)
 		return E_NOMEM;
 	if (space_charge(payer, CHARGE_MEM, n * PAGE_SIZE) != E_OK) {
 		space_uncharge(payer, CHARGE_KERNEL, cost);
 		return E_NOMEM;
 	}
-	struct mem *m = kzalloc(bytes);
+	struct mem *m = kzalloc(sizeof *m + n * sizeof m->frames[0]);
 	if (!m)
 		goto uncharge;
 	for (uint64_t i = 0; i < n; i++) {
@@ -54,12 +68,7 @@ int mem_create(struct space *payer, uint64_t size, struct mem **out)
 		}
 	}
 	frames_in_use += n;
-	m->obj.type = OBJ_MEM;
-	m->obj.refs = 1;
-	m->payer = payer;
-	m->npages = n;
-	obj_ref(&payer->obj);
-	*out = m;
+	publish(m, payer, n, out);
 	return E_OK;
 uncharge:
 	space_uncharge(payer, CHARGE_MEM, n * PAGE_SIZE);
@@ -92,23 +101,18 @@ int mem_create_device(struct space *payer, uint64_t pa, uint64_t size, struct me
 	uint64_t n = size / PAGE_SIZE;
 	if (n > (1u << 20)) // 4 GiB: more than any BAR here, and a bounded frame list
 		return E_INVAL;
-	uint64_t bytes = sizeof(struct mem) + n * sizeof(uint64_t), cost = kheap_cost(bytes);
+	uint64_t cost = struct_cost(n);
 	if (space_charge(payer, CHARGE_KERNEL, cost) != E_OK)
 		return E_NOMEM;
-	struct mem *m = kzalloc(bytes);
+	struct mem *m = kzalloc(sizeof *m + n * sizeof m->frames[0]);
 	if (!m) {
 		space_uncharge(payer, CHARGE_KERNEL, cost);
 		return E_NOMEM;
 	}
 	for (uint64_t i = 0; i < n; i++)
 		m->frames[i] = pa + i * PAGE_SIZE;
-	m->obj.type = OBJ_MEM;
-	m->obj.refs = 1;
-	m->payer = payer;
-	m->npages = n;
 	m->device = true;
-	obj_ref(&payer->obj);
-	*out = m;
+	publish(m, payer, n, out);
 	return E_OK;
 }
 
@@ -119,7 +123,7 @@ void mem_destroy(struct mem *m)
 		free_frames(m, m->npages);
 		space_uncharge(payer, CHARGE_MEM, m->npages * PAGE_SIZE);
 	}
-	space_uncharge(payer, CHARGE_KERNEL, kheap_cost(sizeof *m + m->npages * sizeof m->frames[0]));
+	space_uncharge(payer, CHARGE_KERNEL, struct_cost(m->npages));
 	kfree(m);
 	obj_unref(&payer->obj);
 }

@@ -460,6 +460,16 @@ static int64_t sys_kernel_stat(handle_t resource, int which)
 
 // ---- Leases (kern/lease.c) ----------------------------------------------------------
 
+// An optional signal a call makes (bits 0: none, notify ignored): E_INVAL for bits
+// outside NOTIFY_BITS, else *n the notify (R_SIGNAL, a reference) or NULL for none.
+static int signal_target(handle_t notify, uint64_t bits, struct notify **n)
+{
+	*n = NULL;
+	if (bits & ~NOTIFY_BITS)
+		return E_INVAL;
+	return bits ? space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)n) : E_OK;
+}
+
 static int64_t sys_lend(handle_t space, uptr_t va, size_t len, uptr_t to_va, unsigned flags)
 {
 	struct space *s;
@@ -479,10 +489,7 @@ static int64_t sys_lease_return(handle_t lease, handle_t notify, uint64_t bits)
 	int err = space_handle_get(self(), lease, OBJ_LEASE, R_READ, (struct object **)&l);
 	if (err != E_OK)
 		return err;
-	if (bits & ~NOTIFY_BITS)
-		err = E_INVAL;
-	else if (bits)
-		err = space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
+	err = signal_target(notify, bits, &n);
 	if (err == E_OK && (err = lease_end(self(), l, lease)) == E_OK && n)
 		notify_signal(n, bits, self());
 	if (n)
@@ -566,10 +573,7 @@ static int64_t sys_irq_bind(handle_t irq, handle_t notify, uint64_t bits)
 	int err = get_device(irq, R_WRITE, &d);
 	if (err != E_OK)
 		return err;
-	if (bits & ~NOTIFY_BITS)
-		err = E_INVAL;
-	else if (bits)
-		err = space_handle_get(self(), notify, OBJ_NOTIFY, R_SIGNAL, (struct object **)&n);
+	err = signal_target(notify, bits, &n);
 	if (err == E_OK)
 		err = device_irq_bind(d, n, bits);
 	if (n)
