@@ -100,6 +100,7 @@ struct slot {
 	int bounce;               // tx: bounce buffer index or -1
 	int parked;               // rx: the endpoint a frame held here waits for, or -1
 	uint32_t parked_len;
+	uint64_t pa[FRAME_PAGES_MAX]; // rx: the buffer's bus addresses (posted again and again)
 };
 
 static struct ep eps[NET_EPS];
@@ -428,7 +429,7 @@ static bool send_bounce(int b, uint32_t len)
 		bounce_free |= 1u << b;
 		return false;
 	}
-	tx[i] = (struct slot){ true, -1, -1, 0, len, b, -1, 0 };
+	tx[i] = (struct slot){ .busy = true, .ep = -1, .lease = -1, .len = len, .bounce = b, .parked = -1 };
 	post(&q[QTX], i, &bounce_frames[b], len, false);
 	return true;
 }
@@ -476,7 +477,8 @@ static int tx_lend(int ei, const struct netchan_desc *d)
 	}
 	if (d->len == FULL_FRAME)
 		lend_ns += pg_clock_ns() - t0; // lease_return adds the rest (tx_complete)
-	tx[i] = (struct slot){ true, ei, (handle_t)l, d->va, d->len, -1, -1, 0 };
+	tx[i] = (struct slot){ .busy = true, .ep = ei, .lease = (handle_t)l, .va = d->va, .len = d->len, .bounce = -1,
+			       .parked = -1 };
 	e->held++;
 	uint64_t pa[FRAME_PAGES_MAX];
 	lease_pages((handle_t)l, pages, pa);
@@ -566,12 +568,7 @@ static long rx_take(int ei, uint64_t win, uint64_t *va)
 	return E_NOENT;
 }
 
-static void rx_repost(int i)
-{
-	uint64_t pa[FRAME_PAGES_MAX];
-	lease_pages(rx[i].lease, buf_pages, pa);
-	post(&q[QRX], i, pa, buf_pages * (uint32_t)PAGE, true);
-}
+static void rx_repost(int i) { post(&q[QRX], i, rx[i].pa, buf_pages * (uint32_t)PAGE, true); }
 
 // Buffers posted by endpoint ei and not yet taken (its ring's count, bounded).
 static uint32_t rx_posted(int ei)
@@ -600,7 +597,9 @@ static void rx_fill(void)
 		long l = rx_take(ei, WIN_RX(i), &va);
 		if (l < 0)
 			continue;
-		rx[i] = (struct slot){ true, ei, (handle_t)l, va, buf_pages * (uint32_t)PAGE, -1, -1, 0 };
+		rx[i] = (struct slot){ .busy = true, .ep = ei, .lease = (handle_t)l, .va = va, .len = buf_pages * (uint32_t)PAGE,
+				       .bounce = -1, .parked = -1 };
+		lease_pages((handle_t)l, buf_pages, rx[i].pa);
 		eps[ei].held++;
 		rx_repost(i);
 	}
@@ -763,9 +762,7 @@ static void ep_open(int k, const char *port)
 	e->note = NET_H_EP(k) + 2;
 	memcpy(e->grant.mac, mac, 6);
 	e->grant.ip = my_ip;
-	e->grant.port = 0;
-	for (const char *p = port; *p >= '0' && *p <= '9'; p++)
-		e->grant.port = (uint16_t)(e->grant.port * 10 + (*p - '0'));
+	e->grant.port = (uint16_t)pg_atou(port);
 	// The endpoint's copy of its grant, before it may look (init starts it after the
 	// driver says it is ready).
 	struct netchan *ch = e->ch;
@@ -825,8 +822,7 @@ int main(uint64_t arg)
 		pg_printf("usage: virtio-net BDF IPV4 PORT... (at most %d ports)\n", NET_EPS);
 		return 2;
 	}
-	for (const char *p = argv[1]; *p >= '0' && *p <= '9'; p++)
-		my_bdf = my_bdf * 10 + (uint32_t)(*p - '0');
+	my_bdf = (uint32_t)pg_atou(argv[1]);
 	neps = argc - 3;
 	clock_cost();
 	device_init();
