@@ -53,7 +53,7 @@ int main(uint64_t arg)
 	int argc = pg_args(arg, &argv);
 	uint32_t peer;
 	uint8_t mac[6];
-	size_t n = argc > 3 ? nc_num(argv[3]) : 0;
+	size_t n = argc > 3 ? pg_atou(argv[3]) : 0;
 	if (!n || nc_open(&u, argc, argv, &peer, mac) != E_OK)
 		return 2;
 	if (tc_spawn(writer, 0, pg_cpu_count() > 1 ? 1 : 0, writer_fault) != E_OK)

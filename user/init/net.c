@@ -116,9 +116,7 @@ int netrun(const struct pg_bootinfo *b, const void *archive, size_t len, const c
 	int i = 1;
 	long kill_ms = -1;
 	if (i + 1 < n && strcmp(w[i], "-k") == 0) {
-		kill_ms = 0;
-		for (const char *p = w[i + 1]; *p >= '0' && *p <= '9'; p++)
-			kill_ms = kill_ms * 10 + (*p - '0');
+		kill_ms = (long)pg_atou(w[i + 1]);
 		i += 2;
 	}
 	if (i + 1 >= n) {

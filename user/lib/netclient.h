@@ -9,14 +9,6 @@
 #define NC_ECHO_PORT 7
 #define NC_SINK_PORT 9
 
-static inline uint64_t nc_num(const char *s)
-{
-	uint64_t v = 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v * 10 + (uint64_t)(*s - '0');
-	return v;
-}
-
 // argv[1] is the port init granted, argv[2] the peer: opens u and resolves the peer
 // (5 s) into mac. E_OK, or the error (printed, with the program's name).
 static inline int nc_open(struct pg_udp *u, int argc, const char *const *argv, uint32_t *peer, uint8_t mac[6])
@@ -26,7 +18,7 @@ static inline int nc_open(struct pg_udp *u, int argc, const char *const *argv, u
 		pg_printf("%s: usage: %s PORT PEER ...\n", argc ? argv[0] : "?", argc ? argv[0] : "?");
 		return E_INVAL;
 	}
-	int err = pg_udp_open(u, (uint16_t)nc_num(argv[1]));
+	int err = pg_udp_open(u, (uint16_t)pg_atou(argv[1]));
 	if (err == E_OK)
 		err = pg_udp_resolve(u, *peer, mac, 5000000000ull);
 	if (err != E_OK)

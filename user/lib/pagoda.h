@@ -94,6 +94,8 @@ int pg_wait(handle_t space, struct pg_exit *out);
 // argc and *argv from main's arg when it is PG_ARGS_VA (started by pg_spawn with argv),
 // else 0 and *argv NULL.
 int pg_args(uint64_t arg, const char *const **argv);
+// The decimal number an argument starts with (0 if it starts with no digit).
+uint64_t pg_atou(const char *s);
 
 // --- Virtual addresses (va.c) and malloc (malloc.c) ------------------------------------
 

@@ -169,6 +169,14 @@ int pg_wait(handle_t space, struct pg_exit *out)
 	return err;
 }
 
+uint64_t pg_atou(const char *s)
+{
+	uint64_t v = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (uint64_t)(*s - '0');
+	return v;
+}
+
 int pg_args(uint64_t arg, const char *const **argv)
 {
 	if (arg != PG_ARGS_VA) {

@@ -142,7 +142,7 @@ int main(uint64_t arg)
 	int argc = pg_args(arg, &argv);
 	// A port the driver did not grant cannot even be opened.
 	static struct pg_udp other;
-	int err = argc > 1 ? pg_udp_open(&other, (uint16_t)(nc_num(argv[1]) + 1)) : E_INVAL;
+	int err = argc > 1 ? pg_udp_open(&other, (uint16_t)(pg_atou(argv[1]) + 1)) : E_INVAL;
 	if (err != E_DENIED) {
 		pg_printf("netbad: opening a port not granted: %s, want E_DENIED\n", pg_strerror(err));
 		return 1;

@@ -45,7 +45,7 @@ int main(uint64_t arg)
 	int argc = pg_args(arg, &argv);
 	uint32_t peer;
 	uint8_t mac[6];
-	uint64_t secs = argc > 3 ? nc_num(argv[3]) : 0, size = argc > 4 ? nc_num(argv[4]) : 0;
+	uint64_t secs = argc > 3 ? pg_atou(argv[3]) : 0, size = argc > 4 ? pg_atou(argv[4]) : 0;
 	if (!secs || secs > 600 || size < 16 || size > NET_UDP_MAX) {
 		pg_printf("usage: netblast PORT PEER SECONDS SIZE (SIZE 16-%d)\n", NET_UDP_MAX);
 		return 2;

@@ -5,17 +5,8 @@
 // "copy" sends through the channel's copy area instead of lending the buffer; WINDOW
 // datagrams may be in flight at once (1: one round trip at a time).
 // Prints "netecho: sent N echoed N lost L bad B" and the median round trip.
-#include "pagoda.h"
-#include "netframe.h"
+#include "netclient.h"
 #include "lib/sort.h"
-
-static uint64_t num(const char *s)
-{
-	uint64_t v = 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v * 10 + (uint64_t)(*s - '0');
-	return v;
-}
 
 static uint8_t pattern(uint32_t seq, size_t i) { return (uint8_t)(seq * 131 + i * 7 + (i >> 8)); }
 
@@ -37,7 +28,7 @@ static size_t take_echoes(uint32_t peer, size_t size, size_t count)
 	while (pg_udp_recv(&u, &f, &len) == E_OK) {
 		struct net_udp p;
 		uint32_t seq = 0;
-		bool mine = netframe_parse_udp(f, len, &p) == E_OK && p.src_ip == peer && p.src_port == 7;
+		bool mine = netframe_parse_udp(f, len, &p) == E_OK && p.src_ip == peer && p.src_port == NC_ECHO_PORT;
 		if (mine && p.payload_len == size)
 			memcpy(&seq, p.payload, 4);
 		bool exact = mine && p.payload_len == size && seq < count && !got[seq];
@@ -64,23 +55,19 @@ int main(uint64_t arg)
 	const char *const *argv;
 	int argc = pg_args(arg, &argv);
 	uint32_t peer = argc > 2 ? netframe_ip(argv[2]) : 0;
-	size_t count = argc > 3 ? num(argv[3]) : 0, size = argc > 4 ? num(argv[4]) : 0;
+	size_t count = argc > 3 ? pg_atou(argv[3]) : 0, size = argc > 4 ? pg_atou(argv[4]) : 0;
 	unsigned flags = argc > 5 && strcmp(argv[5], "copy") == 0 ? PG_UDP_COPY : 0;
-	size_t window = argc > 6 ? num(argv[6]) : 1;
+	size_t window = argc > 6 ? pg_atou(argv[6]) : 1;
 	if (argc < 5 || !peer || !count || count > NETECHO_MAX || size < 4 || size > NET_JUMBO_MTU - NET_IP_HDR - NET_UDP_HDR || !window ||
 	    window > PG_UDP_TX_SLOTS) {
 		pg_printf("usage: netecho PORT PEER COUNT SIZE [lend|copy] [WINDOW] (COUNT <= %d, SIZE 4-%d, WINDOW <= %d)\n",
 			  NETECHO_MAX, NET_JUMBO_MTU - NET_IP_HDR - NET_UDP_HDR, PG_UDP_TX_SLOTS);
 		return 2;
 	}
-	int err = pg_udp_open(&u, (uint16_t)num(argv[1]));
 	uint8_t peer_mac[6];
-	if (err == E_OK)
-		err = pg_udp_resolve(&u, peer, peer_mac, 5000000000ull);
-	if (err != E_OK) {
-		pg_printf("netecho: %s\n", pg_strerror(err));
+	int err = nc_open(&u, argc, argv, &peer, peer_mac);
+	if (err != E_OK)
 		return 1;
-	}
 	if (size > u.mtu - NET_IP_HDR - NET_UDP_HDR) {
 		pg_printf("netecho: %zu bytes do not fit the driver's MTU of %u\n", size, u.mtu);
 		return 2;
@@ -96,7 +83,7 @@ int main(uint64_t arg)
 			for (size_t i = 4; i < size; i++)
 				buf[NET_UDP_HDRS + i] = pattern(seq, i);
 			sent_at[seq] = pg_clock_ns();
-			if ((err = pg_udp_send(&u, buf, peer, 7, size, flags)) != E_OK) {
+			if ((err = pg_udp_send(&u, buf, peer, NC_ECHO_PORT, size, flags)) != E_OK) {
 				pg_printf("netecho: send %u: %s\n", seq, pg_strerror(err));
 				return 1;
 			}
